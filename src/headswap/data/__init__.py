@@ -1,0 +1,7 @@
+"""Corpora and splits, as plain Python: no torch, no Lightning, no Hydra."""
+
+from headswap.data.examples import Example, TextSource
+from headswap.data.fixture import SMSFixture, make_fixture
+from headswap.data.split import Split, stratified_group_split
+
+__all__ = ["Example", "SMSFixture", "Split", "TextSource", "make_fixture", "stratified_group_split"]

@@ -1,0 +1,73 @@
+"""Files written whole or not at all, and body checkpoints loaded without running pickled code."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from torch import nn
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write through a temporary file in the same folder, then rename: readers see the old or the new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    data = (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def save_state_dict(module: nn.Module, path: str | Path) -> Path:
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    return atomic_write(path, lambda f: torch.save(state, f))
+
+
+def load_state_dict(module: nn.Module, path: str | Path) -> None:
+    """Load a plain state dict into ``module``, failing in one line that names the problem and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist: check the path or run pre-training again")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
+        raise ValueError(
+            f"checkpoint {path} is corrupt, truncated or not a plain state dict ({type(e).__name__}): "
+            "delete it and re-create it"
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict: re-create it")
+    own = module.state_dict()
+    missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
+    if missing or unexpected:
+        raise ValueError(
+            f"checkpoint {path} does not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}; "
+            "it was saved from another architecture"
+        )
+    for key, value in own.items():
+        if state[key].shape != value.shape:
+            raise ValueError(
+                f"checkpoint {path} does not fit this model: tensor {key!r} has shape "
+                f"{tuple(state[key].shape)} in the file but {tuple(value.shape)} here; "
+                "it was saved from another body config"
+            )
+    module.load_state_dict(state)

@@ -1,0 +1,107 @@
+"""What every job does first: runtime settings, the data module, and the shared pretrained body."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from filelock import FileLock
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from headswap.io import load_state_dict, save_state_dict, write_json
+from headswap.lit import SMSDataModule, pretrain_quick
+from headswap.model import TransformerBody
+
+log = logging.getLogger(__name__)
+
+
+def configure_runtime(cfg: DictConfig) -> None:
+    """Threads per process (so parallel jobs do not oversubscribe cores) and warnings we silence knowingly."""
+    if cfg.get("threads") is not None:
+        torch.set_num_threads(int(cfg.threads))
+    # The data is a few thousand pre-tokenized tensors: worker processes would cost more than they save.
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # Tiny validation sets give batches smaller than the batch size; the count is passed explicitly.
+    warnings.filterwarnings("ignore", message=r".*Trying to infer the `batch_size`.*")
+
+
+def seed_everything(seed: int | None) -> None:
+    """Seed Python, NumPy and torch; ``seed=0`` is a seed like any other (only ``null`` skips)."""
+    if seed is not None:
+        L.seed_everything(int(seed), workers=True, verbose=False)
+
+
+def build_datamodule(cfg: DictConfig) -> SMSDataModule:
+    """The body's tokenizer feeds the data module, so a body choice brings its own tokenizer along."""
+    tokenizer = instantiate(cfg.body.tokenizer)
+    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    datamodule.setup()
+    return datamodule
+
+
+def pretrain_key(cfg: DictConfig, datamodule: SMSDataModule) -> str:
+    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training."""
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
+    determinants = {
+        "source": datamodule.source.fingerprint(),
+        "data": data,
+        "tokenizer": OmegaConf.to_container(cfg.body.tokenizer, resolve=True),
+        "body": OmegaConf.to_container(cfg.body.model, resolve=True),
+        "pretrain": OmegaConf.to_container(cfg.pretrain, resolve=True),
+    }
+    return hashlib.sha256(json.dumps(determinants, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def pretrained_body(cfg: DictConfig, datamodule: SMSDataModule, force: bool = False) -> tuple[TransformerBody, dict[str, Any]]:
+    """Load the cached pretrained body for this config, pre-training it first if it is missing.
+
+    A file lock makes parallel jobs of a sweep wait for one pre-training instead of racing; the
+    checkpoint is written atomically, after its metadata, so its presence means it is complete.
+    """
+    body = instantiate(cfg.body.model)
+    path = Path(cfg.paths.cache_dir) / "bodies" / f"{pretrain_key(cfg, datamodule)}.pt"
+    meta = path.with_suffix(".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        if force or not path.exists():
+            log.info("pre-training the body (%d epochs) -> %s", cfg.pretrain.epochs, path)
+            info = run_pretraining(cfg, datamodule, body)
+            write_json(meta, info)
+            save_state_dict(body, path)
+            info["cached"] = False
+        else:
+            load_state_dict(body, path)
+            info = json.loads(meta.read_text())
+            info["cached"] = True
+    info["path"] = str(path)
+    return body, info
+
+
+def run_pretraining(cfg: DictConfig, datamodule: SMSDataModule, body: TransformerBody) -> dict[str, Any]:
+    seed_everything(cfg.pretrain.seed)
+    trainer = instantiate(
+        cfg.trainer,
+        max_epochs=cfg.pretrain.epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=None,
+    )
+    stats = pretrain_quick(
+        body,
+        datamodule,
+        trainer,
+        lr=cfg.pretrain.lr,
+        weight_decay=cfg.pretrain.weight_decay,
+        cosine=cfg.pretrain.cosine,
+        batch_size=cfg.pretrain.batch_size,
+    )
+    return {"epochs": cfg.pretrain.epochs, "texts": len(datamodule.parts["train"]), **stats}

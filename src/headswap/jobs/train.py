@@ -1,0 +1,97 @@
+"""The training job: pretrained body -> head swap -> fine-tune under a regime -> test report."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import DictConfig, OmegaConf
+
+from headswap.io import write_json
+from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body, seed_everything
+from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
+from headswap.report import print_report
+
+log = logging.getLogger(__name__)
+
+
+def instantiate_all(group: DictConfig | None) -> list[Any]:
+    """A config group of several ``_target_`` entries (callbacks, loggers) -> their instances."""
+    return [instantiate(node) for node in (group or {}).values() if node is not None and "_target_" in node]
+
+
+def overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test one regime; write ``metrics.json`` to the run's output directory and return it."""
+    configure_runtime(cfg)
+    datamodule = build_datamodule(cfg)
+    body, pretrain_info = pretrained_body(cfg, datamodule)
+    seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
+    model: HeadSwapClassifier = instantiate(cfg.model, body=body)
+
+    loggers = instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=loggers)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(model, datamodule=datamodule)
+
+    best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
+    val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+    test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+
+    result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
+    write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
+    print_report(result)
+    return result
+
+
+def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    return {k.removeprefix(prefix): round(float(v), 6) for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def _best_epoch(trainer: L.Trainer) -> int | None:
+    """Read from the best checkpoint's name, which ``conf/callbacks`` sets to ``epoch{N}``."""
+    ckpt = trainer.checkpoint_callback
+    if not isinstance(ckpt, ModelCheckpoint) or not ckpt.best_model_path:
+        return None
+    return int(Path(ckpt.best_model_path).stem.removeprefix("epoch"))
+
+
+def assemble_result(
+    cfg: DictConfig,
+    model: HeadSwapClassifier,
+    trainer: L.Trainer,
+    datamodule: SMSDataModule,
+    val: dict[str, float],
+    test: dict[str, float],
+    pretrain_info: dict[str, Any],
+) -> dict[str, Any]:
+    trainable, total = model.parameter_counts()
+    cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
+    return {
+        "regime": model.regime.name,
+        "pool": model.pool.name,
+        "seed": cfg.seed,
+        "overrides": overrides(),
+        "labels": list(datamodule.label_names),
+        "test": _strip(test, "test/"),
+        "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
+        "confusion_matrix": model.confusion,
+        "params": {
+            "trainable": trainable,
+            "total": total,
+            "body_trainable_parts": model.regime.trainable_parts(model.body.parameter_groups()),
+        },
+        "cost": cost.summary(model) if cost else {},
+        "data": datamodule.stats,
+        "pretrained_body": pretrain_info,
+        "output_dir": str(cfg.paths.output_dir),
+    }

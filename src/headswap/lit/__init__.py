@@ -1,0 +1,8 @@
+"""Lightning wrappers: the data module, the classifier and pre-training modules, callbacks."""
+
+from headswap.lit.callbacks import CostMonitor
+from headswap.lit.classifier import HeadSwapClassifier
+from headswap.lit.datamodule import PadCollate, SMSDataModule
+from headswap.lit.pretraining import LMPretrainModule, pretrain_quick
+
+__all__ = ["CostMonitor", "HeadSwapClassifier", "LMPretrainModule", "PadCollate", "SMSDataModule", "pretrain_quick"]

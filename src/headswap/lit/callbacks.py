@@ -1,0 +1,71 @@
+"""Callbacks that measure what a regime costs: training time and memory."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from statistics import median
+
+import lightning as L
+import torch
+
+
+def peak_rss_mb() -> float:
+    """High-water mark of this process's resident memory (it covers everything the process did so far)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+class CostMonitor(L.Callback):
+    """Times the training epochs (validation excluded) and records peak memory.
+
+    ``train_state_mb`` is the deterministic part of training memory: weights, plus gradients and
+    two Adam moments for each trainable weight (float32). It is what a regime changes, independent
+    of what else the process holds.
+    """
+
+    def __init__(self) -> None:
+        self.epoch_seconds: list[float] = []
+        self.fit_seconds = 0.0
+        self._fit_start = self._epoch_start = 0.0
+        self._epoch_open = False
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.epoch_seconds = []
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        self._fit_start = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_open = True
+        self._epoch_start = time.perf_counter()
+
+    def _close_epoch(self) -> None:
+        if self._epoch_open:
+            self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
+            self._epoch_open = False
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close_epoch()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close_epoch()
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.fit_seconds = time.perf_counter() - self._fit_start
+
+    def summary(self, pl_module: L.LightningModule) -> dict[str, float]:
+        trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in pl_module.parameters())
+        cost = {
+            "train_seconds": round(sum(self.epoch_seconds), 4),
+            "fit_seconds": round(self.fit_seconds, 4),
+            "seconds_per_epoch": round(median(self.epoch_seconds), 5) if self.epoch_seconds else 0.0,
+            "epochs": len(self.epoch_seconds),
+            "train_state_mb": round(4 * (total + 3 * trainable) / 2**20, 3),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        }
+        if torch.cuda.is_available():
+            cost["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        return cost

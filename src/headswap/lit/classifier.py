@@ -1,0 +1,96 @@
+"""The head-swapped classifier: pretrained body -> pool -> Linear(D, 2), trained under a regime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import chain
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from headswap.lit.metrics import classification_metrics, confusion_matrix
+from headswap.model import Pool, Regime, count_parameters, set_train_modes
+
+
+class HeadSwapClassifier(L.LightningModule):
+    """One training loop for every regime: the regime only decides ``requires_grad`` and learning rates.
+
+    ``body`` is any module mapping (input_ids, attention_mask) to B x T x D hidden states that names
+    its parts in ``parameter_groups()`` (see ``TransformerBody``). It is used as given (already pretrained): nothing here re-initialises it. When no body
+    weight trains, the body runs without building an autograd graph, and frozen parts run in eval mode.
+    """
+
+    def __init__(
+        self,
+        body: nn.Module,
+        pool: Pool,
+        regime: Regime,
+        optimizer: Callable[..., Optimizer] = torch.optim.Adam,
+        class_weights: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__()
+        self.body = body
+        self.pool = pool
+        self.head = nn.Linear(pool.out_dim, 2)
+        self.regime = regime
+        self.optimizer_factory = optimizer
+        self.register_buffer(
+            "class_weights", torch.tensor(class_weights, dtype=torch.float) if class_weights else None
+        )
+        regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
+        self.val_metrics = classification_metrics("val/")
+        self.test_metrics = classification_metrics("test/")
+        self.test_confusion = confusion_matrix()
+        self.confusion: list[list[int]] | None = None  # [[tn, fp], [fn, tp]] of the last test run
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        body_trains = any(p.requires_grad for p in self.body.parameters())
+        with torch.set_grad_enabled(torch.is_grad_enabled() and body_trains):
+            hidden = self.body(input_ids, attention_mask)  # B x T x D
+        return self.head(self.pool(hidden, attention_mask))  # B x 2
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The head and any learned pool: they train in every regime."""
+        return list(chain(self.pool.parameters(), self.head.parameters()))
+
+    def parameter_counts(self) -> tuple[int, int]:
+        return count_parameters(self)
+
+    def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        loss = F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
+        return loss, logits.softmax(dim=-1)[:, 1]  # class-1 probabilities for the metrics
+
+    def on_train_epoch_start(self) -> None:
+        set_train_modes(self.body.parameter_groups())
+        self.pool.train()
+        self.head.train()
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, _ = self._step(batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["labels"]))
+        return loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        loss, probs = self._step(batch)
+        self.val_metrics.update(probs, batch["labels"])
+        self.log("val/loss", loss, on_epoch=True, batch_size=len(batch["labels"]))
+        self.log_dict(self.val_metrics, on_step=False, on_epoch=True)
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        loss, probs = self._step(batch)
+        self.test_metrics.update(probs, batch["labels"])
+        self.test_confusion.update(probs, batch["labels"])
+        self.log("test/loss", loss, on_epoch=True, batch_size=len(batch["labels"]))
+        self.log_dict(self.test_metrics, on_step=False, on_epoch=True)
+
+    def on_test_epoch_end(self) -> None:
+        self.confusion = self.test_confusion.compute().tolist()
+        self.test_confusion.reset()
+
+    def configure_optimizers(self) -> Optimizer:
+        groups = self.regime.param_groups(self.body.parameter_groups(), self.head_parameters())
+        return self.optimizer_factory(groups)

@@ -1,0 +1,139 @@
+"""The data module: loads a corpus, splits it, tokenizes it once and pads each batch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Protocol
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from headswap.data import Example, TextSource, stratified_group_split
+
+PARTS = ("train", "val", "test")
+
+
+class Tokenizer(Protocol):
+    pad_id: int
+
+    def encode(self, text: str, max_len: int) -> list[int]: ...
+
+    def is_truncated(self, text: str, max_len: int) -> bool: ...
+
+
+class EncodedTexts(Dataset):
+    """Token-id tensors of varying length and their labels, kept in memory."""
+
+    def __init__(self, examples: Sequence[Example], tokenizer: Tokenizer, max_len: int) -> None:
+        self.examples = list(examples)
+        self.ids = [torch.tensor(tokenizer.encode(e.text, max_len)) for e in self.examples]
+        self.labels = torch.tensor([e.label for e in self.examples])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        return self.ids[i], self.labels[i]
+
+
+class PadCollate:
+    """Pads to the longest sequence of the batch (never beyond ``max_len``, which encoding enforces)."""
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, batch: list[tuple[Tensor, Tensor]]) -> dict[str, Tensor]:
+        ids, labels = zip(*batch)
+        lengths = torch.tensor([len(x) for x in ids])
+        input_ids = torch.full((len(ids), int(lengths.max())), self.pad_id, dtype=torch.long)
+        for row, x in enumerate(ids):
+            input_ids[row, : len(x)] = x
+        attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": torch.stack(labels)}
+
+
+class SMSDataModule(L.LightningDataModule):
+    """Owns the corpus (the fixture by default, or any ``TextSource``), its split and the padding collate.
+
+    The split depends only on ``split_seed``, never on the training seed, so a sweep over seeds measures
+    training variance on one fixed test set. The validation part is carved from the training part
+    and is the only data used for model selection; the test part is read once, at the end.
+    """
+
+    def __init__(
+        self,
+        source: TextSource,
+        tokenizer: Tokenizer,
+        max_len: int = 32,
+        test_fraction: float = 0.2,
+        val_fraction: float = 0.2,
+        split_seed: int = 0,
+        batch_size: int = 32,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"data.batch_size={batch_size} must be >= 1")
+        if max_len < 2:
+            raise ValueError(f"data.max_len={max_len} must be >= 2")
+        self.source = source
+        self.tokenizer = tokenizer
+        self.max_len = max_len
+        self.test_fraction = test_fraction
+        self.val_fraction = val_fraction
+        self.split_seed = split_seed
+        self.batch_size = batch_size
+        self.collate = PadCollate(tokenizer.pad_id)
+        self.parts: dict[str, EncodedTexts] = {}
+        self.stats: dict[str, object] = {}
+
+    @property
+    def label_names(self) -> tuple[str, str]:
+        return tuple(self.source.label_names)  # type: ignore[return-value]
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.parts:
+            return
+        examples = self.source.load()
+        split = stratified_group_split(
+            [e.text for e in examples],
+            [e.label for e in examples],
+            self.test_fraction,
+            self.val_fraction,
+            self.split_seed,
+        )
+        for part in PARTS:
+            chosen = [examples[i] for i in getattr(split, part)]
+            self.parts[part] = EncodedTexts(chosen, self.tokenizer, self.max_len)
+        self.stats = {
+            "sizes": {p: dict(sorted(Counter(self._names(self.parts[p].labels)).items())) for p in PARTS},
+            "duplicate_groups": split.duplicate_groups,
+            "duplicate_rows": split.duplicate_rows,
+            "truncated": sum(self.tokenizer.is_truncated(e.text, self.max_len) for e in examples),
+            "max_len": self.max_len,
+        }
+
+    def _names(self, labels: Tensor) -> list[str]:
+        return [self.label_names[i] for i in labels.tolist()]
+
+    def texts(self, part: str) -> list[str]:
+        return [e.text for e in self.parts[part].examples]
+
+    def loader(self, part: str, batch_size: int | None = None, shuffle: bool = False) -> DataLoader:
+        return DataLoader(
+            self.parts[part],
+            batch_size=batch_size or self.batch_size,
+            shuffle=shuffle,
+            collate_fn=self.collate,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test")

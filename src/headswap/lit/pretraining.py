@@ -1,0 +1,79 @@
+"""Quick language-model pre-training of the body: next-token prediction on the training texts only."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from headswap.lit.datamodule import SMSDataModule
+from headswap.model import LanguageModel, TransformerBody
+
+
+class LMPretrainModule(L.LightningModule):
+    """Body + LM head, trained with AdamW on next-token cross-entropy (optionally under a cosine decay)."""
+
+    def __init__(self, body: TransformerBody, lr: float = 3e-3, weight_decay: float = 0.01, cosine: bool = False):
+        super().__init__()
+        if lr <= 0:
+            raise ValueError(f"pretrain.lr={lr} must be > 0")
+        self.lm = LanguageModel(body)
+        self.lr, self.weight_decay, self.cosine = lr, weight_decay, cosine
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss = self.lm.next_token_loss(batch["input_ids"], batch["attention_mask"])
+        self.log("pretrain/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["input_ids"]))
+        return loss
+
+    def configure_optimizers(self):  # noqa: ANN201 - Lightning accepts several return shapes
+        optimizer = torch.optim.AdamW(self.lm.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if not self.cosine:
+            return optimizer
+        steps = self.trainer.estimated_stepping_batches
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, int(steps)))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+@torch.no_grad()
+def next_token_loss(lm: LanguageModel, loader: DataLoader) -> float:
+    """Mean next-token cross-entropy over every real target token of ``loader``."""
+    was_training = lm.training
+    lm.eval()
+    total, tokens = 0.0, 0
+    for batch in loader:
+        n = int(batch["attention_mask"][:, 1:].sum())
+        total += lm.next_token_loss(batch["input_ids"], batch["attention_mask"]).item() * n
+        tokens += n
+    lm.train(was_training)
+    return total / tokens if tokens else math.nan
+
+
+def pretrain_quick(
+    body: TransformerBody,
+    datamodule: SMSDataModule,
+    trainer: L.Trainer,
+    lr: float = 3e-3,
+    weight_decay: float = 0.01,
+    cosine: bool = False,
+    batch_size: int = 32,
+) -> dict[str, float]:
+    """Train ``body`` in place as a language model on the training part's texts; never on test texts.
+
+    Returns the validation part's next-token loss and perplexity before and after, so a run can show
+    that pre-training taught the body something.
+    """
+    datamodule.setup()
+    module = LMPretrainModule(body, lr=lr, weight_decay=weight_decay, cosine=cosine)
+    val = datamodule.loader("val", batch_size)
+    before = next_token_loss(module.lm, val)
+    trainer.fit(module, train_dataloaders=datamodule.loader("train", batch_size, shuffle=True))
+    after = next_token_loss(module.lm, val)
+    return {
+        "val_loss_before": before,
+        "val_loss_after": after,
+        "val_perplexity_before": math.exp(before),
+        "val_perplexity_after": math.exp(after),
+    }

@@ -1,0 +1,90 @@
+"""A regime is data: which parts of the body train, and at what learning rates.
+
+The training loop never asks which regime it runs. It asks the regime for ``requires_grad`` flags
+and optimizer parameter groups, and every regime (head-only, partial, full, ...) goes through the
+same code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Regime:
+    """``body_trainable`` holds patterns over the body's part names (``embed``, ``blocks.0``, ..., ``norm``).
+
+    ``blocks.-1`` names the last block; shell-style wildcards work (``*`` is the whole body).
+    The head and any learned pool always train, at ``head_lr``; trainable body parts train at ``body_lr``.
+    """
+
+    name: str
+    body_trainable: Sequence[str] = ()
+    head_lr: float = 1e-3
+    body_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
+        if self.head_lr <= 0:
+            raise ValueError(f"regime.head_lr={self.head_lr} must be > 0")
+        if self.body_lr < 0 or (self.body_trainable and self.body_lr == 0):
+            raise ValueError(
+                f"regime.body_lr={self.body_lr} must be > 0 when regime.body_trainable is set "
+                f"({list(self.body_trainable)}); use body_trainable=[] to freeze the body"
+            )
+
+    def trainable_parts(self, parts: Mapping[str, nn.Module]) -> list[str]:
+        """The body part names this regime trains, in body order; a pattern that matches nothing is an error."""
+        names = list(parts)
+        chosen: set[str] = set()
+        for pattern in self.body_trainable:
+            matched = fnmatch.filter(names, _resolve_negative_index(pattern, names))
+            if not matched:
+                raise ValueError(
+                    f"regime.body_trainable entry {pattern!r} matches no body part; choose from {names}"
+                )
+            chosen.update(matched)
+        return [n for n in names if n in chosen]
+
+    def apply(self, parts: Mapping[str, nn.Module]) -> list[str]:
+        """Set ``requires_grad`` on every body parameter from this regime; return the trainable part names."""
+        chosen = self.trainable_parts(parts)
+        for name, module in parts.items():
+            module.requires_grad_(name in chosen)
+        return chosen
+
+    def param_groups(self, parts: Mapping[str, nn.Module], head: Iterable[nn.Parameter]) -> list[dict]:
+        """Optimizer parameter groups holding exactly the trainable parameters, each at its own rate."""
+        body = [p for name in self.apply(parts) for p in parts[name].parameters()]
+        groups = [
+            {"name": "head", "params": [p for p in head if p.requires_grad], "lr": self.head_lr},
+            {"name": "body", "params": body, "lr": self.body_lr},
+        ]
+        return [g for g in groups if g["params"]]
+
+
+def _resolve_negative_index(pattern: str, names: list[str]) -> str:
+    """``blocks.-1`` -> ``blocks.<last>``: lets a regime name the last block of a body of any depth."""
+    prefix, _, index = pattern.rpartition(".")
+    if not index.startswith("-") or not index[1:].isdigit():
+        return pattern
+    indexed = sorted(int(n.rpartition(".")[2]) for n in names if n.startswith(prefix + "."))
+    if int(index[1:]) > len(indexed):
+        return pattern
+    return f"{prefix}.{indexed[int(index)]}"
+
+
+def set_train_modes(parts: Mapping[str, nn.Module]) -> None:
+    """Frozen parts run in eval mode (no dropout, stable statistics); parts with trainable weights train."""
+    for module in parts.values():
+        module.train(any(p.requires_grad for p in module.parameters()))
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    params = list(module.parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)

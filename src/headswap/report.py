@@ -1,0 +1,46 @@
+"""The end-of-run report: what a regime scored on the test split and what it cost."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+METRICS = ("precision", "recall", "f1", "accuracy", "pr_auc", "roc_auc")
+
+
+def render_report(result: Mapping[str, Any]) -> Group:
+    """``metrics.json`` of a training run -> rich tables (scores, confusion matrix, cost)."""
+    title = f"regime={result['regime']}  pool={result['pool']}  seed={result['seed']}"
+    scores = Table(title=title, title_justify="left")
+    scores.add_column("metric")
+    scores.add_column("test", justify="right")
+    scores.add_column("best val", justify="right")
+    for name in METRICS:
+        scores.add_row(name, f"{result['test'][name]:.4f}", f"{result['best_val'][name]:.4f}")
+
+    negative, positive = result["labels"]
+    (tn, fp), (fn, tp) = result["confusion_matrix"]
+    confusion = Table(title="test confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    confusion.add_column("")
+    confusion.add_column(f"pred {negative}", justify="right")
+    confusion.add_column(f"pred {positive}", justify="right")
+    confusion.add_row(f"true {negative}", str(tn), str(fp))
+    confusion.add_row(f"true {positive}", str(fn), str(tp))
+
+    cost = result["cost"]
+    params = result["params"]
+    costs = Table(title="cost", title_justify="left", show_header=False)
+    costs.add_row("trainable / total params", f"{params['trainable']:,} / {params['total']:,}")
+    costs.add_row("trainable body parts", ", ".join(params["body_trainable_parts"]) or "none (frozen)")
+    costs.add_row("train time", f"{cost['train_seconds']:.2f} s ({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)")
+    costs.add_row("best epoch", str(result["best_val"]["epoch"]))
+    costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
+    costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
+    return Group(scores, confusion, costs)
+
+
+def print_report(result: Mapping[str, Any], console: Console | None = None) -> None:
+    (console or Console()).print(render_report(result))
