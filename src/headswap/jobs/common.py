@@ -30,6 +30,8 @@ def configure_runtime(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Tiny validation sets give batches smaller than the batch size; the count is passed explicitly.
     warnings.filterwarnings("ignore", message=r".*Trying to infer the `batch_size`.*")
+    # Raised inside Lightning 2.6 on torch >= 2.10; nothing in this project to change.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 def seed_everything(seed: int | None) -> None:
@@ -66,6 +68,7 @@ def pretrained_body(cfg: DictConfig, datamodule: SMSDataModule, force: bool = Fa
     A file lock makes parallel jobs of a sweep wait for one pre-training instead of racing; the
     checkpoint is written atomically, after its metadata, so its presence means it is complete.
     """
+    seed_everything(cfg.pretrain.seed)  # the body's initial weights are part of what pre-training determines
     body = instantiate(cfg.body.model)
     path = Path(cfg.paths.cache_dir) / "bodies" / f"{pretrain_key(cfg, datamodule)}.pt"
     meta = path.with_suffix(".json")
@@ -86,7 +89,6 @@ def pretrained_body(cfg: DictConfig, datamodule: SMSDataModule, force: bool = Fa
 
 
 def run_pretraining(cfg: DictConfig, datamodule: SMSDataModule, body: TransformerBody) -> dict[str, Any]:
-    seed_everything(cfg.pretrain.seed)
     trainer = instantiate(
         cfg.trainer,
         max_epochs=cfg.pretrain.epochs,

@@ -30,11 +30,16 @@ class HeadSwapClassifier(L.LightningModule):
         regime: Regime,
         optimizer: Callable[..., Optimizer] = torch.optim.Adam,
         class_weights: Sequence[float] | None = None,
+        standardize: bool = True,
     ) -> None:
         super().__init__()
         self.body = body
         self.pool = pool
-        self.head = nn.Linear(pool.out_dim, 2)
+        # A frozen body's pooled features share a large common component and vary little around it;
+        # standardising them (BatchNorm without affine, as in MAE's linear probing) lets a linear head
+        # converge in a few epochs. At inference it is a fixed affine map, so the head stays linear.
+        norm = nn.BatchNorm1d(pool.out_dim, affine=False) if standardize else nn.Identity()
+        self.head = nn.Sequential(norm, nn.Linear(pool.out_dim, 2))
         self.regime = regime
         self.optimizer_factory = optimizer
         self.register_buffer(
@@ -65,7 +70,7 @@ class HeadSwapClassifier(L.LightningModule):
         return loss, logits.softmax(dim=-1)[:, 1]  # class-1 probabilities for the metrics
 
     def on_train_epoch_start(self) -> None:
-        set_train_modes(self.body.parameter_groups())
+        set_train_modes(self.body, self.body.parameter_groups())
         self.pool.train()
         self.head.train()
 

@@ -78,8 +78,10 @@ def _resolve_negative_index(pattern: str, names: list[str]) -> str:
     return f"{prefix}.{indexed[int(index)]}"
 
 
-def set_train_modes(parts: Mapping[str, nn.Module]) -> None:
-    """Frozen parts run in eval mode (no dropout, stable statistics); parts with trainable weights train."""
+def set_train_modes(body: nn.Module, parts: Mapping[str, nn.Module]) -> None:
+    """Frozen parts run in eval mode (no dropout); parts with trainable weights train. A fully frozen
+    body is in eval mode throughout, so it computes the same features at every step."""
+    body.train(any(p.requires_grad for p in body.parameters()))
     for module in parts.values():
         module.train(any(p.requires_grad for p in module.parameters()))
 

@@ -1,0 +1,15 @@
+"""python scripts/demo.py -- pre-train once, fine-tune head-only and full, compare them."""
+
+import hydra
+from omegaconf import DictConfig
+
+from headswap.jobs.demo import run_demo
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="demo")
+def main(cfg: DictConfig) -> None:
+    run_demo(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""python scripts/pretrain.py [force=true] -- pre-train the body that scripts/train.py starts from."""
+
+import hydra
+from omegaconf import DictConfig
+
+from headswap.jobs import pretrain
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="pretrain")
+def main(cfg: DictConfig) -> None:
+    pretrain.run(cfg)
+
+
+if __name__ == "__main__":
+    main()

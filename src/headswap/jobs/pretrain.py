@@ -1,0 +1,26 @@
+"""The pre-training job: make (or reuse) the pretrained body that training runs start from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    configure_runtime(cfg)
+    datamodule = build_datamodule(cfg)
+    _, info = pretrained_body(cfg, datamodule, force=bool(cfg.get("force", False)))
+    table = Table(title="LM pre-training (next-token loss on the validation texts)", title_justify="left")
+    for column in ("", "loss", "perplexity"):
+        table.add_column(column, justify="right")
+    table.add_row("before", f"{info['val_loss_before']:.4f}", f"{info['val_perplexity_before']:.2f}")
+    table.add_row("after", f"{info['val_loss_after']:.4f}", f"{info['val_perplexity_after']:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"{'loaded cached' if info['cached'] else 'wrote'} body: {info['path']}")
+    return info

@@ -1,0 +1,50 @@
+"""Shared helpers: compose the project's Hydra configs on tiny settings, as the scripts would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Small enough for seconds per run, large enough that every split part holds both classes.
+TINY = (
+    "data.source.n_per_class=40",
+    "pretrain.epochs=1",
+    "trainer.max_epochs=2",
+    "trainer.enable_progress_bar=false",
+)
+
+
+def compose_cfg(
+    tmp_path: Path, overrides: tuple[str, ...] | list[str] = (), config_name: str = "train", output: str = "run"
+) -> DictConfig:
+    """The config ``scripts/<config_name>.py`` would see, with caches under ``tmp_path`` and the run's
+    output in ``tmp_path / output``."""
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            config_name,
+            overrides=[f"paths.root_dir={tmp_path}", *overrides],
+            return_hydra_config=True,
+        )
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / output)
+        del cfg.hydra
+    return cfg
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path: Path) -> DictConfig:
+    return compose_cfg(tmp_path, TINY)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    """Tests run several tiny models; one thread each is fastest and keeps results reproducible."""
+    torch.set_num_threads(1)

@@ -1,0 +1,117 @@
+"""The classifier under each regime, trained for real on a small fixture."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+
+from headswap.data import SMSFixture
+from headswap.lit import HeadSwapClassifier, SMSDataModule
+from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
+
+REGIMES = {
+    "head": Regime("head", head_lr=1e-2),
+    "partial": Regime("partial", ["blocks.-1", "norm"], head_lr=1e-2, body_lr=1e-3),
+    "full": Regime("full", ["*"], head_lr=1e-2, body_lr=1e-3),
+}
+
+
+@pytest.fixture(scope="module")
+def datamodule() -> SMSDataModule:
+    dm = SMSDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16)
+    dm.setup()
+    return dm
+
+
+def make_model(regime: str) -> HeadSwapClassifier:
+    torch.manual_seed(0)
+    body = TransformerBody(BodyConfig(dropout=0.1))
+    return HeadSwapClassifier(body, MeanPool(64), REGIMES[regime])
+
+
+def fit(model: HeadSwapClassifier, dm: SMSDataModule, epochs: int = 2) -> L.Trainer:
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(model, datamodule=dm)
+    return trainer
+
+
+def body_state(model: HeadSwapClassifier) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.body.state_dict().items()}
+
+
+def test_head_only_leaves_the_body_bit_identical(datamodule: SMSDataModule) -> None:
+    model = make_model("head")
+    before = body_state(model)
+    head_before = model.head[1].weight.clone()
+    fit(model, datamodule)
+    after = model.body.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not torch.equal(head_before, model.head[1].weight)
+
+
+@pytest.mark.parametrize("regime", ["partial", "full"])
+def test_trained_regimes_change_exactly_their_parts(datamodule: SMSDataModule, regime: str) -> None:
+    model = make_model(regime)
+    before = body_state(model)
+    fit(model, datamodule)
+    changed = {k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("blocks") else "")
+               for k, v in model.body.state_dict().items() if not torch.equal(before[k], v)}
+    expected = {"blocks.1", "norm"} if regime == "partial" else {"embed", "blocks.0", "blocks.1", "norm"}
+    assert changed == expected
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_optimizer_holds_exactly_the_regimes_parameters(datamodule: SMSDataModule, regime: str) -> None:
+    model = make_model(regime)
+    trainer = fit(model, datamodule, epochs=1)
+    in_optimizer = {id(p) for g in trainer.optimizers[0].param_groups for p in g["params"]}
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert in_optimizer == trainable
+    lrs = {g["name"]: g["lr"] for g in trainer.optimizers[0].param_groups}
+    assert lrs == ({"head": 1e-2} if regime == "head" else {"head": 1e-2, "body": 1e-3})
+
+
+def test_trainable_parameter_counts_per_regime() -> None:
+    body_total = sum(p.numel() for p in TransformerBody(BodyConfig()).parameters())
+    head = 64 * 2 + 2
+    block = sum(p.numel() for p in TransformerBody(BodyConfig()).blocks[1].parameters())
+    counts = {name: make_model(name).parameter_counts() for name in REGIMES}
+    assert counts["head"] == (head, body_total + head)
+    assert counts["partial"] == (head + block + 2 * 64, body_total + head)
+    assert counts["full"] == (body_total + head, body_total + head)
+
+
+def test_frozen_body_runs_in_eval_mode_without_a_graph(datamodule: SMSDataModule) -> None:
+    seen: list[tuple[bool, bool]] = []
+    model = make_model("head")
+    model.body.register_forward_hook(
+        lambda m, args, out: seen.append((any(s.training for s in m.modules()), out.requires_grad))
+    )
+    fit(model, datamodule, epochs=1)
+    assert seen and set(seen) == {(False, False)}
+
+
+def test_full_body_runs_in_train_mode_with_a_graph(datamodule: SMSDataModule) -> None:
+    seen: list[tuple[bool, bool]] = []
+    model = make_model("full")
+    model.body.register_forward_hook(lambda m, args, out: seen.append((m.training, out.requires_grad)))
+    fit(model, datamodule, epochs=1)
+    assert (True, True) in seen  # training steps
+    assert (False, False) in seen  # validation steps
+
+
+def test_metrics_are_fed_class_one_probabilities(datamodule: SMSDataModule) -> None:
+    model = make_model("head").eval()
+    batch = next(iter(datamodule.val_dataloader()))
+    _, probs = model._step(batch)
+    expected = model(batch["input_ids"], batch["attention_mask"]).softmax(-1)[:, 1]
+    torch.testing.assert_close(probs, expected)
+    assert ((probs >= 0) & (probs <= 1)).all()

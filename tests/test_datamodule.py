@@ -1,0 +1,44 @@
+import torch
+
+from headswap.data import SMSFixture
+from headswap.lit import PadCollate, SMSDataModule
+from headswap.model import ByteTokenizer
+
+
+def make_dm(**kwargs) -> SMSDataModule:
+    dm = SMSDataModule(SMSFixture(), ByteTokenizer(), **kwargs)
+    dm.setup()
+    return dm
+
+
+def test_parts_sizes_and_stats() -> None:
+    dm = make_dm()
+    assert {p: len(dm.parts[p]) for p in ("train", "val", "test")} == {"train": 512, "val": 128, "test": 160}
+    assert dm.stats["sizes"]["test"] == {"ham": 80, "spam": 80}
+    assert dm.stats["duplicate_groups"] == 0
+    assert not set(dm.texts("test")) & (set(dm.texts("train")) | set(dm.texts("val")))
+
+
+def test_split_seed_moves_the_test_set_and_training_seed_does_not() -> None:
+    torch.manual_seed(0)
+    a = make_dm().texts("test")
+    torch.manual_seed(1)
+    assert make_dm().texts("test") == a
+    assert make_dm(split_seed=1).texts("test") != a
+
+
+def test_collate_pads_to_longest_in_batch_with_mask() -> None:
+    collate = PadCollate(pad_id=256)
+    batch = collate([(torch.tensor([257, 1, 2]), torch.tensor(1)), (torch.tensor([257]), torch.tensor(0))])
+    assert batch["input_ids"].tolist() == [[257, 1, 2], [257, 256, 256]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert batch["labels"].tolist() == [1, 0]
+
+
+def test_batches_never_exceed_max_len() -> None:
+    dm = make_dm(max_len=16, batch_size=64)
+    for batch in dm.train_dataloader():
+        assert batch["input_ids"].shape[1] <= 16
+        assert batch["input_ids"].shape == batch["attention_mask"].shape
+        assert (batch["input_ids"][batch["attention_mask"] == 0] == 256).all()
+    assert dm.stats["truncated"] == 800

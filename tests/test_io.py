@@ -1,0 +1,64 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from headswap.io import atomic_write, load_state_dict, save_state_dict, write_json
+from headswap.model import BodyConfig, TransformerBody
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    path = write_json(tmp_path / "metrics.json", {"f1": 0.9})
+
+    def crash(f) -> None:
+        f.write(b'{"f1": 0.')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, crash)
+    assert json.loads(path.read_text()) == {"f1": 0.9}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_state_dict_round_trip(tmp_path: Path) -> None:
+    a, b = TransformerBody(BodyConfig()), TransformerBody(BodyConfig())
+    load_state_dict(b, save_state_dict(a, tmp_path / "body.pt"))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_missing_checkpoint_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"checkpoint .*nope.pt does not exist"):
+        load_state_dict(TransformerBody(BodyConfig()), tmp_path / "nope.pt")
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path: Path) -> None:
+    path = save_state_dict(TransformerBody(BodyConfig()), tmp_path / "body.pt")
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"checkpoint .*body.pt is corrupt, truncated"):
+        load_state_dict(TransformerBody(BodyConfig()), path)
+
+
+def test_mismatched_body_names_tensor_and_both_shapes(tmp_path: Path) -> None:
+    path = save_state_dict(TransformerBody(BodyConfig(d_model=32)), tmp_path / "body.pt")
+    with pytest.raises(ValueError, match=r"tensor 'embed.tok.weight' has shape \(260, 32\) in the file but \(260, 64\) here"):
+        load_state_dict(TransformerBody(BodyConfig()), path)
+
+
+def test_deeper_body_reports_missing_tensors(tmp_path: Path) -> None:
+    path = save_state_dict(TransformerBody(BodyConfig(n_layers=1)), tmp_path / "body.pt")
+    with pytest.raises(ValueError, match=r"missing \['blocks.1"):
+        load_state_dict(TransformerBody(BodyConfig()), path)
+
+
+class Payload:
+    def __reduce__(self):  # would run code when unpickled without weights_only
+        return (print, ("pwned",))
+
+
+def test_pickled_code_is_never_executed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "evil.pt"
+    torch.save({"embed.tok.weight": Payload()}, path)
+    with pytest.raises(ValueError, match="corrupt, truncated or not a plain state dict"):
+        load_state_dict(TransformerBody(BodyConfig()), path)
+    assert "pwned" not in capsys.readouterr().out

@@ -1,0 +1,135 @@
+"""End-to-end: the Hydra configs composed as the scripts compose them, run on tiny settings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import MissingConfigException
+from hydra.utils import instantiate
+
+from headswap.io import load_state_dict
+from headswap.jobs import pretrain, train
+from headswap.jobs.common import build_datamodule, pretrained_body
+from headswap.jobs.demo import run_demo
+from headswap.lit import LMPretrainModule
+
+from .conftest import ROOT, TINY, compose_cfg
+
+
+def test_train_writes_metrics_json_and_prints_the_report(tiny_cfg, capsys) -> None:
+    result = train.run(tiny_cfg)
+    saved = json.loads((Path(tiny_cfg.paths.output_dir) / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert saved["regime"] == "head" and saved["pool"] == "mean" and saved["seed"] == 0
+    assert set(saved["test"]) >= {"precision", "recall", "f1", "accuracy", "pr_auc", "roc_auc"}
+    (tn, fp), (fn, tp) = saved["confusion_matrix"]
+    assert tn + fp + fn + tp == 16  # the tiny fixture's test part: 20% of 80
+    assert saved["test"]["accuracy"] == pytest.approx((tn + tp) / 16, abs=1e-6)
+    assert saved["params"]["trainable"] == 130 and saved["params"]["total"] > 100_000
+    assert saved["cost"]["epochs"] == 2 and saved["cost"]["train_seconds"] > 0
+    out = capsys.readouterr().out
+    for word in ("precision", "recall", "f1", "true spam", "pred ham", "trainable / total", "train time"):
+        assert word in out
+    assert (Path(tiny_cfg.paths.output_dir) / "csv" / "metrics.csv").exists()
+
+
+def test_same_command_twice_gives_identical_metrics(tmp_path: Path) -> None:
+    """The first run pre-trains, the second loads the cache: both must agree exactly."""
+    overrides = [*TINY, "regime=partial"]
+    first = train.run(compose_cfg(tmp_path, overrides))
+    torch.manual_seed(12345)  # disturb the global RNG: the seed must reset it
+    second = train.run(compose_cfg(tmp_path, overrides, output="run2"))
+    assert first["pretrained_body"]["cached"] is False and second["pretrained_body"]["cached"] is True
+    assert first["test"] == second["test"] and first["best_val"] == second["best_val"]
+
+
+def test_seed_zero_is_a_seed(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, [*TINY, "seed=0"])
+    torch.manual_seed(999)
+    train.run(cfg)
+    assert torch.initial_seed() == 0
+
+
+def test_pretrained_body_is_loaded_not_reinitialised(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, TINY)
+    dm = build_datamodule(cfg)
+    body, info = pretrained_body(cfg, dm)
+    model = instantiate(cfg.model, body=body)
+    reference = instantiate(cfg.body.model)
+    load_state_dict(reference, info["path"])
+    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.body.state_dict().values()))
+    again, info2 = pretrained_body(cfg, dm)
+    assert info2["cached"] and info2["path"] == info["path"]
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.body.state_dict().values()))
+
+
+def test_pretraining_sees_training_texts_only_and_lowers_the_loss(tmp_path: Path, monkeypatch) -> None:
+    cfg = compose_cfg(tmp_path, [*TINY, "pretrain.epochs=3"])
+    dm = build_datamodule(cfg)
+    seen: set[tuple[int, ...]] = set()
+    original = LMPretrainModule.training_step
+
+    def spy(self, batch, batch_idx):
+        for ids, mask in zip(batch["input_ids"], batch["attention_mask"]):
+            seen.add(tuple(ids[mask.bool()].tolist()))
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(LMPretrainModule, "training_step", spy)
+    _, info = pretrained_body(cfg, dm)
+    train_ids = {tuple(x.tolist()) for x in dm.parts["train"].ids}
+    assert seen == train_ids
+    assert info["val_loss_after"] < info["val_loss_before"]
+
+
+def test_pretrain_cache_key_follows_what_determines_the_body(tmp_path: Path) -> None:
+    paths = {}
+    for name, extra in {"base": [], "seed": ["seed=7"], "ptseed": ["pretrain.seed=1"], "split": ["data.split_seed=1"]}.items():
+        cfg = compose_cfg(tmp_path, [*TINY, *extra])
+        paths[name] = pretrained_body(cfg, build_datamodule(cfg))[1]["path"]
+    assert paths["seed"] == paths["base"]  # training seeds share one body
+    assert paths["ptseed"] != paths["base"] and paths["split"] != paths["base"]
+
+
+def test_pretrain_job_reports_loss_before_and_after(tmp_path: Path, capsys) -> None:
+    info = pretrain.run(compose_cfg(tmp_path, TINY, config_name="pretrain"))
+    out = capsys.readouterr().out
+    assert "before" in out and "after" in out and "perplexity" in out
+    assert Path(info["path"]).exists()
+
+
+def test_demo_trains_head_then_full_from_one_body(tmp_path: Path, capsys) -> None:
+    results = run_demo(compose_cfg(tmp_path, TINY, config_name="demo"))
+    assert list(results) == ["head", "full"]
+    assert results["head"]["params"]["trainable"] < results["full"]["params"]["trainable"]
+    assert results["head"]["pretrained_body"]["path"] == results["full"]["pretrained_body"]["path"]
+    assert "regimes side by side" in capsys.readouterr().out
+    assert (tmp_path / "run" / "full" / "metrics.json").exists()
+
+
+def test_unknown_regime_lists_the_valid_choices(tmp_path: Path) -> None:
+    with pytest.raises(MissingConfigException, match="regime/nonsense") as err:
+        compose_cfg(tmp_path, ["regime=nonsense"])
+    assert {"head", "partial", "full"} <= set(err.value.options)
+
+
+def test_train_script_runs_from_the_command_line(tmp_path: Path) -> None:
+    cmd = [sys.executable, "scripts/train.py", "regime=full", f"paths.root_dir={tmp_path}", *TINY]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "regime=full" in proc.stdout and "true spam" in proc.stdout
+    (metrics,) = (tmp_path / "logs" / "train" / "runs").glob("*/metrics.json")
+    assert json.loads(metrics.read_text())["regime"] == "full"
+
+
+def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
+    cmd = [sys.executable, "scripts/train.py", "regime=nonsense", f"paths.root_dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Could not find 'regime/nonsense'" in proc.stderr
+    for choice in ("full", "head", "partial"):
+        assert f"\t{choice}" in proc.stderr

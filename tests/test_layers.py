@@ -1,0 +1,36 @@
+"""The architecture, checked: each layer imports only the layers below it."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "headswap"
+FRAMEWORKS = {"lightning", "pytorch_lightning", "hydra", "omegaconf", "torchmetrics"}
+# layer -> what it must not import
+FORBIDDEN = {
+    "model": FRAMEWORKS | {"headswap.data", "headswap.lit", "headswap.jobs"},
+    "data": FRAMEWORKS | {"torch", "headswap.model", "headswap.lit", "headswap.jobs"},
+    "io.py": FRAMEWORKS | {"headswap.lit", "headswap.jobs"},
+    "report.py": FRAMEWORKS | {"torch", "headswap.lit", "headswap.jobs"},
+    "lit": {"hydra", "omegaconf", "headswap.jobs"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", FORBIDDEN)
+def test_layer_imports_only_what_is_below_it(layer: str) -> None:
+    files = [SRC / layer] if layer.endswith(".py") else sorted((SRC / layer).glob("*.py"))
+    assert files
+    for path in files:
+        bad = {n for n in imports(path) for f in FORBIDDEN[layer] if n == f or n.startswith(f + ".")}
+        assert not bad, f"{path.name} imports {bad}"
