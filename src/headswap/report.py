@@ -23,7 +23,7 @@ def render_report(result: Mapping[str, Any]) -> Group:
 
     negative, positive = result["labels"]
     (tn, fp), (fn, tp) = result["confusion_matrix"]
-    confusion = Table(title="test confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    confusion = Table(title="test confusion matrix", title_justify="left")
     confusion.add_column("")
     confusion.add_column(f"pred {negative}", justify="right")
     confusion.add_column(f"pred {positive}", justify="right")
