@@ -4,11 +4,12 @@ import hydra
 from omegaconf import DictConfig
 
 from headswap.jobs.demo import run_demo
+from headswap.jobs.common import main as job_main
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="demo")
 def main(cfg: DictConfig) -> None:
-    run_demo(cfg)
+    job_main(run_demo, cfg)
 
 
 if __name__ == "__main__":

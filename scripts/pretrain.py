@@ -4,11 +4,12 @@ import hydra
 from omegaconf import DictConfig
 
 from headswap.jobs import pretrain
+from headswap.jobs.common import main as job_main
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="pretrain")
 def main(cfg: DictConfig) -> None:
-    pretrain.run(cfg)
+    job_main(pretrain.run, cfg)
 
 
 if __name__ == "__main__":

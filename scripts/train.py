@@ -4,11 +4,12 @@ import hydra
 from omegaconf import DictConfig
 
 from headswap.jobs import train
+from headswap.jobs.common import main as job_main
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    return train.run(cfg)["best_val"]["f1"]
+    return job_main(lambda c: train.run(c)["best_val"]["f1"], cfg)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,5 +43,10 @@ def render_report(result: Mapping[str, Any]) -> Group:
     return Group(scores, confusion, costs)
 
 
-def print_report(result: Mapping[str, Any], console: Console | None = None) -> None:
-    (console or Console()).print(render_report(result))
+def console() -> Console:
+    """A terminal's own width; 160 columns when output goes to a file or pipe (rich would pick 80)."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def print_report(result: Mapping[str, Any]) -> None:
+    console().print(render_report(result))

@@ -5,27 +5,53 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import sys
+import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from filelock import FileLock
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from headswap.io import load_state_dict, save_state_dict, write_json
+from headswap.io import atomic_write, load_state_dict, save_state_dict, write_json
 from headswap.lit import SMSDataModule, pretrain_quick
 from headswap.model import TransformerBody
 
 log = logging.getLogger(__name__)
 
 
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def threads_per_job(cfg: DictConfig) -> int | None:
+    """``threads`` if set; under a parallel launcher, the cores shared out among its jobs; else torch's default."""
+    if cfg.get("threads") is not None:
+        return int(cfg.threads)
+    if not in_multirun():
+        return None
+    n_jobs = HydraConfig.get().launcher.get("n_jobs")
+    if n_jobs is None:
+        return None
+    cores = os.cpu_count() or 1
+    return max(1, cores // (cores if n_jobs < 1 else n_jobs))
+
+
 def configure_runtime(cfg: DictConfig) -> None:
     """Threads per process (so parallel jobs do not oversubscribe cores) and warnings we silence knowingly."""
-    if cfg.get("threads") is not None:
-        torch.set_num_threads(int(cfg.threads))
+    threads = threads_per_job(cfg)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads={threads} must be >= 1 (or null for torch's default)")
+        torch.set_num_threads(threads)
     # The data is a few thousand pre-tokenized tensors: worker processes would cost more than they save.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Tiny validation sets give batches smaller than the batch size; the count is passed explicitly.
@@ -107,3 +133,22 @@ def run_pretraining(cfg: DictConfig, datamodule: SMSDataModule, body: Transforme
         batch_size=cfg.pretrain.batch_size,
     )
     return {"epochs": cfg.pretrain.epochs, "texts": len(datamodule.parts["train"]), **stats}
+
+
+def main(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
+    """What a script's ``@hydra.main`` calls. A bad input in a single run ends in one line naming it
+    (``HYDRA_FULL_ERROR=1`` shows the traceback); in a multirun a failing job writes ``error.txt`` to its
+    folder and returns nan, so the other jobs go on and ``compare.py`` lists the failure."""
+    try:
+        return run(cfg)
+    except Exception as e:
+        if in_multirun():
+            output_dir = HydraConfig.get().runtime.output_dir
+            text = f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"
+            atomic_write(os.path.join(output_dir, "error.txt"), lambda f: f.write(text.encode()))
+            log.error("job failed (%s: %s); the sweep goes on", type(e).__name__, e)
+            return float("nan")
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, (ValueError, OSError)):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

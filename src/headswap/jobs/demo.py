@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
-from rich.console import Console
+from headswap.report import console as make_console
 from rich.table import Table
 
 from headswap.jobs import train
@@ -26,7 +26,7 @@ def run_demo(cfg: DictConfig) -> dict[str, dict[str, Any]]:
         job.regime = regime
         job.paths.output_dir = str(Path(cfg.paths.output_dir) / name)
         results[name] = train.run(job)
-    Console().print(comparison_table(results, time.perf_counter() - start))
+    make_console().print(comparison_table(results, time.perf_counter() - start))
     return results
 
 

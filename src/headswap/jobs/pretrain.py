@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from omegaconf import DictConfig
-from rich.console import Console
+from headswap.report import console as make_console
 from rich.table import Table
 
 from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body
@@ -20,7 +20,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         table.add_column(column, justify="right")
     table.add_row("before", f"{info['val_loss_before']:.4f}", f"{info['val_perplexity_before']:.2f}")
     table.add_row("after", f"{info['val_loss_after']:.4f}", f"{info['val_perplexity_after']:.2f}")
-    console = Console()
+    console = make_console()
     console.print(table)
     console.print(f"{'loaded cached' if info['cached'] else 'wrote'} body: {info['path']}")
     return info

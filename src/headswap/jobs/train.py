@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def overrides() -> list[str]:
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one regime; write ``metrics.json`` to the run's output directory and return it."""
+    started = time.time()
     configure_runtime(cfg)
     datamodule = build_datamodule(cfg)
     body, pretrain_info = pretrained_body(cfg, datamodule)
@@ -48,6 +50,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
 
     result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
+    result["time"] = {"started": started, "finished": time.time()}
     write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
     print_report(result)
     return result

@@ -1,0 +1,306 @@
+"""A labelled corpus from a user's CSV / TSV file, and the bundled SMS Spam Collection.
+
+Plain Python (stdlib only). Every bad input raises a one-line ``ValueError`` (``FileNotFoundError`` for a
+missing file) of the form ``<path>: line <n>: <what is wrong>; <how to fix it>``, because a user who
+points ``data.source.path`` at their own file should learn what to change without reading this code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import NoReturn
+
+from headswap.data.examples import Example
+
+TAB_SUFFIXES = ("", ".tsv", ".tab")  # "" is a file without extension, like SMSSpamCollection
+
+
+def _listing(items: list[str] | tuple[str, ...], limit: int = 20) -> str:
+    """``'a', 'b', ...``: capped, and ``repr`` keeps the message on one line whatever the file holds."""
+    shown = ", ".join(repr(s) for s in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def _lines(start: int, end: int) -> str:
+    return f"line {start}" if end <= start else f"lines {start}-{end}"
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Labelled texts from one column of a delimited file and labels from another.
+
+    ``positive_label`` becomes label 1; ``negative_label`` label 0 (``None``: the one other label in the
+    file). ``delimiter=None`` picks tab for ``.tsv`` / ``.tab`` / no extension, else comma. ``quoting=False``
+    reads quote characters as text, for files like the SMS Spam Collection whose messages may open a
+    quote they never close (with quoting on, such a file fails loudly rather than merging rows).
+    """
+
+    path: str
+    text_column: str | int = "text"
+    label_column: str | int = "label"
+    positive_label: str = "spam"
+    negative_label: str | None = None
+    delimiter: str | None = None
+    header: bool = True
+    encoding: str = "utf-8"
+    encoding_errors: str = "strict"
+    quoting: bool = True
+
+    def __post_init__(self) -> None:
+        """Catch configuration mistakes when Hydra builds the source, before any file is read."""
+        if len(self._delimiter) != 1:
+            self._fail(f"delimiter={self.delimiter!r} is not one character", "use e.g. ',' or '\\t'")
+        if self.negative_label is not None and self.negative_label.strip() == self.positive_label.strip():
+            self._fail(
+                f"positive_label and negative_label are both {self.positive_label!r}",
+                "set them to the two different labels used in the file",
+            )
+        for name, col in (("text_column", self.text_column), ("label_column", self.label_column)):
+            if isinstance(col, int) and col < 0:
+                self._fail(f"{name}={col} is negative", "give a 0-based column index (0 is the first column)")
+            if isinstance(col, str) and not self.header:
+                self._fail(
+                    f"{name}={col!r} is a column name but header=False",
+                    "give a 0-based column index, or set header=True if line 1 names the columns",
+                )
+        if self.text_column == self.label_column:
+            self._fail(
+                f"text_column and label_column are both {self.text_column!r}",
+                "point them at two different columns",
+            )
+
+    # -- the TextSource protocol ---------------------------------------------------------------------
+
+    @property
+    def label_names(self) -> tuple[str, str]:
+        """(negative, positive); reads the file only when the negative label must be inferred."""
+        negative = self.negative_label
+        if negative is None:
+            negative = self.__dict__.get("_inferred_negative") or self._parse()[1]
+        return negative.strip(), self.positive_label.strip()
+
+    def load(self) -> list[Example]:
+        examples, negative = self._parse()
+        object.__setattr__(self, "_inferred_negative", negative)  # label_names stays in step, no re-read
+        return examples
+
+    def fingerprint(self) -> str:
+        """sha256 of the bytes and of every setting that changes what ``load()`` returns.
+
+        The path itself is left out, so a moved or re-installed copy of the same file reuses its cache;
+        the resolved delimiter is kept in, since it follows from the path's extension.
+        """
+        settings = (
+            self.text_column,
+            self.label_column,
+            self.positive_label,
+            self.negative_label,
+            self._delimiter,
+            self.header,
+            self.encoding,
+            self.encoding_errors,
+            self.quoting,
+        )
+        h = hashlib.sha256(f"table:{settings!r}\0".encode())
+        h.update(self._read_bytes())
+        return h.hexdigest()
+
+    # -- parsing -------------------------------------------------------------------------------------
+
+    @property
+    def _delimiter(self) -> str:
+        if self.delimiter is None:
+            return "\t" if Path(self.path).suffix.lower() in TAB_SUFFIXES else ","
+        return "\t" if self.delimiter == "\\t" else self.delimiter
+
+    def _fail(self, what: str, fix: str, line: str | None = None) -> NoReturn:
+        raise ValueError(f"{self.path}: {line + ': ' if line else ''}{what}; {fix}")
+
+    def _read_bytes(self) -> bytes:
+        path = Path(self.path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{self.path}: no such file; check data.source.path (a relative path is resolved "
+                f"against the working directory, {Path.cwd()})"
+            )
+        return path.read_bytes()
+
+    def _decode(self, data: bytes) -> str:
+        """Decode the whole file, turning a bad byte into the line it sits on (1-based)."""
+        try:
+            text = data.decode(self.encoding, self.encoding_errors)
+        except UnicodeDecodeError as e:
+            line = len((data[: e.start] + b"x").splitlines())  # the "x" stands for the current line
+            self._fail(
+                f"bytes {data[e.start : e.end]!r} are not valid {self.encoding} ({e.reason})",
+                "set encoding to the file's encoding, or encoding_errors=replace to read them as U+FFFD",
+                f"line {line}",
+            )
+        except LookupError as e:
+            self._fail(
+                str(e),
+                "set encoding to a Python codec name such as 'utf-8' or 'latin-1', and "
+                "encoding_errors to 'strict' or 'replace'",
+            )
+        return text.removeprefix("\ufeff")  # a byte-order mark would otherwise rename the first column
+
+    def _column(self, name: str, col: str | int, header: list[str] | None, where: str = "") -> int:
+        if isinstance(col, int):
+            if header is not None and col >= len(header):
+                self._fail(
+                    f"{name}={col} but the header has {len(header)} columns ({_listing(header)})",
+                    "give a 0-based index below that, or a column name",
+                    where,
+                )
+            return col
+        assert header is not None  # __post_init__ rejects names when header=False
+        names = [h.strip() for h in header]
+        if col.strip() not in names:
+            self._fail(
+                f"the header lacks the {name.removesuffix('_column')} column {col!r} (columns "
+                f"seen: {_listing(names)})",
+                f"set {name} to one of them, or header=False with column indices if the file has no header",
+                where,
+            )
+        return names.index(col.strip())
+
+    def _parse(self) -> tuple[list[Example], str]:
+        """Examples in file order and the negative label (given or inferred)."""
+        text = self._decode(self._read_bytes())
+        if not text.strip():
+            self._fail("the file is empty", "point data.source.path at a file with labelled rows")
+        reader = csv.reader(
+            io.StringIO(text, newline=""),
+            delimiter=self._delimiter,
+            strict=True,
+            quoting=csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE,
+        )
+        positive = self.positive_label.strip()
+        negative = None if self.negative_label is None else self.negative_label.strip()
+        header: list[str] | None = None
+        ti = li = -1
+        examples: list[Example] = []
+        seen: list[str] = []  # distinct labels in order of appearance
+        counts = {0: 0, 1: 0}
+        end = 0
+        while True:
+            start = end + 1
+            try:
+                row = next(reader, None)
+            except csv.Error as e:
+                reason = str(e).replace("\t", "\\t")  # csv names a tab delimiter literally
+                self._fail(
+                    f"malformed quoting ({reason})",
+                    "close the quote or double each quote inside a quoted field, "
+                    "or set quoting=False if quotes in this file are plain text",
+                    _lines(start, reader.line_num),
+                )
+            end = reader.line_num
+            where = _lines(start, end)
+            if row is None:
+                break
+            if not any(f.strip() for f in row):
+                continue  # blank line
+            if self.header and header is None:
+                header = row
+                ti = self._column("text_column", self.text_column, header, where)
+                li = self._column("label_column", self.label_column, header, where)
+                continue
+            if ti < 0:
+                ti, li = (
+                    self._column("text_column", self.text_column, None),
+                    self._column("label_column", self.label_column, None),
+                )
+            if header is not None and len(row) > len(header):
+                self._fail(
+                    f"row has {len(row)} fields but the header has {len(header)}",
+                    f"quote the text if it contains the delimiter {self._delimiter!r}",
+                    where,
+                )
+            if len(row) <= max(ti, li):
+                missing, index = ("text", ti) if ti >= len(row) else ("label", li)
+                self._fail(
+                    f"row has {len(row)} field(s), so no {missing} column (0-based index {index})",
+                    f"check that delimiter={self._delimiter!r} is the file's delimiter, or fill in the field",
+                    where,
+                )
+            if not row[ti].strip():
+                self._fail("empty text", "remove the row or fill in its text", where)
+            label = row[li].strip()
+            if not label:
+                other = repr(negative) if negative else "a negative label"
+                self._fail(
+                    f"empty label (expected {positive!r} or {other})",
+                    "fill in the label or remove the row",
+                    where,
+                )
+            if label not in seen:
+                seen.append(label)
+            if label == positive:
+                y = 1
+            elif negative is None:  # the first label other than positive_label is the negative class
+                negative, y = label, 0
+            elif label == negative:
+                y = 0
+            elif self.negative_label is None:
+                self._fail(
+                    f"more than one label besides positive_label {positive!r} (labels seen so far: "
+                    f"{_listing(seen)})",
+                    "set negative_label to the negative class (and check positive_label), or fix the row",
+                    where,
+                )
+            else:
+                self._fail(
+                    f"unknown label {label!r} (labels seen so far: {_listing(seen)}; expected "
+                    f"{positive!r} or {negative!r})",
+                    "fix the row, or set positive_label / negative_label",
+                    where,
+                )
+            counts[y] += 1
+            examples.append(Example(row[ti], y))
+        if not examples:
+            self._fail(
+                "no data rows" + (" after the header" if header else ""),
+                "add rows with a text and a label"
+                + (", or set header=False if line 1 is data" if header else ""),
+            )
+        if not counts[0] or not counts[1]:
+            if not counts[1]:
+                fix = f"set positive_label (now {positive!r}) to the file's positive label, or add positives"
+            else:
+                fix = "add rows of the negative class" + (f" {negative!r}" if negative else "")
+            self._fail(
+                f"only one class in the file: all {len(examples)} rows are labelled {seen[0]!r}, "
+                "so stratification is impossible",
+                fix,
+            )
+        assert negative is not None
+        return examples, negative
+
+
+def _bundled_sms() -> str:
+    return str(files("headswap") / "datasets" / "sms_spam_collection" / "SMSSpamCollection")
+
+
+@dataclass(frozen=True)
+class SMSSpamCollection(TableSource):
+    """The real SMS Spam Collection (5,574 messages, 747 spam; CC BY 4.0) shipped inside the package.
+
+    Located with ``importlib.resources`` so it loads from any working directory, and built with no
+    arguments so Hydra can instantiate it from ``_target_: headswap.data.table.SMSSpamCollection``.
+    The file is ``label<TAB>text`` with quote characters as plain text.
+    """
+
+    path: str = field(default_factory=_bundled_sms)
+    text_column: str | int = 1
+    label_column: str | int = 0
+    positive_label: str = "spam"
+    negative_label: str | None = "ham"
+    delimiter: str | None = "\t"
+    header: bool = False
+    quoting: bool = False
