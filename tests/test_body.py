@@ -43,16 +43,16 @@ def test_parameter_groups_cover_every_parameter_once(body: TransformerBody) -> N
 
 
 def test_sequences_longer_than_the_position_table_fail_clearly(body: TransformerBody) -> None:
-    with pytest.raises(ValueError, match="exceeds body.max_len=32"):
+    with pytest.raises(ValueError, match="exceeds body.model.max_len=32"):
         body(torch.zeros(1, 33, dtype=torch.long), torch.ones(1, 33, dtype=torch.long))
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n_heads": 3}, "body.n_heads=3 does not divide body.d_model=64"),
-        ({"max_len": 0}, "body.max_len=0 must be >= 1"),
-        ({"dropout": 1.5}, "body.dropout=1.5"),
+        ({"n_heads": 3}, "body.model.n_heads=3 does not divide body.model.d_model=64"),
+        ({"max_len": 0}, "body.model.max_len=0 must be >= 1"),
+        ({"dropout": 1.5}, "body.model.dropout=1.5"),
     ],
 )
 def test_bad_body_config_names_the_key(kwargs: dict, message: str) -> None:

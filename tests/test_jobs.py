@@ -133,3 +133,19 @@ def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
     assert "Could not find 'regime/nonsense'" in proc.stderr
     for choice in ("full", "head", "partial"):
         assert f"\t{choice}" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("regime.head_lr=-1", "error: regime.head_lr=-1 must be > 0"),
+        ("body.model.n_heads=3", "error: body.model.n_heads=3 does not divide body.model.d_model=64"),
+        ("data.max_len=64", "error: data.max_len=64 exceeds body.model.max_len=32"),
+    ],
+)
+def test_bad_config_value_ends_in_one_line_before_training(tmp_path: Path, override: str, message: str) -> None:
+    cmd = [sys.executable, "scripts/train.py", override, "body.model.max_len=32", f"paths.root_dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1
+    assert not (tmp_path / ".cache").exists()  # stopped before pre-training

@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from filelock import FileLock
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -141,7 +142,8 @@ def main(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     folder and returns nan, so the other jobs go on and ``compare.py`` lists the failure."""
     try:
         return run(cfg)
-    except Exception as e:
+    except Exception as raised:
+        e = root_cause(raised)
         if in_multirun():
             output_dir = HydraConfig.get().runtime.output_dir
             text = f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"
@@ -152,3 +154,22 @@ def main(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             raise
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def root_cause(e: BaseException) -> BaseException:
+    """Hydra wraps an error raised while instantiating a config; the user needs the original one."""
+    while isinstance(e, InstantiationException) and e.__cause__ is not None:
+        e = e.__cause__
+    return e
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Build the cheap parts once so a bad value stops the job before any data loading or training."""
+    instantiate(cfg.regime)
+    body = instantiate(cfg.body.model)
+    instantiate(cfg.pool)
+    if cfg.data.max_len > body.cfg.max_len:
+        raise ValueError(
+            f"data.max_len={cfg.data.max_len} exceeds body.model.max_len={body.cfg.max_len}, "
+            "the body's position table: lower data.max_len or enlarge the body"
+        )

@@ -14,7 +14,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from headswap.io import write_json
-from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body, seed_everything
+from headswap.jobs.common import (
+    build_datamodule,
+    check_config,
+    configure_runtime,
+    pretrained_body,
+    seed_everything,
+)
 from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
 from headswap.report import print_report
 
@@ -34,6 +40,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one regime; write ``metrics.json`` to the run's output directory and return it."""
     started = time.time()
     configure_runtime(cfg)
+    check_config(cfg)
     datamodule = build_datamodule(cfg)
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run

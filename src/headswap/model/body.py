@@ -23,14 +23,14 @@ class BodyConfig:
     def __post_init__(self) -> None:
         for key in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
             if getattr(self, key) < 1:
-                raise ValueError(f"body.{key}={getattr(self, key)} must be >= 1")
+                raise ValueError(f"body.model.{key}={getattr(self, key)} must be >= 1")
         if self.d_model % self.n_heads:
             raise ValueError(
-                f"body.n_heads={self.n_heads} does not divide body.d_model={self.d_model}: "
+                f"body.model.n_heads={self.n_heads} does not divide body.model.d_model={self.d_model}: "
                 "pick a head count that divides the hidden size"
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"body.dropout={self.dropout} must be in [0, 1)")
+            raise ValueError(f"body.model.dropout={self.dropout} must be in [0, 1)")
 
 
 def attention_mask_4d(attention_mask: Tensor, causal: bool) -> Tensor:
@@ -124,7 +124,7 @@ class TransformerBody(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         if input_ids.shape[1] > self.cfg.max_len:
             raise ValueError(
-                f"sequence length {input_ids.shape[1]} exceeds body.max_len={self.cfg.max_len}: "
+                f"sequence length {input_ids.shape[1]} exceeds body.model.max_len={self.cfg.max_len}: "
                 "truncate inputs or build a body with a longer position table"
             )
         mask = attention_mask_4d(attention_mask, self.cfg.causal)

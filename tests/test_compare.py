@@ -1,0 +1,108 @@
+"""compare.py on hand-made sweep folders, where every number can be checked by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from headswap.jobs.compare import compare, compare_and_report, latest_sweep
+from headswap.stats import t_quantile
+
+
+def make_job(sweep: Path, overrides: list[str], f1: float | None, seconds: float = 1.0) -> Path:
+    job = sweep / ",".join(overrides)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if f1 is not None:
+        metrics = {
+            "labels": ["ham", "spam"],
+            "test": {"precision": f1, "recall": f1, "f1": f1, "accuracy": f1},
+            "confusion_matrix": [[8, 2], [1, 9]],
+            "params": {"trainable": 130, "total": 1000},
+            "cost": {"train_seconds": seconds, "train_state_mb": 0.5, "peak_rss_mb": 400.0},
+        }
+        (job / "metrics.json").write_text(json.dumps(metrics))
+    return job
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    sweep = tmp_path / "logs" / "train" / "multiruns" / "2026-01-01_00-00-00"
+    for seed, (head, full) in enumerate([(0.80, 0.95), (0.84, 0.96), (0.82, 0.97)]):
+        make_job(sweep, ["data.x=1", "regime=head", f"seed={seed}"], head, seconds=1.0)
+        make_job(sweep, ["data.x=1", "regime=full", f"seed={seed}"], full, seconds=3.0)
+    make_job(sweep, ["data.x=1", "regime=partial", "seed=0"], None)
+    return sweep
+
+
+def test_groups_by_everything_but_the_seed(sweep: Path) -> None:
+    c = compare(sweep)
+    assert [g.name for g in c.groups] == ["regime=full", "regime=head"]  # best F1 first; shared data.x dropped
+    full = c.groups[0]
+    assert full.seeds == ["0", "1", "2"]
+    assert full.scores["f1"].mean == pytest.approx(0.96)
+    assert full.scores["f1"].std == pytest.approx(0.01)
+    assert full.scores["f1"].half_width == pytest.approx(t_quantile(0.975, 2) * 0.01 / math.sqrt(3))
+    assert full.mean_of("cost", "train_seconds") == 3.0
+
+
+def test_paired_difference_by_hand(sweep: Path) -> None:
+    (pair,) = compare(sweep).pairs
+    diffs = [0.15, 0.12, 0.15]  # full - head, seed by seed
+    mean = sum(diffs) / 3
+    std = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 2)
+    assert (pair.a, pair.b, pair.seeds) == ("regime=full", "regime=head", ["0", "1", "2"])
+    assert pair.diff.mean == pytest.approx(mean)
+    assert pair.diff.half_width == pytest.approx(t_quantile(0.975, 2) * std / math.sqrt(3))
+    assert pair.verdict == "regime=full better"
+
+
+def test_failed_jobs_are_listed_not_dropped(sweep: Path, capsys) -> None:
+    c = compare_and_report(sweep)
+    assert [j.dir.name for j in c.failed] == ["data.x=1,regime=partial,seed=0"]
+    out = capsys.readouterr().out
+    assert "failed or missing" in out and "regime=partial" in out
+    assert "regime=partial" in (sweep / "comparison.md").read_text()
+
+
+def test_outputs_match_the_jobs(sweep: Path) -> None:
+    compare_and_report(sweep)
+    rows = (sweep / "comparison.csv").read_text().splitlines()
+    assert rows[1].startswith("regime=full,3,0 1 2,0.960000,0.010000,")
+    for png in ("f1_by_group.png", "f1_vs_time.png", "confusion_matrices.png"):
+        assert (sweep / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_error_file_line_is_reported(tmp_path: Path) -> None:
+    job = make_job(tmp_path, ["regime=head", "seed=0"], None)
+    (job / "error.txt").write_text("ValueError: regime.head_lr=-1.0 must be > 0\n\ntraceback...")
+    make_job(tmp_path, ["regime=head", "seed=1"], 0.9)
+    (failed,) = compare(tmp_path).failed
+    assert failed.error == "ValueError: regime.head_lr=-1.0 must be > 0"
+
+
+def test_every_job_failed_is_an_error(tmp_path: Path) -> None:
+    make_job(tmp_path, ["seed=0"], None)
+    with pytest.raises(ValueError, match="every job in .* failed"):
+        compare_and_report(tmp_path)
+
+
+def test_non_sweep_and_missing_directories_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is not a multirun directory"):
+        compare(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        compare(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="no multirun under"):
+        latest_sweep(tmp_path)
+
+
+def test_latest_sweep_is_the_newest(sweep: Path) -> None:
+    older = sweep.parent / "2025-01-01_00-00-00"
+    older.mkdir()
+    import os
+
+    os.utime(older, (0, 0))
+    assert latest_sweep(sweep.parents[2]) == sweep

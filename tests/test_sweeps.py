@@ -1,0 +1,70 @@
+"""Real multiruns through scripts/train.py: a tiny sweep, its comparison, parallel jobs, a failing job."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, TINY
+
+SWEEP = ["-m", "regime=head,full", "seed=0,1", "trainer.max_epochs=1", *TINY[:2], TINY[3]]
+
+
+def run_script(args: list[str], tmp_path: Path, script: str = "scripts/train.py") -> subprocess.CompletedProcess:
+    cmd = [sys.executable, script, *args, f"paths.root_dir={tmp_path}"] if script.endswith("train.py") else [
+        sys.executable, script, *args]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def jobs_of(tmp_path: Path) -> tuple[Path, dict[str, dict]]:
+    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
+    return sweep, {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/metrics.json")}
+
+
+def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path) -> None:
+    proc = run_script(SWEEP, tmp_path)
+    sweep, jobs = jobs_of(tmp_path)
+    assert len(jobs) == 4
+    assert all("regime=" in name and "seed=" in name for name in jobs)  # folders named by overrides
+    assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1  # one pre-training
+    assert "test metrics by group" in proc.stdout  # printed by the multirun-end callback
+    for out in ("comparison.csv", "comparison.md", "f1_by_group.png", "f1_vs_time.png", "confusion_matrices.png"):
+        assert (sweep / out).exists()
+
+    again = run_script([str(sweep)], tmp_path, script="scripts/compare.py")
+    assert "regime=head" in again.stdout and "regime=full" in again.stdout
+    with (sweep / "comparison.csv").open() as f:
+        rows = {row["group"]: row for row in csv.DictReader(f)}
+    for regime in ("head", "full"):
+        mine = [j for name, j in jobs.items() if f"regime={regime}," in name]
+        for metric in ("precision", "recall", "f1", "accuracy"):
+            mean = sum(j["test"][metric] for j in mine) / 2
+            assert float(rows[f"regime={regime}"][f"{metric}_mean"]) == pytest.approx(mean, abs=1e-6)
+        seconds = sum(j["cost"]["train_seconds"] for j in mine) / 2
+        assert float(rows[f"regime={regime}"]["train_seconds_mean"]) == pytest.approx(seconds, abs=1e-4)
+
+
+def test_joblib_runs_two_jobs_at_once_with_one_pretraining(tmp_path: Path) -> None:
+    run_script([*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
+    _, jobs = jobs_of(tmp_path)
+    assert len(jobs) == 4
+    assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1
+    spans = sorted((j["time"]["started"], j["time"]["finished"]) for j in jobs.values())
+    overlapping = any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+    assert overlapping, spans
+
+
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:
+    proc = run_script(["-m", "regime.head_lr=0.01,-1", *TINY[:3], TINY[3]], tmp_path)
+    sweep, jobs = jobs_of(tmp_path)
+    assert list(jobs) == [next(n for n in jobs if "head_lr=0.01" in n)]
+    (error,) = sweep.glob("*/error.txt")
+    assert error.read_text().startswith("ValueError: regime.head_lr=-1 must be > 0")
+    assert "failed or missing" in proc.stdout
