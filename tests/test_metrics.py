@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from headswap.lit.metrics import classification_metrics, confusion_matrix
+from headswap.lit.metrics import choose_threshold, classification_metrics, confusion_matrix, scores_at
 
 LABELS = torch.tensor([1, 1, 1, 0, 0, 0, 1, 0])
 PROBS = torch.tensor([0.9, 0.6, 0.2, 0.7, 0.1, 0.4, 0.8, 0.3])  # class-1 probabilities
@@ -32,3 +32,17 @@ def test_counts_accumulate_over_batches_like_one_batch() -> None:
     for i in range(0, 8, 3):
         metrics.update(PROBS[i : i + 3], LABELS[i : i + 3])
     assert float(metrics.compute()["f1"]) == pytest.approx(0.75)
+
+
+def test_threshold_is_chosen_to_maximise_f1() -> None:
+    labels = torch.tensor([0, 0, 0, 1, 1, 1])
+    probs = torch.tensor([0.05, 0.10, 0.20, 0.30, 0.35, 0.90])  # at 0.5 two spam are missed
+    threshold = choose_threshold(probs, labels)
+    assert 0.20 < threshold < 0.30
+    assert scores_at(probs, labels, threshold)["f1"] == pytest.approx(1.0)
+    assert scores_at(probs, labels, 0.5)["confusion_matrix"] == [[3, 0], [2, 1]]
+
+
+def test_threshold_ties_keep_the_default() -> None:
+    labels = torch.tensor([0, 1])
+    assert choose_threshold(torch.tensor([0.1, 0.9]), labels) == 0.5

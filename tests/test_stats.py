@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from headswap.stats import estimate, t_cdf, t_quantile
+from headswap.stats import class_scores, estimate, t_cdf, t_quantile
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,16 @@ def test_estimate_by_hand() -> None:
 def test_single_value_has_no_interval() -> None:
     e = estimate([0.9])
     assert e.mean == 0.9 and math.isnan(e.std) and math.isnan(e.half_width)
+
+
+def test_class_scores_by_hand() -> None:
+    scores = class_scores([[50, 10], [5, 35]], ["ham", "spam"])  # tn fp / fn tp
+    assert scores["spam"]["precision"] == pytest.approx(35 / 45)
+    assert scores["spam"]["recall"] == pytest.approx(35 / 40)
+    assert scores["ham"]["precision"] == pytest.approx(50 / 55)
+    assert scores["ham"]["recall"] == pytest.approx(50 / 60)
+    assert scores["ham"]["support"] == 60 and scores["spam"]["support"] == 40
+    f1 = {c: 2 * scores[c]["precision"] * scores[c]["recall"] / (scores[c]["precision"] + scores[c]["recall"])
+          for c in ("ham", "spam")}
+    assert scores["spam"]["f1"] == pytest.approx(f1["spam"])
+    assert scores["macro"]["f1"] == pytest.approx((f1["ham"] + f1["spam"]) / 2)

@@ -13,16 +13,28 @@ METRICS = ("precision", "recall", "f1", "accuracy", "pr_auc", "roc_auc")
 
 
 def render_report(result: Mapping[str, Any]) -> Group:
-    """``metrics.json`` of a training run -> rich tables (scores, confusion matrix, cost)."""
+    """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
     title = f"regime={result['regime']}  pool={result['pool']}  seed={result['seed']}"
+    tuned = result.get("test_at_val_threshold")
     scores = Table(title=title, title_justify="left")
     scores.add_column("metric")
     scores.add_column("test", justify="right")
+    if tuned:
+        scores.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
     scores.add_column("best val", justify="right")
     for name in METRICS:
-        scores.add_row(name, f"{result['test'][name]:.4f}", f"{result['best_val'][name]:.4f}")
+        extra = [f"{tuned[name]:.4f}"] if tuned else []
+        scores.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
 
     negative, positive = result["labels"]
+    per_class = Table(title="test, per class (threshold 0.5)", title_justify="left")
+    for column in ("class", "precision", "recall", "f1", "support"):
+        per_class.add_column(column, justify="right")
+    for name in (negative, positive, "macro"):
+        row = result["per_class"][name]
+        support = str(row["support"]) if "support" in row else ""
+        per_class.add_row(name, *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), support)
+
     (tn, fp), (fn, tp) = result["confusion_matrix"]
     confusion = Table(title="test confusion matrix", title_justify="left")
     confusion.add_column("")
@@ -40,7 +52,11 @@ def render_report(result: Mapping[str, Any]) -> Group:
     costs.add_row("best epoch", str(result["best_val"]["epoch"]))
     costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
     costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
-    return Group(scores, confusion, costs)
+    data = result["data"]
+    sizes = ", ".join(f"{part} {sum(n.values())}" for part, n in data["sizes"].items())
+    costs.add_row("data", f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "
+                  f"{data['truncated']} texts truncated to {data['max_len']} tokens")
+    return Group(scores, per_class, confusion, costs)
 
 
 def console() -> Console:

@@ -78,3 +78,20 @@ def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
         return Estimate(mean, math.nan, math.nan, n)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     return Estimate(mean, std, t_quantile(0.5 + confidence / 2, n - 1) * std / math.sqrt(n), n)
+
+
+def class_scores(confusion: Sequence[Sequence[int]], labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Precision, recall and F1 of each class and their macro average, from [[tn, fp], [fn, tp]].
+
+    Each class is scored as if it were the positive one, so the majority class's figures show too,
+    and the macro average weighs a rare class as much as a common one.
+    """
+    (tn, fp), (fn, tp) = confusion
+    per = {}
+    for name, (hit, false_alarm, miss) in zip(labels, ((tn, fn, fp), (tp, fp, fn))):
+        precision = hit / (hit + false_alarm) if hit + false_alarm else 0.0
+        recall = hit / (hit + miss) if hit + miss else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per[name] = {"precision": precision, "recall": recall, "f1": f1, "support": hit + miss}
+    per["macro"] = {k: sum(per[n][k] for n in labels) / 2 for k in ("precision", "recall", "f1")}
+    return per

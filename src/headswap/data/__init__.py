@@ -3,5 +3,15 @@
 from headswap.data.examples import Example, TextSource
 from headswap.data.fixture import SMSFixture, make_fixture
 from headswap.data.split import Split, stratified_group_split
+from headswap.data.table import SMSSpamCollection, TableSource
 
-__all__ = ["Example", "SMSFixture", "Split", "TextSource", "make_fixture", "stratified_group_split"]
+__all__ = [
+    "Example",
+    "SMSFixture",
+    "SMSSpamCollection",
+    "Split",
+    "TableSource",
+    "TextSource",
+    "make_fixture",
+    "stratified_group_split",
+]

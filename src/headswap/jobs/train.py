@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -22,6 +23,8 @@ from headswap.jobs.common import (
     seed_everything,
 )
 from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
+from headswap.lit.metrics import choose_threshold, scores_at
+from headswap.stats import class_scores
 from headswap.report import print_report
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(cfg)
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
-    model: HeadSwapClassifier = instantiate(cfg.model, body=body)
+    model: HeadSwapClassifier = instantiate(
+        cfg.model, body=body, class_weights=class_weights(cfg.model.class_weights, datamodule)
+    )
 
     loggers = instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=loggers)
@@ -57,10 +62,31 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
 
     result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
+    if cfg.evaluation.tune_threshold:
+        result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time()}
     write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
     print_report(result)
     return result
+
+
+def class_weights(setting: Any, datamodule: SMSDataModule) -> list[float] | None:
+    """``model.class_weights``: null, a list [negative, positive], or ``balanced`` (n / (2 n_class) on train)."""
+    if setting is None:
+        return None
+    if setting == "balanced":
+        counts = torch.bincount(datamodule.parts["train"].labels, minlength=2).tolist()
+        return [sum(counts) / (2 * c) for c in counts]
+    weights = [float(w) for w in setting]
+    if len(weights) != 2 or min(weights) <= 0:
+        raise ValueError(f"model.class_weights={setting} must be null, balanced or two positive numbers")
+    return weights
+
+
+def at_validation_threshold(model: HeadSwapClassifier, datamodule: SMSDataModule) -> dict[str, Any]:
+    """Test figures at the threshold that maximises validation F1: chosen on validation, applied to test."""
+    threshold = choose_threshold(*model.predict_proba(datamodule.val_dataloader()))
+    return scores_at(*model.predict_proba(datamodule.test_dataloader()), threshold)
 
 
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -95,6 +121,7 @@ def assemble_result(
         "test": _strip(test, "test/"),
         "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
         "confusion_matrix": model.confusion,
+        "per_class": class_scores(model.confusion, datamodule.label_names),
         "params": {
             "trainable": trainable,
             "total": total,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 
 import lightning as L
@@ -95,6 +95,16 @@ class HeadSwapClassifier(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.confusion = self.test_confusion.compute().tolist()
         self.test_confusion.reset()
+
+    @torch.no_grad()
+    def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
+        """Class-1 probabilities and labels of every example in ``loader``, in eval mode."""
+        self.eval()
+        probs, labels = [], []
+        for batch in loader:
+            probs.append(self(batch["input_ids"], batch["attention_mask"]).softmax(dim=-1)[:, 1])
+            labels.append(batch["labels"])
+        return torch.cat(probs), torch.cat(labels)
 
     def configure_optimizers(self) -> Optimizer:
         groups = self.regime.param_groups(self.body.parameter_groups(), self.head_parameters())

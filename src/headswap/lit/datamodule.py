@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import lightning as L
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from headswap.data import Example, TextSource, stratified_group_split
+from headswap.data import Example, TableSource, TextSource, stratified_group_split
 
 PARTS = ("train", "val", "test")
 
@@ -137,3 +137,32 @@ class SMSDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self.loader("test")
+
+
+def table_datamodule(
+    path: str,
+    tokenizer: Tokenizer,
+    text_column: str | int = "text",
+    label_column: str | int = "label",
+    positive_label: str | int = "spam",
+    negative_label: str | int | None = None,
+    delimiter: str | None = None,
+    header: bool = True,
+    encoding_errors: str = "strict",
+    quoting: bool = True,
+    **datamodule: Any,
+) -> SMSDataModule:
+    """``data=csv``: a user's CSV/TSV file, with the file's settings at the top of ``data``
+    (``data.path=my.csv``). Labels are compared as text, so ``data.positive_label=1`` works."""
+    source = TableSource(
+        path=str(path),
+        text_column=text_column,
+        label_column=label_column,
+        positive_label=str(positive_label),
+        negative_label=None if negative_label is None else str(negative_label),
+        delimiter=delimiter,
+        header=header,
+        encoding_errors=encoding_errors,
+        quoting=quoting,
+    )
+    return SMSDataModule(source, tokenizer, **datamodule)
