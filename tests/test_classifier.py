@@ -115,3 +115,21 @@ def test_metrics_are_fed_class_one_probabilities(datamodule: SMSDataModule) -> N
     expected = model(batch["input_ids"], batch["attention_mask"]).softmax(-1)[:, 1]
     torch.testing.assert_close(probs, expected)
     assert ((probs >= 0) & (probs <= 1)).all()
+
+
+def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: SMSDataModule) -> None:
+    heads = {}
+    for cache in (True, False):
+        torch.manual_seed(0)
+        model = HeadSwapClassifier(TransformerBody(BodyConfig(dropout=0.1)), MeanPool(64), REGIMES["head"],
+                                   cache_features=cache)
+        fit(model, datamodule, epochs=2)  # the second epoch reads every training example from the cache
+        heads[cache] = model.head[1].weight.detach().clone()
+        assert (len(model.feature_cache) > 0) if cache else model.feature_cache is None
+    torch.testing.assert_close(heads[True], heads[False], rtol=1e-5, atol=1e-6)
+
+
+def test_cache_is_used_only_while_the_body_is_frozen(datamodule: SMSDataModule) -> None:
+    model = make_model("full")
+    fit(model, datamodule, epochs=1)
+    assert len(model.feature_cache) == 0

@@ -29,10 +29,22 @@ def test_split_seed_moves_the_test_set_and_training_seed_does_not() -> None:
 
 def test_collate_pads_to_longest_in_batch_with_mask() -> None:
     collate = PadCollate(pad_id=256)
-    batch = collate([(torch.tensor([257, 1, 2]), torch.tensor(1)), (torch.tensor([257]), torch.tensor(0))])
+    batch = collate([
+        (torch.tensor([257, 1, 2]), torch.tensor(1), torch.tensor(7)),
+        (torch.tensor([257]), torch.tensor(0), torch.tensor(3)),
+    ])
     assert batch["input_ids"].tolist() == [[257, 1, 2], [257, 256, 256]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["labels"].tolist() == [1, 0]
+    assert batch["keys"].tolist() == [7, 3]
+
+
+def test_keys_are_unique_corpus_positions_across_parts() -> None:
+    dm = make_dm()
+    keys = [k for p in ("train", "val", "test") for k in dm.parts[p].keys.tolist()]
+    assert sorted(keys) == list(range(800))
+    fixture = SMSFixture().load()
+    assert all(fixture[k].text == t for k, t in zip(dm.parts["test"].keys.tolist(), dm.texts("test")))
 
 
 def test_batches_never_exceed_max_len() -> None:

@@ -150,7 +150,7 @@ def main(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             atomic_write(os.path.join(output_dir, "error.txt"), lambda f: f.write(text.encode()))
             log.error("job failed (%s: %s); the sweep goes on", type(e).__name__, e)
             return float("nan")
-        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, (ValueError, OSError)):
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, (ValueError, OSError, ImportError)):
             raise
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -13,6 +13,7 @@ from torch.optim import Optimizer
 
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
+from headswap.model.feature_cache import FeatureCache
 
 
 class HeadSwapClassifier(L.LightningModule):
@@ -31,6 +32,7 @@ class HeadSwapClassifier(L.LightningModule):
         optimizer: Callable[..., Optimizer] = torch.optim.Adam,
         class_weights: Sequence[float] | None = None,
         standardize: bool = True,
+        cache_features: bool = True,
     ) -> None:
         super().__init__()
         self.body = body
@@ -46,16 +48,40 @@ class HeadSwapClassifier(L.LightningModule):
             "class_weights", torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         )
         regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
+        # While no body weight trains, the body's hidden states are computed once per example.
+        self.feature_cache = FeatureCache() if cache_features else None
         self.val_metrics = classification_metrics("val/")
         self.test_metrics = classification_metrics("test/")
         self.test_confusion = confusion_matrix()
         self.confusion: list[list[int]] | None = None  # [[tn, fp], [fn, tp]] of the last test run
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        body_trains = any(p.requires_grad for p in self.body.parameters())
-        with torch.set_grad_enabled(torch.is_grad_enabled() and body_trains):
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None = None) -> Tensor:
+        """Logits B x 2. With ``keys`` (corpus positions) a frozen body's states come from the cache."""
+        if self.body_trains():
             hidden = self.body(input_ids, attention_mask)  # B x T x D
+        else:
+            with torch.no_grad():
+                hidden = self._frozen_hidden(input_ids, attention_mask, keys)
         return self.head(self.pool(hidden, attention_mask))  # B x 2
+
+    def body_trains(self) -> bool:
+        return any(p.requires_grad for p in self.body.parameters())
+
+    def _frozen_hidden(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None) -> Tensor:
+        compute = lambda: self.body(input_ids, attention_mask)  # noqa: E731
+        if self.feature_cache is None or keys is None or self.body.training:
+            return compute()
+        return self.feature_cache.hidden(keys, attention_mask, compute)
+
+    def on_fit_start(self) -> None:
+        self._clear_cache()  # the body may have changed since the last fit
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._clear_cache()
+
+    def _clear_cache(self) -> None:
+        if self.feature_cache is not None:
+            self.feature_cache.clear()
 
     def head_parameters(self) -> list[nn.Parameter]:
         """The head and any learned pool: they train in every regime."""
@@ -65,7 +91,7 @@ class HeadSwapClassifier(L.LightningModule):
         return count_parameters(self)
 
     def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        logits = self(batch["input_ids"], batch["attention_mask"])
+        logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
         loss = F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
         return loss, logits.softmax(dim=-1)[:, 1]  # class-1 probabilities for the metrics
 

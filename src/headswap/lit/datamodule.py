@@ -25,18 +25,23 @@ class Tokenizer(Protocol):
 
 
 class EncodedTexts(Dataset):
-    """Token-id tensors of varying length and their labels, kept in memory."""
+    """Token-id tensors of varying length and their labels, kept in memory.
 
-    def __init__(self, examples: Sequence[Example], tokenizer: Tokenizer, max_len: int) -> None:
+    ``keys`` are the examples' positions in the whole corpus: unique across train, val and test,
+    so a cache of per-example features never confuses two parts.
+    """
+
+    def __init__(self, examples: Sequence[Example], keys: Sequence[int], tokenizer: Tokenizer, max_len: int) -> None:
         self.examples = list(examples)
+        self.keys = torch.tensor(list(keys))
         self.ids = [torch.tensor(tokenizer.encode(e.text, max_len)) for e in self.examples]
         self.labels = torch.tensor([e.label for e in self.examples])
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
-        return self.ids[i], self.labels[i]
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
+        return self.ids[i], self.labels[i], self.keys[i]
 
 
 class PadCollate:
@@ -45,14 +50,19 @@ class PadCollate:
     def __init__(self, pad_id: int) -> None:
         self.pad_id = pad_id
 
-    def __call__(self, batch: list[tuple[Tensor, Tensor]]) -> dict[str, Tensor]:
-        ids, labels = zip(*batch)
+    def __call__(self, batch: list[tuple[Tensor, Tensor, Tensor]]) -> dict[str, Tensor]:
+        ids, labels, keys = zip(*batch)
         lengths = torch.tensor([len(x) for x in ids])
         input_ids = torch.full((len(ids), int(lengths.max())), self.pad_id, dtype=torch.long)
         for row, x in enumerate(ids):
             input_ids[row, : len(x)] = x
         attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": torch.stack(labels)}
+        return {
+            "input_ids": input_ids,  # B x T
+            "attention_mask": attention_mask,  # B x T
+            "labels": torch.stack(labels),  # B
+            "keys": torch.stack(keys),  # B: corpus positions, for the frozen-body feature cache
+        }
 
 
 class SMSDataModule(L.LightningDataModule):
@@ -105,8 +115,8 @@ class SMSDataModule(L.LightningDataModule):
             self.split_seed,
         )
         for part in PARTS:
-            chosen = [examples[i] for i in getattr(split, part)]
-            self.parts[part] = EncodedTexts(chosen, self.tokenizer, self.max_len)
+            keys = getattr(split, part)
+            self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, self.max_len)
         self.stats = {
             "sizes": {p: dict(sorted(Counter(self._names(self.parts[p].labels)).items())) for p in PARTS},
             "duplicate_groups": split.duplicate_groups,

@@ -17,7 +17,8 @@ class BodyConfig:
     n_heads: int = 4
     n_layers: int = 2
     d_ff: int = 256
-    dropout: float = 0.1
+    dropout: float = 0.1  # on embeddings and residual branches
+    attn_dropout: float = 0.0  # on attention weights: costly on CPU (a mask per head and token pair)
     causal: bool = True  # attention sees only earlier tokens, as in next-token pre-training
 
     def __post_init__(self) -> None:
@@ -29,8 +30,9 @@ class BodyConfig:
                 f"body.model.n_heads={self.n_heads} does not divide body.model.d_model={self.d_model}: "
                 "pick a head count that divides the hidden size"
             )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"body.model.dropout={self.dropout} must be in [0, 1)")
+        for key in ("dropout", "attn_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ValueError(f"body.model.{key}={getattr(self, key)} must be in [0, 1)")
 
 
 def attention_mask_4d(attention_mask: Tensor, causal: bool) -> Tensor:
@@ -49,7 +51,7 @@ class SelfAttention(nn.Module):
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()
         self.n_heads = cfg.n_heads
-        self.dropout = cfg.dropout
+        self.dropout = cfg.attn_dropout
         self.q_proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.k_proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.v_proj = nn.Linear(cfg.d_model, cfg.d_model)

@@ -1,0 +1,16 @@
+"""python scripts/baseline.py [data=...] -- classic TF-IDF baselines on the split that training uses."""
+
+import hydra
+from omegaconf import DictConfig
+
+from headswap.jobs import baseline
+from headswap.jobs.common import main as job_main
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="baseline")
+def main(cfg: DictConfig) -> None:
+    job_main(baseline.run, cfg)
+
+
+if __name__ == "__main__":
+    main()

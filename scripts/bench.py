@@ -1,0 +1,16 @@
+"""python scripts/bench.py -- Lightning against a plain loop, regimes' costs, whole commands: BENCHMARKS.md."""
+
+import hydra
+from omegaconf import DictConfig
+
+from headswap.jobs import bench
+from headswap.jobs.common import main as job_main
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="bench")
+def main(cfg: DictConfig) -> None:
+    job_main(bench.run, cfg)
+
+
+if __name__ == "__main__":
+    main()
