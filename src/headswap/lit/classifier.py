@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torchmetrics import MeanMetric
 
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
@@ -50,28 +51,29 @@ class HeadSwapClassifier(L.LightningModule):
         regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
         # While no body weight trains, the body's hidden states are computed once per example.
         self.feature_cache = FeatureCache() if cache_features else None
+        self.train_loss = MeanMetric()
         self.val_metrics = classification_metrics("val/")
         self.test_metrics = classification_metrics("test/")
         self.test_confusion = confusion_matrix()
         self.confusion: list[list[int]] | None = None  # [[tn, fp], [fn, tp]] of the last test run
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None = None) -> Tensor:
-        """Logits B x 2. With ``keys`` (corpus positions) a frozen body's states come from the cache."""
+        """Logits B x 2. With ``keys`` (corpus positions) what a frozen body computes comes from the cache."""
         if self.body_trains():
+            return self.head(self.pool(self.body(input_ids, attention_mask), attention_mask))
+        pool_trains = any(p.requires_grad for p in self.pool.parameters())
+
+        def frozen() -> Tensor:  # the part that does not train: body, and the pool if it learns nothing
             hidden = self.body(input_ids, attention_mask)  # B x T x D
-        else:
-            with torch.no_grad():
-                hidden = self._frozen_hidden(input_ids, attention_mask, keys)
-        return self.head(self.pool(hidden, attention_mask))  # B x 2
+            return hidden if pool_trains else self.pool(hidden, attention_mask)  # B x D
+
+        with torch.no_grad():
+            use_cache = self.feature_cache is not None and keys is not None and not self.body.training
+            features = self.feature_cache.get(keys, attention_mask, frozen) if use_cache else frozen()
+        return self.head(self.pool(features, attention_mask) if pool_trains else features)  # B x 2
 
     def body_trains(self) -> bool:
         return any(p.requires_grad for p in self.body.parameters())
-
-    def _frozen_hidden(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None) -> Tensor:
-        compute = lambda: self.body(input_ids, attention_mask)  # noqa: E731
-        if self.feature_cache is None or keys is None or self.body.training:
-            return compute()
-        return self.feature_cache.hidden(keys, attention_mask, compute)
 
     def on_fit_start(self) -> None:
         self._clear_cache()  # the body may have changed since the last fit
@@ -102,8 +104,14 @@ class HeadSwapClassifier(L.LightningModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss, _ = self._step(batch)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["labels"]))
+        # Summed here and logged once per epoch: a ``self.log`` call per step costs more than a
+        # head-only step on cached features.
+        self.train_loss.update(loss.detach(), weight=len(batch["labels"]))
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/loss", self.train_loss.compute())
+        self.train_loss.reset()
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs = self._step(batch)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import lightning as L
 import torch
 from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset
 
 from headswap.data import Example, TableSource, TextSource, stratified_group_split
@@ -53,9 +54,7 @@ class PadCollate:
     def __call__(self, batch: list[tuple[Tensor, Tensor, Tensor]]) -> dict[str, Tensor]:
         ids, labels, keys = zip(*batch)
         lengths = torch.tensor([len(x) for x in ids])
-        input_ids = torch.full((len(ids), int(lengths.max())), self.pad_id, dtype=torch.long)
-        for row, x in enumerate(ids):
-            input_ids[row, : len(x)] = x
+        input_ids = pad_sequence(ids, batch_first=True, padding_value=self.pad_id)  # B x T
         attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
         return {
             "input_ids": input_ids,  # B x T

@@ -1,13 +1,15 @@
-"""Hidden states of a frozen body, computed once per example and reused every epoch.
+"""What the frozen part of a model computes, once per example, reused every epoch.
 
 A frozen body in eval mode maps each text to the same hidden states at every step, so head-only
-training need not run it again: after the first epoch a step costs only the pool and the head.
+training need not run it again: after the first epoch a step costs only what trains. Rows are either
+pooled vectors (D, when the pool has nothing to learn) or hidden states (T x D, for a learned pool).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
@@ -22,13 +24,16 @@ class FeatureCache:
     def clear(self) -> None:
         self._store.clear()
 
-    def hidden(self, keys: Tensor, attention_mask: Tensor, compute: Callable[[], Tensor]) -> Tensor:
-        """B x T x D hidden states for examples ``keys``; ``compute()`` runs the body on a miss."""
+    def get(self, keys: Tensor, attention_mask: Tensor, compute: Callable[[], Tensor]) -> Tensor:
+        """B x D or B x T x D features of examples ``keys``; ``compute()`` runs the frozen part on a miss."""
         ids = keys.tolist()
         if any(k not in self._store for k in ids):
-            hidden = compute()  # B x T x D
-            for k, h, n in zip(ids, hidden, attention_mask.sum(dim=1).tolist()):
-                self._store[k] = h[:n]  # without padding: the batch it returns to may be shorter or longer
+            features = compute()
+            lengths = attention_mask.sum(dim=1).tolist()
+            for k, f, n in zip(ids, features, lengths):
+                # hidden states are stored without padding: the batch they return to may be shorter or longer
+                self._store[k] = f[:n] if f.dim() == 2 else f
         rows = [self._store[k] for k in ids]
-        out = pad_sequence(rows, batch_first=True)  # B x max_len_in_batch x D, zeros where padded
-        return out[:, : attention_mask.shape[1]]
+        if rows[0].dim() == 1:
+            return torch.stack(rows)  # B x D
+        return pad_sequence(rows, batch_first=True)[:, : attention_mask.shape[1]]  # B x T x D
