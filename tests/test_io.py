@@ -59,6 +59,6 @@ class Payload:
 def test_pickled_code_is_never_executed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"embed.tok.weight": Payload()}, path)
-    with pytest.raises(ValueError, match="corrupt, truncated or not a plain state dict"):
+    with pytest.raises(ValueError, match="corrupt, truncated or not a plain checkpoint"):
         load_state_dict(TransformerBody(BodyConfig()), path)
     assert "pwned" not in capsys.readouterr().out

@@ -42,21 +42,31 @@ def save_state_dict(module: nn.Module, path: str | Path) -> Path:
     return atomic_write(path, lambda f: torch.save(state, f))
 
 
-def load_state_dict(module: nn.Module, path: str | Path) -> None:
-    """Load a plain state dict into ``module``, failing in one line that names the problem and the fix."""
+def safe_load(path: str | Path) -> Any:
+    """``torch.load`` of tensors and plain containers only: a file's pickled code never runs."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist: check the path or run pre-training again")
+        raise FileNotFoundError(f"checkpoint {path} does not exist: check the path")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
         raise ValueError(
-            f"checkpoint {path} is corrupt, truncated or not a plain state dict ({type(e).__name__}): "
+            f"checkpoint {path} is corrupt, truncated or not a plain checkpoint ({type(e).__name__}): "
             "delete it and re-create it"
         ) from None
+
+
+def load_state_dict(module: nn.Module, path: str | Path) -> None:
+    """Load a plain state dict into ``module``, failing in one line that names the problem and the fix."""
+    state = safe_load(path)
     if not isinstance(state, dict):
         raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict: re-create it")
-    own = module.state_dict()
+    check_state_dict(module.state_dict(), state, path)
+    module.load_state_dict(state)
+
+
+def check_state_dict(own: dict[str, torch.Tensor], state: dict[str, Any], path: str | Path) -> None:
+    """Raise one line naming the first mismatch between a model's state dict and a checkpoint's."""
     missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
     if missing or unexpected:
         raise ValueError(
@@ -70,4 +80,3 @@ def load_state_dict(module: nn.Module, path: str | Path) -> None:
                 f"{tuple(state[key].shape)} in the file but {tuple(value.shape)} here; "
                 "it was saved from another body config"
             )
-    module.load_state_dict(state)

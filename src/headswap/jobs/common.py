@@ -70,7 +70,7 @@ def seed_everything(seed: int | None) -> None:
 def build_datamodule(cfg: DictConfig) -> SMSDataModule:
     """The body's tokenizer feeds the data module, so a body choice brings its own tokenizer along."""
     tokenizer = instantiate(cfg.body.tokenizer)
-    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    datamodule = instantiate(cfg.data, tokenizer=tokenizer, shuffle_seed=cfg.get("seed"))
     datamodule.setup()
     return datamodule
 
@@ -132,6 +132,7 @@ def run_pretraining(cfg: DictConfig, datamodule: SMSDataModule, body: Transforme
         weight_decay=cfg.pretrain.weight_decay,
         cosine=cfg.pretrain.cosine,
         batch_size=cfg.pretrain.batch_size,
+        seed=cfg.pretrain.seed,
     )
     return {"epochs": cfg.pretrain.epochs, "texts": len(datamodule.parts["train"]), **stats}
 

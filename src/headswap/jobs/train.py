@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from headswap.io import write_json
+from headswap.io import check_state_dict, safe_load, write_json
 from headswap.jobs.common import (
     build_datamodule,
     check_config,
@@ -51,11 +51,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         cfg.model, body=body, class_weights=class_weights(cfg.model.class_weights, datamodule)
     )
 
+    callbacks = instantiate_all(cfg.get("callbacks"))
+    resume = resume_checkpoint(cfg.get("ckpt_path"), model, callbacks)
     loggers = instantiate_all(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=loggers)
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
 
     best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
     val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
@@ -68,6 +70,24 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
     print_report(result)
     return result
+
+
+def resume_checkpoint(ckpt_path: str | None, model: HeadSwapClassifier, callbacks: list[Any]) -> str | None:
+    """Check a checkpoint to resume from before training starts, and keep checkpointing beside it.
+
+    Checkpoints continue in the killed run's folder, so the best validation score so far is
+    restored with them and the resumed run selects the same best epoch as an uninterrupted one.
+    """
+    if ckpt_path is None:
+        return None
+    checkpoint = safe_load(ckpt_path)
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "epoch" not in checkpoint:
+        raise ValueError(f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt")
+    check_state_dict(model.state_dict(), checkpoint["state_dict"], ckpt_path)
+    for callback in callbacks:
+        if isinstance(callback, ModelCheckpoint):
+            callback.dirpath = str(Path(ckpt_path).resolve().parent)
+    return str(ckpt_path)
 
 
 def class_weights(setting: Any, datamodule: SMSDataModule) -> list[float] | None:

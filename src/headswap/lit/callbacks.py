@@ -1,4 +1,4 @@
-"""Callbacks that measure what a regime costs: training time and memory."""
+"""Callbacks: what a regime costs (time, memory), and runs that can be interrupted and resumed exactly."""
 
 from __future__ import annotations
 
@@ -69,3 +69,31 @@ class CostMonitor(L.Callback):
         if torch.cuda.is_available():
             cost["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
         return cost
+
+
+class SeedPerStep(L.Callback):
+    """Seeds torch's RNG before every training step from (seed, epoch, step).
+
+    Dropout masks then depend only on where a step sits in training, not on what ran before it (a
+    data-loader iterator, a validation pass), so a run resumed from a checkpoint continues exactly as
+    the uninterrupted run would have. Batch order is fixed the same way by ``EpochShuffle``.
+    """
+
+    def __init__(self, seed: int | None) -> None:
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
+        if self.seed is not None:
+            torch.manual_seed((int(self.seed) * 1_000_003 + trainer.current_epoch) * 100_003 + batch_idx)
+
+
+class InterruptReport(L.Callback):
+    """On Ctrl-C, SIGTERM or a crash, say where the last complete checkpoint is and how to resume."""
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        last = next((c.last_model_path for c in trainer.checkpoint_callbacks if c.last_model_path), "")
+        if last:
+            print(f"run interrupted ({type(exception).__name__}); last checkpoint: {last}; "
+                  f"resume with: ckpt_path={last}", file=sys.stderr)
+        else:
+            print(f"run interrupted ({type(exception).__name__}) before its first checkpoint", file=sys.stderr)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import lightning as L
 import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource, stratified_group_split
 
@@ -64,6 +64,26 @@ class PadCollate:
         }
 
 
+class EpochShuffle(Sampler[int]):
+    """A random order that depends only on (seed, epoch). Lightning calls ``set_epoch`` before each
+    epoch, so a run resumed at epoch k sees the same batches as the uninterrupted run did."""
+
+    def __init__(self, n: int, seed: int | None) -> None:
+        self.n = n
+        self.seed = int(torch.randint(2**31, ())) if seed is None else int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+
 class SMSDataModule(L.LightningDataModule):
     """Owns the corpus (the fixture by default, or any ``TextSource``), its split and the padding collate.
 
@@ -81,6 +101,7 @@ class SMSDataModule(L.LightningDataModule):
         val_fraction: float = 0.2,
         split_seed: int = 0,
         batch_size: int = 32,
+        shuffle_seed: int | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -94,6 +115,7 @@ class SMSDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.split_seed = split_seed
         self.batch_size = batch_size
+        self.shuffle_seed = shuffle_seed  # the training seed: batch order per epoch
         self.collate = PadCollate(tokenizer.pad_id)
         self.parts: dict[str, EncodedTexts] = {}
         self.stats: dict[str, object] = {}
@@ -130,16 +152,18 @@ class SMSDataModule(L.LightningDataModule):
     def texts(self, part: str) -> list[str]:
         return [e.text for e in self.parts[part].examples]
 
-    def loader(self, part: str, batch_size: int | None = None, shuffle: bool = False) -> DataLoader:
+    def loader(self, part: str, batch_size: int | None = None, shuffle_seed: int | None | bool = False) -> DataLoader:
+        """Batches of ``part`` in order, or shuffled per epoch from ``shuffle_seed`` (None: a random seed)."""
+        sampler = None if shuffle_seed is False else EpochShuffle(len(self.parts[part]), shuffle_seed)
         return DataLoader(
             self.parts[part],
             batch_size=batch_size or self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             collate_fn=self.collate,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle=True)
+        return self.loader("train", shuffle_seed=self.shuffle_seed)
 
     def val_dataloader(self) -> DataLoader:
         return self.loader("val")

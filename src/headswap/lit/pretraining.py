@@ -59,6 +59,7 @@ def pretrain_quick(
     weight_decay: float = 0.01,
     cosine: bool = False,
     batch_size: int = 32,
+    seed: int | None = None,
 ) -> dict[str, float]:
     """Train ``body`` in place as a language model on the training part's texts; never on test texts.
 
@@ -69,7 +70,7 @@ def pretrain_quick(
     module = LMPretrainModule(body, lr=lr, weight_decay=weight_decay, cosine=cosine)
     val = datamodule.loader("val", batch_size)
     before = next_token_loss(module.lm, val)
-    trainer.fit(module, train_dataloaders=datamodule.loader("train", batch_size, shuffle=True))
+    trainer.fit(module, train_dataloaders=datamodule.loader("train", batch_size, shuffle_seed=seed))
     after = next_token_loss(module.lm, val)
     return {
         "val_loss_before": before,
