@@ -118,6 +118,8 @@ def pretrained_body(cfg: DictConfig, datamodule: SMSDataModule, force: bool = Fa
 def run_pretraining(cfg: DictConfig, datamodule: SMSDataModule, body: TransformerBody) -> dict[str, Any]:
     trainer = instantiate(
         cfg.trainer,
+        devices=1,  # pre-training runs once, before any distributed launch; ranks load its result
+        strategy="auto",
         max_epochs=cfg.pretrain.epochs,
         logger=False,
         enable_checkpointing=False,

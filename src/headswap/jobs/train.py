@@ -67,8 +67,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if cfg.evaluation.tune_threshold:
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time()}
-    write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
-    print_report(result)
+    if trainer.is_global_zero:  # under DDP every process runs this job; one reports
+        write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
+        print_report(result)
     return result
 
 
