@@ -43,7 +43,7 @@ def test_param_groups_hold_exactly_the_trainable_parameters_at_their_rates(body:
 
 
 def test_unknown_part_is_an_error_listing_the_choices(body: TransformerBody) -> None:
-    with pytest.raises(ValueError, match=r"'blocks.7' matches no body part; choose from \['embed'"):
+    with pytest.raises(ValueError, match=r"regime entry 'blocks.7' matches no body part; choose from \['embed'"):
         Regime("x", ["blocks.7"], body_lr=1e-3).apply(body.parameter_groups())
     with pytest.raises(ValueError, match="matches no body part"):
         Regime("x", ["blocks.-3"], body_lr=1e-3).apply(body.parameter_groups())

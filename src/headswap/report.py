@@ -14,7 +14,7 @@ METRICS = ("precision", "recall", "f1", "accuracy", "pr_auc", "roc_auc")
 
 def render_report(result: Mapping[str, Any]) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
-    title = f"regime={result['regime']}  pool={result['pool']}  seed={result['seed']}"
+    title = f"regime={result['regime']}  pool={result['pool']}  schedule={result['schedule']}  seed={result['seed']}"
     tuned = result.get("test_at_val_threshold")
     scores = Table(title=title, title_justify="left")
     scores.add_column("metric")

@@ -136,6 +136,7 @@ def assemble_result(
     return {
         "regime": model.regime.name,
         "pool": model.pool.name,
+        "schedule": model.schedule_name,
         "seed": cfg.seed,
         "overrides": overrides(),
         "labels": list(datamodule.label_names),
@@ -146,7 +147,10 @@ def assemble_result(
         "params": {
             "trainable": trainable,
             "total": total,
-            "body_trainable_parts": model.regime.trainable_parts(model.body.parameter_groups()),
+            "body_trainable_parts": [  # at the end of training: gradual unfreezing may have added parts
+                name for name, part in model.body.parameter_groups().items()
+                if any(p.requires_grad for p in part.parameters())
+            ],
         },
         "cost": cost.summary(model) if cost else {},
         "data": datamodule.stats,

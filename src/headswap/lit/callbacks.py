@@ -9,6 +9,10 @@ from statistics import median
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import BaseFinetuning
+from torch.optim import Optimizer
+
+from headswap.model.regime import resolve_parts
 
 
 def peak_rss_mb() -> float:
@@ -97,3 +101,23 @@ class InterruptReport(L.Callback):
                   f"resume with: ckpt_path={last}", file=sys.stderr)
         else:
             print(f"run interrupted ({type(exception).__name__}) before its first checkpoint", file=sys.stderr)
+
+
+class GradualUnfreezing(BaseFinetuning):
+    """Carries out a regime's ``unfreeze`` stages (ULMFiT-style gradual unfreezing).
+
+    At each stage's epoch its body parts become trainable and join the optimizer as a new parameter
+    group with the stage's own rate. A regime without stages leaves everything as it is, so this
+    callback can stay in every run: the regime, not the loop, decides.
+    """
+
+    def freeze_before_training(self, pl_module: L.LightningModule) -> None:
+        """Nothing to do: the classifier applied the regime's starting flags when it was built."""
+
+    def finetune_function(self, pl_module: L.LightningModule, epoch: int, optimizer: Optimizer) -> None:
+        parts = pl_module.body.parameter_groups()
+        for k, stage in enumerate(pl_module.regime.unfreeze):
+            if int(stage["epoch"]) == epoch:
+                names = resolve_parts(parts, stage["parts"])
+                self.unfreeze_and_add_param_group([parts[n] for n in names], optimizer, lr=float(stage["lr"]))
+                optimizer.param_groups[-1]["name"] = f"body.stage{k}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from itertools import chain
 
 import lightning as L
@@ -10,11 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.feature_cache import FeatureCache
+from headswap.model.schedules import constant
 
 
 class HeadSwapClassifier(L.LightningModule):
@@ -31,6 +34,7 @@ class HeadSwapClassifier(L.LightningModule):
         pool: Pool,
         regime: Regime,
         optimizer: Callable[..., Optimizer] = torch.optim.Adam,
+        schedule: Callable[[Optimizer, int], LRScheduler] = constant,
         class_weights: Sequence[float] | None = None,
         standardize: bool = True,
         cache_features: bool = True,
@@ -45,6 +49,7 @@ class HeadSwapClassifier(L.LightningModule):
         self.head = nn.Sequential(norm, nn.Linear(pool.out_dim, 2))
         self.regime = regime
         self.optimizer_factory = optimizer
+        self.schedule = schedule
         self.register_buffer(
             "class_weights", torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         )
@@ -140,6 +145,12 @@ class HeadSwapClassifier(L.LightningModule):
             labels.append(batch["labels"])
         return torch.cat(probs), torch.cat(labels)
 
-    def configure_optimizers(self) -> Optimizer:
+    @property
+    def schedule_name(self) -> str:
+        return getattr(self.schedule, "func", self.schedule).__name__
+
+    def configure_optimizers(self) -> dict[str, Any]:
         groups = self.regime.param_groups(self.body.parameter_groups(), self.head_parameters())
-        return self.optimizer_factory(groups)
+        optimizer = self.optimizer_factory(groups)
+        scheduler = self.schedule(optimizer, int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

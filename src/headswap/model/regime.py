@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -20,15 +21,34 @@ class Regime:
 
     ``blocks.-1`` names the last block; shell-style wildcards work (``*`` is the whole body).
     The head and any learned pool always train, at ``head_lr``; trainable body parts train at ``body_lr``.
+
+    - ``layer_decay`` < 1 gives each body part its own rate, ``body_lr * layer_decay**depth``, depth
+      counted from the top (the last block and the final norm are depth 0).
+    - ``unfreeze`` stages (``{epoch, parts, lr}``) add body parts to the optimizer at an epoch, each with
+      its own rate: gradual unfreezing, carried out by ``headswap.lit.callbacks.GradualUnfreezing``.
+    - ``adapters`` (``{r, alpha, dropout, targets}``) adds LoRA adapters to the named projections of a
+      frozen body; only the adapters and the head train.
     """
 
     name: str
     body_trainable: Sequence[str] = ()
     head_lr: float = 1e-3
     body_lr: float = 0.0
+    layer_decay: float = 1.0
+    unfreeze: Sequence[Mapping[str, Any]] = ()
+    adapters: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
+        object.__setattr__(self, "unfreeze", tuple(dict(stage) for stage in self.unfreeze))
+        if not 0.0 < self.layer_decay <= 1.0:
+            raise ValueError(f"regime.layer_decay={self.layer_decay} must be in (0, 1]")
+        for stage in self.unfreeze:
+            if set(stage) != {"epoch", "parts", "lr"} or int(stage["epoch"]) < 1 or float(stage["lr"]) <= 0:
+                raise ValueError(
+                    f"regime.unfreeze stage {stage} must have epoch >= 1, parts and lr > 0, e.g. "
+                    "{epoch: 2, parts: [blocks.-1], lr: 1e-3}"
+                )
         if self.head_lr <= 0:
             raise ValueError(f"regime.head_lr={self.head_lr} must be > 0")
         if self.body_lr < 0 or (self.body_trainable and self.body_lr == 0):
@@ -38,33 +58,53 @@ class Regime:
             )
 
     def trainable_parts(self, parts: Mapping[str, nn.Module]) -> list[str]:
-        """The body part names this regime trains, in body order; a pattern that matches nothing is an error."""
-        names = list(parts)
-        chosen: set[str] = set()
-        for pattern in self.body_trainable:
-            matched = fnmatch.filter(names, _resolve_negative_index(pattern, names))
-            if not matched:
-                raise ValueError(
-                    f"regime.body_trainable entry {pattern!r} matches no body part; choose from {names}"
-                )
-            chosen.update(matched)
-        return [n for n in names if n in chosen]
+        """The body part names this regime trains from the start, in body order."""
+        return resolve_parts(parts, self.body_trainable)
 
     def apply(self, parts: Mapping[str, nn.Module]) -> list[str]:
         """Set ``requires_grad`` on every body parameter from this regime; return the trainable part names."""
         chosen = self.trainable_parts(parts)
         for name, module in parts.items():
             module.requires_grad_(name in chosen)
+            for param_name, param in module.named_parameters():
+                if "lora_" in param_name:  # adapters always train; the weights they adapt stay frozen
+                    param.requires_grad_(True)
         return chosen
 
     def param_groups(self, parts: Mapping[str, nn.Module], head: Iterable[nn.Parameter]) -> list[dict]:
         """Optimizer parameter groups holding exactly the trainable parameters, each at its own rate."""
-        body = [p for name in self.apply(parts) for p in parts[name].parameters()]
-        groups = [
-            {"name": "head", "params": [p for p in head if p.requires_grad], "lr": self.head_lr},
-            {"name": "body", "params": body, "lr": self.body_lr},
-        ]
+        self.apply(parts)
+        depth = _depths(list(parts))
+        if self.layer_decay == 1.0:
+            body = [("body", [p for m in parts.values() for p in _trainable(m)], self.body_lr)]
+        else:
+            body = [(f"body.{n}", _trainable(m), self.body_lr * self.layer_decay ** depth[n]) for n, m in parts.items()]
+        groups = [{"name": "head", "params": [p for p in head if p.requires_grad], "lr": self.head_lr}]
+        groups += [{"name": name, "params": params, "lr": lr} for name, params, lr in body]
         return [g for g in groups if g["params"]]
+
+
+def _trainable(module: nn.Module) -> list[nn.Parameter]:
+    return [p for p in module.parameters() if p.requires_grad]
+
+
+def _depths(names: list[str]) -> dict[str, int]:
+    """Distance from the top of the body: the final norm and the last block 0, then 1, 2, ... downwards."""
+    below_norm = [n for n in names if n != "norm"]
+    depth = {n: len(below_norm) - 1 - i for i, n in enumerate(below_norm)}
+    return {**depth, "norm": 0} if "norm" in names else depth
+
+
+def resolve_parts(parts: Mapping[str, nn.Module], patterns: Sequence[str]) -> list[str]:
+    """Part names matched by ``patterns`` in body order; a pattern that matches nothing is an error."""
+    names = list(parts)
+    chosen: set[str] = set()
+    for pattern in patterns:
+        matched = fnmatch.filter(names, _resolve_negative_index(pattern, names))
+        if not matched:
+            raise ValueError(f"regime entry {pattern!r} matches no body part; choose from {names}")
+        chosen.update(matched)
+    return [n for n in names if n in chosen]
 
 
 def _resolve_negative_index(pattern: str, names: list[str]) -> str:

@@ -1,0 +1,66 @@
+"""Learning-rate schedules per optimizer group (``head``, ``body``), stepped once per batch.
+
+The head and the body want different things: a fresh head can take a large rate that decays, a
+pretrained body a small constant one. Factors are chosen by group name, so groups that join the
+optimizer later (gradual unfreezing) are scheduled too: at their own constant rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+Factor = Callable[[int], float]
+
+
+class PerGroupSchedule(LRScheduler):
+    """Each group's rate is its starting rate times ``factors[group name](step)``; unnamed or unlisted
+    groups keep their starting rate."""
+
+    def __init__(self, optimizer: Optimizer, factors: Mapping[str, Factor]) -> None:
+        self.factors = dict(factors)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list[float]:
+        rates = []
+        for group in self.optimizer.param_groups:
+            base = group.setdefault("initial_lr", group["lr"])  # a group added later starts from its own rate
+            factor = self.factors.get(group.get("name", ""), _one)
+            rates.append(base * factor(self.last_epoch))
+        return rates
+
+
+def _one(step: int) -> float:
+    return 1.0
+
+
+def constant(optimizer: Optimizer, total_steps: int) -> PerGroupSchedule:
+    """Every group keeps its rate (a scheduler all the same, so the rates are logged like any other)."""
+    return PerGroupSchedule(optimizer, {})
+
+
+def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0, min_factor: float = 0.0) -> float:
+    """Linear warm-up to 1 over ``warmup_steps``, then cosine decay to ``min_factor`` at ``total_steps``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def cosine_head(
+    optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.0, min_factor: float = 0.0
+) -> PerGroupSchedule:
+    """Cosine decay (after optional warm-up) on the head group; every other group stays constant."""
+    if not 0.0 <= warmup_fraction < 1.0:
+        raise ValueError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")
+    if not 0.0 <= min_factor <= 1.0:
+        raise ValueError(f"schedule.min_factor={min_factor} must be in [0, 1]")
+    warmup = int(warmup_fraction * total_steps)
+
+    def head(step: int) -> float:
+        return cosine_factor(step, total_steps, warmup, min_factor)
+
+    return PerGroupSchedule(optimizer, {"head": head})

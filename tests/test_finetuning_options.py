@@ -1,0 +1,109 @@
+"""Schedules, gradual unfreezing and layer-wise decay: each one config choice, checked as it trains."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+
+from headswap.data import SMSFixture
+from headswap.lit import HeadSwapClassifier, SMSDataModule
+from headswap.lit.callbacks import GradualUnfreezing
+from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
+from headswap.model.schedules import constant, cosine_factor, cosine_head
+
+
+@pytest.fixture(scope="module")
+def datamodule() -> SMSDataModule:
+    dm = SMSDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16, shuffle_seed=0)
+    dm.setup()
+    return dm  # 52 training texts: 4 steps per epoch
+
+
+class Recorder(L.Callback):
+    """What trains and at which rates, seen at every step."""
+
+    def __init__(self) -> None:
+        self.trainable: dict[int, set[str]] = {}
+        self.in_optimizer: dict[int, set[int]] = {}
+        self.rates: list[dict[str, float]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        epoch = trainer.current_epoch
+        self.trainable[epoch] = {n for n, p in pl_module.named_parameters() if p.requires_grad}
+        self.in_optimizer[epoch] = {id(p) for g in trainer.optimizers[0].param_groups for p in g["params"]}
+        self.rates.append({g["name"]: g["lr"] for g in trainer.optimizers[0].param_groups})
+
+
+def fit(model: HeadSwapClassifier, dm: SMSDataModule, epochs: int, callbacks: list) -> Recorder:
+    recorder = Recorder()
+    L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, num_sanity_val_steps=0, callbacks=[*callbacks, recorder]).fit(model, datamodule=dm)
+    return recorder
+
+
+def model_with(regime: Regime, **kwargs) -> HeadSwapClassifier:
+    torch.manual_seed(0)
+    return HeadSwapClassifier(TransformerBody(BodyConfig()), MeanPool(64), regime, **kwargs)
+
+
+def test_gradual_unfreezing_trains_exactly_each_stages_parts(datamodule: SMSDataModule) -> None:
+    regime = Regime("gradual", head_lr=1e-2, unfreeze=[
+        {"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3},
+        {"epoch": 3, "parts": ["embed", "blocks.0"], "lr": 3e-4},
+    ])
+    model = model_with(regime)
+    seen = fit(model, datamodule, epochs=4, callbacks=[GradualUnfreezing()])
+    head = {"head.1.weight", "head.1.bias"}
+    last = {n for n, _ in model.named_parameters() if n.startswith(("body.blocks.1.", "body.norm."))}
+    everything = {n for n, _ in model.named_parameters()}
+    assert [seen.trainable[e] for e in range(4)] == [head, head | last, head | last, everything]
+    ids = {n: id(p) for n, p in model.named_parameters()}
+    for epoch in range(4):  # the optimizer holds exactly what trains
+        assert seen.in_optimizer[epoch] == {ids[n] for n in seen.trainable[epoch]}
+    assert seen.rates[0] == {"head": 1e-2}
+    assert seen.rates[-1] == {"head": 1e-2, "body.stage0": 1e-3, "body.stage1": 3e-4}
+
+
+def test_cosine_head_follows_the_formula_and_leaves_the_body_constant(datamodule: SMSDataModule) -> None:
+    regime = Regime("full", ["*"], head_lr=1e-2, body_lr=1e-3)
+    model = model_with(regime, schedule=partial(cosine_head, warmup_fraction=0.25, min_factor=0.1))
+    seen = fit(model, datamodule, epochs=3, callbacks=[])
+    total, warmup = 12, 3  # 4 steps x 3 epochs, 25% warm-up
+    for step, rates in enumerate(seen.rates):
+        assert rates["head"] == pytest.approx(1e-2 * cosine_factor(step, total, warmup, 0.1))
+        assert rates["body"] == pytest.approx(1e-3)
+    assert seen.rates[0]["head"] == pytest.approx(1e-2 / 3)  # warm-up starts at 1/3
+    assert seen.rates[warmup]["head"] == pytest.approx(1e-2)  # peak after warm-up
+
+
+def test_cosine_factor_by_hand() -> None:
+    assert cosine_factor(0, 10) == 1.0
+    assert cosine_factor(5, 10) == pytest.approx(0.5)
+    assert cosine_factor(10, 10, min_factor=0.2) == pytest.approx(0.2)
+    assert cosine_factor(1, 10, warmup_steps=4) == pytest.approx(0.5)
+    assert cosine_factor(7, 10, warmup_steps=4) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.5)))
+
+
+def test_constant_schedule_keeps_rates(datamodule: SMSDataModule) -> None:
+    model = model_with(Regime("partial", ["blocks.-1"], head_lr=1e-2, body_lr=1e-3), schedule=constant)
+    seen = fit(model, datamodule, epochs=2, callbacks=[])
+    assert all(r == {"head": 1e-2, "body": 1e-3} for r in seen.rates)
+
+
+def test_layer_decay_gives_each_part_its_rate() -> None:
+    body = TransformerBody(BodyConfig())
+    groups = Regime("full_llrd", ["*"], head_lr=1e-2, body_lr=1e-3, layer_decay=0.5).param_groups(
+        body.parameter_groups(), torch.nn.Linear(64, 2).parameters())
+    rates = {g["name"]: g["lr"] for g in groups}
+    assert rates == pytest.approx({"head": 1e-2, "body.norm": 1e-3, "body.blocks.1": 1e-3,
+                                   "body.blocks.0": 5e-4, "body.embed": 2.5e-4})
+
+
+@pytest.mark.parametrize("stage", [{"epoch": 0, "parts": ["norm"], "lr": 1e-3}, {"epoch": 2, "parts": ["norm"]}])
+def test_bad_unfreeze_stage_names_the_key(stage: dict) -> None:
+    with pytest.raises(ValueError, match="regime.unfreeze stage"):
+        Regime("gradual", unfreeze=[stage])
