@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sklearn import pipeline as sklearn_pipeline  # the baseline extra, part of dev
 
 from headswap.jobs import baseline
 from headswap.jobs.common import build_datamodule
 
 from .conftest import compose_cfg
 
-sklearn_pipeline = pytest.importorskip("sklearn.pipeline")
 TINY = ("data.source.n_per_class=40",)
 
 

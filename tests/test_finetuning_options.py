@@ -107,3 +107,18 @@ def test_layer_decay_gives_each_part_its_rate() -> None:
 def test_bad_unfreeze_stage_names_the_key(stage: dict) -> None:
     with pytest.raises(ValueError, match="regime.unfreeze stage"):
         Regime("gradual", unfreeze=[stage])
+
+
+def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: SMSDataModule) -> None:
+    targets = ["q_proj", "k_proj", "v_proj", "out_proj", "fc_in", "fc_out"]
+    regime = Regime("lora", head_lr=1e-2, body_lr=3e-3, adapters={"r": 4, "alpha": 8, "targets": targets})
+    model = model_with(regime)
+    base = {k: v.clone() for k, v in model.body.state_dict().items() if "lora_" not in k}
+    trainable, _ = model.parameter_counts()
+    per_block = 4 * 4 * (64 + 64) + 4 * (64 + 256) + 4 * (256 + 64)  # r * (in + out) for each target
+    assert trainable == 2 * per_block + (64 * 2 + 2)
+    seen = fit(model, datamodule, epochs=2, callbacks=[])
+    assert all("lora_" in n or n.startswith("head.") for n in seen.trainable[1])
+    after = model.body.state_dict()
+    assert all(torch.equal(base[k], after[k]) for k in base)
+    assert any(not torch.equal(v, torch.zeros_like(v)) for k, v in after.items() if "lora_B" in k)

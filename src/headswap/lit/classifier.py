@@ -16,6 +16,7 @@ from torchmetrics import MeanMetric
 
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
+from headswap.model.adapters import add_lora
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.schedules import constant
 
@@ -53,6 +54,8 @@ class HeadSwapClassifier(L.LightningModule):
         self.register_buffer(
             "class_weights", torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         )
+        if regime.adapters:
+            add_lora(body, **regime.adapters)
         regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
         # While no body weight trains, the body's hidden states are computed once per example.
         self.feature_cache = FeatureCache() if cache_features else None

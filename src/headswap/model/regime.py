@@ -51,9 +51,9 @@ class Regime:
                 )
         if self.head_lr <= 0:
             raise ValueError(f"regime.head_lr={self.head_lr} must be > 0")
-        if self.body_lr < 0 or (self.body_trainable and self.body_lr == 0):
+        if self.body_lr < 0 or ((self.body_trainable or self.adapters) and self.body_lr == 0):
             raise ValueError(
-                f"regime.body_lr={self.body_lr} must be > 0 when regime.body_trainable is set "
+                f"regime.body_lr={self.body_lr} must be > 0 when body parts or adapters train "
                 f"({list(self.body_trainable)}); use body_trainable=[] to freeze the body"
             )
 
