@@ -4,6 +4,7 @@ import hydra
 from omegaconf import DictConfig
 
 from headswap.jobs.demo import run_demo
+from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
 from headswap.jobs.common import main as job_main
 
 

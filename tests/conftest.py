@@ -10,6 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from headswap.jobs import schema  # noqa: F401  (registers the structured configs, as the scripts do)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Small enough for seconds per run, large enough that every split part holds both classes.

@@ -139,7 +139,7 @@ def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("regime.head_lr=-1", "error: regime.head_lr=-1 must be > 0"),
+        ("regime.head_lr=-1", "error: regime.head_lr=-1.0 must be > 0"),
         ("body.model.n_heads=3", "error: body.model.n_heads=3 does not divide body.model.d_model=64"),
         ("data.max_len=64", "error: data.max_len=64 exceeds body.model.max_len=32"),
     ],
@@ -150,3 +150,13 @@ def test_bad_config_value_ends_in_one_line_before_training(tmp_path: Path, overr
     assert proc.returncode == 2
     assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
+
+
+@pytest.mark.parametrize(("override", "key"), [("regime.head_lr=abc", "regime.head_lr"),
+                                               ("body.model.n_heads=two", "body.model.n_heads"),
+                                               ("pretrain.epochs=1.5", "pretrain.epochs")])
+def test_wrong_type_fails_while_composing_and_names_the_key(tmp_path: Path, override: str, key: str) -> None:
+    with pytest.raises(Exception) as err:
+        compose_cfg(tmp_path, [override])
+    chain = f"{err.value} {err.value.__cause__}"
+    assert override in chain and f"full_key: {key}" in chain
