@@ -54,3 +54,10 @@ def test_batches_never_exceed_max_len() -> None:
         assert batch["input_ids"].shape == batch["attention_mask"].shape
         assert (batch["input_ids"][batch["attention_mask"] == 0] == 256).all()
     assert dm.stats["truncated"] == 800
+
+
+def test_a_lone_last_training_example_is_dropped_not_batched_alone() -> None:
+    dm = make_dm(batch_size=511)  # 512 training texts: the remainder is 1
+    assert [len(b["labels"]) for b in dm.train_dataloader()] == [511]
+    assert sum(len(b["labels"]) for b in dm.val_dataloader()) == 128  # evaluation keeps every example
+    assert [len(b["labels"]) for b in make_dm(batch_size=500).train_dataloader()] == [500, 12]

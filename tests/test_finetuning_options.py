@@ -122,3 +122,41 @@ def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: S
     after = model.body.state_dict()
     assert all(torch.equal(base[k], after[k]) for k in base)
     assert any(not torch.equal(v, torch.zeros_like(v)) for k, v in after.items() if "lora_B" in k)
+
+
+@pytest.mark.parametrize("pool", ["mean", "weightedmean", "cls", "lasttoken", "max", "attention"])
+@pytest.mark.parametrize("schedule", [constant, partial(cosine_head, warmup_fraction=0.2)])
+def test_head_regime_keeps_the_body_bit_identical_for_every_pool_and_schedule(
+    datamodule: SMSDataModule, pool: str, schedule
+) -> None:
+    from headswap.model import pooling
+
+    pool_cls = next(c for c in vars(pooling).values() if getattr(c, "name", None) == pool and c is not pooling.Pool)
+    torch.manual_seed(0)
+    model = HeadSwapClassifier(TransformerBody(BodyConfig()), pool_cls(64), Regime("head", head_lr=1e-2),
+                               schedule=schedule)
+    before = {k: v.clone() for k, v in model.body.state_dict().items()}
+    seen = fit(model, datamodule, epochs=2, callbacks=[])
+    assert all(torch.equal(before[k], v) for k, v in model.body.state_dict().items())
+    assert all(not n.startswith("body.") for n in seen.trainable[1])
+
+
+def test_resumed_gradual_run_makes_passed_stages_trainable_again() -> None:
+    regime = Regime("gradual", head_lr=1e-2, unfreeze=[{"epoch": 1, "parts": ["blocks.-1"], "lr": 1e-3}])
+    model = model_with(regime)
+    optimizer = model.build_optimizer()
+    optimizer.add_param_group({"params": list(model.body.blocks[1].parameters()), "lr": 1e-3})  # as restored
+    GradualUnfreezing().finetune_function(model, 3, optimizer)
+    assert all(p.requires_grad for p in model.body.blocks[1].parameters())
+    assert not any(p.requires_grad for p in model.body.blocks[0].parameters())
+    assert [g.get("name") for g in optimizer.param_groups] == ["head", None]  # nothing renamed
+
+
+def test_schedule_state_is_plain_data_for_checkpoints(tmp_path) -> None:
+    model = model_with(Regime("full", ["*"], head_lr=1e-2, body_lr=1e-3))
+    scheduler = cosine_head(model.build_optimizer(), total_steps=10, warmup_fraction=0.2)
+    scheduler.step()
+    torch.save(scheduler.state_dict(), tmp_path / "s.pt")
+    restored = cosine_head(model.build_optimizer(), total_steps=10, warmup_fraction=0.2)
+    restored.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
+    assert restored.last_epoch == 1 and restored.get_last_lr() == pytest.approx(scheduler.get_last_lr())

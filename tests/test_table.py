@@ -107,7 +107,7 @@ def test_label_names_inferred_once_loaded(tmp_path):
 
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.csv"
-    with pytest.raises(FileNotFoundError, match=fails(path, "no such file", "data.source.path")):
+    with pytest.raises(FileNotFoundError, match=fails(path, "no such file", "data.path")):
         TableSource(str(path)).load()
 
 

@@ -2,7 +2,7 @@
 
 Plain Python (stdlib only). Every bad input raises a one-line ``ValueError`` (``FileNotFoundError`` for a
 missing file) of the form ``<path>: line <n>: <what is wrong>; <how to fix it>``, because a user who
-points ``data.source.path`` at their own file should learn what to change without reading this code.
+points ``data.path`` at their own file should learn what to change without reading this code.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class TableSource:
         path = Path(self.path)
         if not path.is_file():
             raise FileNotFoundError(
-                f"{self.path}: no such file; check data.source.path (a relative path is resolved "
+                f"{self.path}: no such file; check data.path (a relative path is resolved "
                 f"against the working directory, {Path.cwd()})"
             )
         return path.read_bytes()
@@ -173,7 +173,7 @@ class TableSource:
         """Examples in file order and the negative label (given or inferred)."""
         text = self._decode(self._read_bytes())
         if not text.strip():
-            self._fail("the file is empty", "point data.source.path at a file with labelled rows")
+            self._fail("the file is empty", "point data.path at a file with labelled rows")
         reader = csv.reader(
             io.StringIO(text, newline=""),
             delimiter=self._delimiter,

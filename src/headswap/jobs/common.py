@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from headswap.io import atomic_write, load_state_dict, save_state_dict, write_json
 from headswap.lit import SMSDataModule, pretrain_quick
 from headswap.model import TransformerBody
+from headswap.model.regime import resolve_parts
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def pretrain_key(cfg: DictConfig, datamodule: SMSDataModule) -> str:
     """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
+    data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
     determinants = {
         "source": datamodule.source.fingerprint(),
         "data": data,
@@ -118,7 +120,8 @@ def pretrained_body(cfg: DictConfig, datamodule: SMSDataModule, force: bool = Fa
 def run_pretraining(cfg: DictConfig, datamodule: SMSDataModule, body: TransformerBody) -> dict[str, Any]:
     trainer = instantiate(
         cfg.trainer,
-        devices=1,  # pre-training runs once, before any distributed launch; ranks load its result
+        devices=1,  # pre-training runs in one process; under DDP, run scripts/pretrain.py first
+        num_nodes=1,
         strategy="auto",
         max_epochs=cfg.pretrain.epochs,
         logger=False,
@@ -168,9 +171,16 @@ def root_cause(e: BaseException) -> BaseException:
 
 def check_config(cfg: DictConfig) -> None:
     """Build the cheap parts once so a bad value stops the job before any data loading or training."""
-    instantiate(cfg.regime)
+    regime = instantiate(cfg.regime)
     body = instantiate(cfg.body.model)
-    instantiate(cfg.pool)
+    pool = instantiate(cfg.pool)
+    for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
+        resolve_parts(body.parameter_groups(), stage["parts"])
+    if pool.name == "cls" and body.cfg.causal:
+        raise ValueError(
+            "pool=cls reads the first token, which a causal body lets see only itself: "
+            "set body.model.causal=false, or choose pool=lasttoken"
+        )
     if cfg.data.max_len > body.cfg.max_len:
         raise ValueError(
             f"data.max_len={cfg.data.max_len} exceeds body.model.max_len={body.cfg.max_len}, "

@@ -12,22 +12,28 @@ from headswap.report import console as make_console
 from rich.table import Table
 
 from headswap.jobs import train
-from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body
+from headswap.jobs.common import build_datamodule, check_config, configure_runtime, pretrained_body
 
 
 def run_demo(cfg: DictConfig) -> dict[str, dict[str, Any]]:
     """Train every regime in ``cfg.regimes`` (a fresh head each) from one pretrained body; compare them."""
     start = time.perf_counter()
     configure_runtime(cfg)
+    jobs = {name: job_config(cfg, name) for name in cfg.regimes}
+    for job in jobs.values():
+        check_config(job)  # every regime's config, before the pre-training they share
     pretrained_body(cfg, build_datamodule(cfg))  # pre-train once; every regime below loads this body
-    results = {}
-    for name, regime in cfg.regimes.items():
-        job = copy.deepcopy(cfg)
-        job.regime = regime
-        job.paths.output_dir = str(Path(cfg.paths.output_dir) / name)
-        results[name] = train.run(job)
+    results = {name: train.run(job) for name, job in jobs.items()}
     make_console().print(comparison_table(results, time.perf_counter() - start))
     return results
+
+
+def job_config(cfg: DictConfig, name: str) -> DictConfig:
+    """The demo's config with ``regimes[name]`` as its regime, writing to its own folder."""
+    job = copy.deepcopy(cfg)
+    job.regime = cfg.regimes[name]
+    job.paths.output_dir = str(Path(cfg.paths.output_dir) / name)
+    return job
 
 
 def comparison_table(results: dict[str, dict[str, Any]], wall_seconds: float) -> Table:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,6 @@ from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
 from headswap.lit.metrics import choose_threshold, scores_at
 from headswap.stats import class_scores
 from headswap.report import print_report
-
-log = logging.getLogger(__name__)
-
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """A config group of several ``_target_`` entries (callbacks, loggers) -> their instances."""
@@ -115,11 +111,11 @@ def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
 
 
 def _best_epoch(trainer: L.Trainer) -> int | None:
-    """Read from the best checkpoint's name, which ``conf/callbacks`` sets to ``epoch{N}``."""
+    """The epoch stored in the best checkpoint."""
     ckpt = trainer.checkpoint_callback
     if not isinstance(ckpt, ModelCheckpoint) or not ckpt.best_model_path:
         return None
-    return int(Path(ckpt.best_model_path).stem.removeprefix("epoch"))
+    return int(safe_load(ckpt.best_model_path)["epoch"])
 
 
 def assemble_result(

@@ -88,7 +88,8 @@ class SeedPerStep(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
         if self.seed is not None:
-            torch.manual_seed((int(self.seed) * 1_000_003 + trainer.current_epoch) * 100_003 + batch_idx)
+            step = (int(self.seed) * 1_000_003 + trainer.current_epoch) * 100_003 + batch_idx
+            torch.manual_seed(step * 101 + trainer.global_rank)  # DDP processes draw different masks
 
 
 class InterruptReport(L.Callback):
@@ -111,13 +112,25 @@ class GradualUnfreezing(BaseFinetuning):
     callback can stay in every run: the regime, not the loop, decides.
     """
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if pl_module.regime.unfreeze and trainer.world_size > 1:
+            raise ValueError(
+                f"regime={pl_module.regime.name} unfreezes parts during training, which DDP cannot follow "
+                "(it syncs only the weights that train when it starts): run it on one process"
+            )
+        super().setup(trainer, pl_module, stage)
+
     def freeze_before_training(self, pl_module: L.LightningModule) -> None:
         """Nothing to do: the classifier applied the regime's starting flags when it was built."""
 
     def finetune_function(self, pl_module: L.LightningModule, epoch: int, optimizer: Optimizer) -> None:
         parts = pl_module.body.parameter_groups()
         for k, stage in enumerate(pl_module.regime.unfreeze):
-            if int(stage["epoch"]) == epoch:
-                names = resolve_parts(parts, stage["parts"])
-                self.unfreeze_and_add_param_group([parts[n] for n in names], optimizer, lr=float(stage["lr"]))
-                optimizer.param_groups[-1]["name"] = f"body.stage{k}"
+            modules = [parts[n] for n in resolve_parts(parts, stage["parts"])]
+            if int(stage["epoch"]) < epoch:  # a resumed run: the group is restored, its flags are not
+                self.make_trainable(modules)
+            elif int(stage["epoch"]) == epoch:
+                groups = len(optimizer.param_groups)
+                self.unfreeze_and_add_param_group(modules, optimizer, lr=float(stage["lr"]))
+                if len(optimizer.param_groups) > groups:  # nothing is added when every part already trains
+                    optimizer.param_groups[-1]["name"] = f"body.stage{k}"

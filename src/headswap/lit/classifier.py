@@ -124,14 +124,14 @@ class HeadSwapClassifier(L.LightningModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs = self._step(batch)
         self.val_metrics.update(probs, batch["labels"])
-        self.log("val/loss", loss, on_epoch=True, batch_size=len(batch["labels"]))
+        self.log("val/loss", loss, on_epoch=True, batch_size=len(batch["labels"]), sync_dist=True)
         self.log_dict(self.val_metrics, on_step=False, on_epoch=True)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs = self._step(batch)
         self.test_metrics.update(probs, batch["labels"])
         self.test_confusion.update(probs, batch["labels"])
-        self.log("test/loss", loss, on_epoch=True, batch_size=len(batch["labels"]))
+        self.log("test/loss", loss, on_epoch=True, batch_size=len(batch["labels"]), sync_dist=True)
         self.log_dict(self.test_metrics, on_step=False, on_epoch=True)
 
     def on_test_epoch_end(self) -> None:
@@ -152,8 +152,11 @@ class HeadSwapClassifier(L.LightningModule):
     def schedule_name(self) -> str:
         return getattr(self.schedule, "func", self.schedule).__name__
 
+    def build_optimizer(self) -> Optimizer:
+        """The optimizer over exactly the regime's trainable parameters, one group per rate."""
+        return self.optimizer_factory(self.regime.param_groups(self.body.parameter_groups(), self.head_parameters()))
+
     def configure_optimizers(self) -> dict[str, Any]:
-        groups = self.regime.param_groups(self.body.parameter_groups(), self.head_parameters())
-        optimizer = self.optimizer_factory(groups)
+        optimizer = self.build_optimizer()
         scheduler = self.schedule(optimizer, int(self.trainer.estimated_stepping_batches))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -154,12 +154,15 @@ class SMSDataModule(L.LightningDataModule):
 
     def loader(self, part: str, batch_size: int | None = None, shuffle_seed: int | None | bool = False) -> DataLoader:
         """Batches of ``part`` in order, or shuffled per epoch from ``shuffle_seed`` (None: a random seed)."""
-        sampler = None if shuffle_seed is False else EpochShuffle(len(self.parts[part]), shuffle_seed)
+        shuffled = shuffle_seed is not False
+        size = batch_size or self.batch_size
         return DataLoader(
             self.parts[part],
-            batch_size=batch_size or self.batch_size,
-            sampler=sampler,
+            batch_size=size,
+            sampler=EpochShuffle(len(self.parts[part]), shuffle_seed) if shuffled else None,
             collate_fn=self.collate,
+            # a training batch of one example cannot be standardised by the head's BatchNorm
+            drop_last=shuffled and len(self.parts[part]) % size == 1,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -181,6 +184,7 @@ def table_datamodule(
     negative_label: str | int | None = None,
     delimiter: str | None = None,
     header: bool = True,
+    encoding: str = "utf-8",
     encoding_errors: str = "strict",
     quoting: bool = True,
     **datamodule: Any,
@@ -195,6 +199,7 @@ def table_datamodule(
         negative_label=None if negative_label is None else str(negative_label),
         delimiter=delimiter,
         header=header,
+        encoding=encoding,
         encoding_errors=encoding_errors,
         quoting=quoting,
     )

@@ -32,7 +32,7 @@ class FeatureCache:
             lengths = attention_mask.sum(dim=1).tolist()
             for k, f, n in zip(ids, features, lengths):
                 # hidden states are stored without padding: the batch they return to may be shorter or longer
-                self._store[k] = f[:n] if f.dim() == 2 else f
+                self._store[k] = (f[:n] if f.dim() == 2 else f).clone()  # not a view of the whole batch
         rows = [self._store[k] for k in ids]
         if rows[0].dim() == 1:
             return torch.stack(rows)  # B x D

@@ -24,6 +24,13 @@ class PerGroupSchedule(LRScheduler):
         self.factors = dict(factors)
         super().__init__(optimizer)
 
+    def state_dict(self) -> dict:
+        """Counters only: the factor functions are code, rebuilt from config, never pickled."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "factors")}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "factors"})
+
     def get_lr(self) -> list[float]:
         rates = []
         for group in self.optimizer.param_groups:
