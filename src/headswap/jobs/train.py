@@ -23,8 +23,9 @@ from headswap.jobs.common import (
 )
 from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
 from headswap.lit.metrics import choose_threshold, scores_at
-from headswap.stats import class_scores
+from headswap.model.regime import trains
 from headswap.report import print_report
+from headswap.stats import class_scores
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """A config group of several ``_target_`` entries (callbacks, loggers) -> their instances."""
@@ -145,7 +146,7 @@ def assemble_result(
             "total": total,
             "body_trainable_parts": [  # at the end of training: gradual unfreezing may have added parts
                 name for name, part in model.body.parameter_groups().items()
-                if any(p.requires_grad for p in part.parameters())
+                if trains(part)
             ],
         },
         "cost": cost.summary(model) if cost else {},

@@ -12,7 +12,7 @@ import torch
 from lightning.pytorch.callbacks import BaseFinetuning
 from torch.optim import Optimizer
 
-from headswap.model.regime import resolve_parts
+from headswap.model.regime import count_parameters, resolve_parts
 
 
 def peak_rss_mb() -> float:
@@ -60,8 +60,7 @@ class CostMonitor(L.Callback):
         self.fit_seconds = time.perf_counter() - self._fit_start
 
     def summary(self, pl_module: L.LightningModule) -> dict[str, float]:
-        trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
-        total = sum(p.numel() for p in pl_module.parameters())
+        trainable, total = count_parameters(pl_module)
         cost = {
             "train_seconds": round(sum(self.epoch_seconds), 4),
             "fit_seconds": round(self.fit_seconds, 4),

@@ -18,6 +18,7 @@ from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
 from headswap.model.feature_cache import FeatureCache
+from headswap.model.regime import trains
 from headswap.model.schedules import constant
 
 
@@ -69,7 +70,7 @@ class HeadSwapClassifier(L.LightningModule):
         """Logits B x 2. With ``keys`` (corpus positions) what a frozen body computes comes from the cache."""
         if self.body_trains():
             return self.head(self.pool(self.body(input_ids, attention_mask), attention_mask))
-        pool_trains = any(p.requires_grad for p in self.pool.parameters())
+        pool_trains = trains(self.pool)
 
         def frozen() -> Tensor:  # the part that does not train: body, and the pool if it learns nothing
             hidden = self.body(input_ids, attention_mask)  # B x T x D
@@ -81,7 +82,7 @@ class HeadSwapClassifier(L.LightningModule):
         return self.head(self.pool(features, attention_mask) if pool_trains else features)  # B x 2
 
     def body_trains(self) -> bool:
-        return any(p.requires_grad for p in self.body.parameters())
+        return trains(self.body)
 
     def on_fit_start(self) -> None:
         self._clear_cache()  # the body may have changed since the last fit

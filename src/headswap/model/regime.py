@@ -118,12 +118,17 @@ def _resolve_negative_index(pattern: str, names: list[str]) -> str:
     return f"{prefix}.{indexed[int(index)]}"
 
 
+def trains(module: nn.Module) -> bool:
+    """Whether any weight of ``module`` is trainable now."""
+    return any(p.requires_grad for p in module.parameters())
+
+
 def set_train_modes(body: nn.Module, parts: Mapping[str, nn.Module]) -> None:
     """Frozen parts run in eval mode (no dropout); parts with trainable weights train. A fully frozen
     body is in eval mode throughout, so it computes the same features at every step."""
-    body.train(any(p.requires_grad for p in body.parameters()))
+    body.train(trains(body))
     for module in parts.values():
-        module.train(any(p.requires_grad for p in module.parameters()))
+        module.train(trains(module))
 
 
 def count_parameters(module: nn.Module) -> tuple[int, int]:
