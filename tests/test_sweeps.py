@@ -52,9 +52,12 @@ def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path)
 
 
 def test_joblib_runs_two_jobs_at_once_with_one_pretraining(tmp_path: Path) -> None:
-    run_script([*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
+    # 3 epochs a job: long enough that the two workers' jobs overlap however fast the first one starts
+    longer = [o.replace("trainer.max_epochs=1", "trainer.max_epochs=3") for o in SWEEP]
+    run_script([*longer, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
     _, jobs = jobs_of(tmp_path)
     assert len(jobs) == 4
+    assert len({j["time"]["pid"] for j in jobs.values()}) == 2  # two worker processes
     assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1
     spans = sorted((j["time"]["started"], j["time"]["finished"]) for j in jobs.values())
     overlapping = any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:]))

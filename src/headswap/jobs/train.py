@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
     if cfg.evaluation.tune_threshold:
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
-    result["time"] = {"started": started, "finished": time.time()}
+    result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
         write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
         print_report(result)
