@@ -12,11 +12,11 @@ from rich.table import Table
 
 from headswap.io import write_json
 from headswap.jobs.common import build_datamodule, configure_runtime
+from headswap.jobs.compare import METRICS
 from headswap.lit.datamodule import PARTS
 from headswap.report import console as make_console
 
 GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
-METRICS = ("precision", "recall", "f1", "accuracy")
 
 Data = dict[str, tuple[list[str], list[int]]]
 

@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 
 from headswap.io import atomic_write
 from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body, seed_everything
-from headswap.jobs.train import overrides
+from headswap.jobs.train import instantiate_all, overrides
 from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
 from headswap.report import console as make_console
 
@@ -35,12 +35,12 @@ REGIMES = ("head", "partial", "full")
 
 def lightning_epochs(model: HeadSwapClassifier, dm: SMSDataModule, cfg: DictConfig, epochs: int) -> list[float]:
     """Per-epoch training time of the project's own Trainer config (validation excluded, as in reports)."""
-    cost = CostMonitor()
+    callbacks = instantiate_all(cfg.callbacks)
+    cost = next(c for c in callbacks if isinstance(c, CostMonitor))
     with tempfile.TemporaryDirectory() as tmp:
-        callbacks = [instantiate(c) for c in cfg.callbacks.values() if "CostMonitor" not in c._target_]
         loggers = [instantiate(c, save_dir=tmp) for c in cfg.logger.values()]
         trainer = instantiate(cfg.trainer, max_epochs=epochs, default_root_dir=tmp, logger=loggers,
-                              callbacks=[*callbacks, cost])
+                              callbacks=callbacks)
         for cb in trainer.checkpoint_callbacks:
             cb.dirpath = tmp
         trainer.fit(model, datamodule=dm)
