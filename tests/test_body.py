@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from headswap.model import BodyConfig, TransformerBody, build_body
+from headswap.model import BodyConfig, LanguageModel, TransformerBody, build_body
 
 
 @pytest.fixture
@@ -32,6 +32,17 @@ def test_causal_body_does_not_look_ahead(body: TransformerBody) -> None:
     mask = torch.ones(1, 5, dtype=torch.long)
     torch.testing.assert_close(body(a, mask)[:, :3], body(b, mask)[:, :3])
     assert not torch.allclose(body(a, mask)[:, 3:], body(b, mask)[:, 3:])
+
+
+def test_bidirectional_body_looks_ahead_but_its_language_model_does_not() -> None:
+    torch.manual_seed(0)
+    body = TransformerBody(BodyConfig(dropout=0.0, causal=False)).eval()
+    lm = LanguageModel(body).eval()
+    a = torch.tensor([[257, 10, 11, 12, 13]])
+    b = torch.tensor([[257, 10, 11, 99, 98]])
+    mask = torch.ones(1, 5, dtype=torch.long)
+    assert not torch.allclose(body(a, mask)[:, :3], body(b, mask)[:, :3])  # fine-tuning sees the whole text
+    torch.testing.assert_close(lm(a, mask)[:, :3], lm(b, mask)[:, :3])  # next-token targets stay unseen
 
 
 def test_parameter_groups_cover_every_parameter_once(body: TransformerBody) -> None:

@@ -89,10 +89,18 @@ def test_pretraining_sees_training_texts_only_and_lowers_the_loss(tmp_path: Path
 
 def test_pretrain_cache_key_follows_what_determines_the_body(tmp_path: Path) -> None:
     paths = {}
-    for name, extra in {"base": [], "seed": ["seed=7"], "ptseed": ["pretrain.seed=1"], "split": ["data.split_seed=1"]}.items():
+    variants = {
+        "base": [],
+        "seed": ["seed=7"],
+        "bidirectional": ["body.model.causal=false"],
+        "ptseed": ["pretrain.seed=1"],
+        "split": ["data.split_seed=1"],
+    }
+    for name, extra in variants.items():
         cfg = compose_cfg(tmp_path, [*TINY, *extra])
         paths[name] = pretrained_body(cfg, build_datamodule(cfg))[1]["path"]
     assert paths["seed"] == paths["base"]  # training seeds share one body
+    assert paths["bidirectional"] == paths["base"]  # pre-training is causal either way
     assert paths["ptseed"] != paths["base"] and paths["split"] != paths["base"]
 
 

@@ -81,11 +81,13 @@ def pretrain_key(cfg: DictConfig, datamodule: SMSDataModule) -> str:
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
     data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
+    body = OmegaConf.to_container(cfg.body.model, resolve=True)
+    body["causal"] = True  # pre-training is always causal: a bidirectional fine-tune starts from the same body
     determinants = {
         "source": datamodule.source.fingerprint(),
         "data": data,
         "tokenizer": OmegaConf.to_container(cfg.body.tokenizer, resolve=True),
-        "body": OmegaConf.to_container(cfg.body.model, resolve=True),
+        "body": body,
         "pretrain": OmegaConf.to_container(cfg.pretrain, resolve=True),
     }
     return hashlib.sha256(json.dumps(determinants, sort_keys=True).encode()).hexdigest()[:16]

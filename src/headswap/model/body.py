@@ -19,7 +19,7 @@ class BodyConfig:
     d_ff: int = 256
     dropout: float = 0.1  # on embeddings and residual branches
     attn_dropout: float = 0.0  # on attention weights: costly on CPU (a mask per head and token pair)
-    causal: bool = True  # attention sees only earlier tokens, as in next-token pre-training
+    causal: bool = True  # fine-tuning attention sees only earlier tokens; pre-training is always causal
 
     def __post_init__(self) -> None:
         for key in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
@@ -123,13 +123,14 @@ class TransformerBody(nn.Module):
     def d_model(self) -> int:
         return self.cfg.d_model
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, causal: bool | None = None) -> Tensor:
+        """``causal`` overrides the config's choice: next-token pre-training must never see ahead."""
         if input_ids.shape[1] > self.cfg.max_len:
             raise ValueError(
                 f"sequence length {input_ids.shape[1]} exceeds body.model.max_len={self.cfg.max_len}: "
                 "truncate inputs or build a body with a longer position table"
             )
-        mask = attention_mask_4d(attention_mask, self.cfg.causal)
+        mask = attention_mask_4d(attention_mask, self.cfg.causal if causal is None else causal)
         x = self.embed(input_ids)
         for block in self.blocks:
             x = block(x, mask)

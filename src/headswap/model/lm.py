@@ -16,7 +16,8 @@ class LanguageModel(nn.Module):
         nn.init.normal_(self.lm_head.weight, std=0.02)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        return self.lm_head(self.body(input_ids, attention_mask))  # B x T x V
+        # causal whatever the body's fine-tuning setting: a bidirectional body would read its targets
+        return self.lm_head(self.body(input_ids, attention_mask, causal=True))  # B x T x V
 
     def next_token_loss(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         """Mean cross-entropy of predicting token t+1 from tokens <= t; padding targets are ignored."""
