@@ -38,6 +38,12 @@ def test_train_writes_metrics_json_and_prints_the_report(tiny_cfg, capsys) -> No
     assert (Path(tiny_cfg.paths.output_dir) / "csv" / "metrics.csv").exists()
 
 
+def test_report_says_cost_was_not_measured_without_the_cost_monitor(tmp_path: Path, capsys) -> None:
+    result = train.run(compose_cfg(tmp_path, [*TINY, "~callbacks.cost_monitor"]))
+    assert result["cost"] == {}
+    assert "not measured: the cost_monitor callback was removed" in capsys.readouterr().out
+
+
 def test_same_command_twice_gives_identical_metrics(tmp_path: Path) -> None:
     """The first run pre-trains, the second loads the cache: both must agree exactly."""
     overrides = [*TINY, "regime=partial"]
