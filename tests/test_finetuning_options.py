@@ -13,7 +13,7 @@ from headswap.data import SMSFixture
 from headswap.lit import HeadSwapClassifier, SMSDataModule
 from headswap.lit.callbacks import GradualUnfreezing
 from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
-from headswap.model.schedules import constant, cosine_factor, cosine_head
+from headswap.model.schedules import constant, cosine, cosine_factor, cosine_head
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,17 @@ def test_cosine_head_follows_the_formula_and_leaves_the_body_constant(datamodule
     assert seen.rates[warmup]["head"] == pytest.approx(1e-2)  # peak after warm-up
 
 
+def test_cosine_decays_every_group_from_its_own_rate(datamodule: SMSDataModule) -> None:
+    regime = Regime("full", ["*"], head_lr=1e-2, body_lr=1e-3)
+    model = model_with(regime, schedule=partial(cosine, warmup_fraction=0.25, min_factor=0.1))
+    seen = fit(model, datamodule, epochs=3, callbacks=[])
+    total, warmup = 12, 3
+    for step, rates in enumerate(seen.rates):
+        factor = cosine_factor(step, total, warmup, 0.1)
+        assert rates == pytest.approx({"head": 1e-2 * factor, "body": 1e-3 * factor})
+    assert seen.rates[-1]["body"] < seen.rates[warmup]["body"] / 5  # near min_factor by the last step
+
+
 def test_cosine_factor_by_hand() -> None:
     assert cosine_factor(0, 10) == 1.0
     assert cosine_factor(5, 10) == pytest.approx(0.5)
@@ -125,7 +136,7 @@ def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: S
 
 
 @pytest.mark.parametrize("pool", ["mean", "weightedmean", "cls", "lasttoken", "max", "attention"])
-@pytest.mark.parametrize("schedule", [constant, partial(cosine_head, warmup_fraction=0.2)])
+@pytest.mark.parametrize("schedule", [constant, partial(cosine_head, warmup_fraction=0.2), partial(cosine, warmup_fraction=0.2)])
 def test_head_regime_keeps_the_body_bit_identical_for_every_pool_and_schedule(
     datamodule: SMSDataModule, pool: str, schedule
 ) -> None:

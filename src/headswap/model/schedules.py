@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
@@ -18,24 +19,25 @@ Factor = Callable[[int], float]
 
 class PerGroupSchedule(LRScheduler):
     """Each group's rate is its starting rate times ``factors[group name](step)``; unnamed or unlisted
-    groups keep their starting rate."""
+    groups follow ``default`` (their starting rate unless given)."""
 
-    def __init__(self, optimizer: Optimizer, factors: Mapping[str, Factor]) -> None:
+    def __init__(self, optimizer: Optimizer, factors: Mapping[str, Factor], default: Factor | None = None) -> None:
         self.factors = dict(factors)
+        self.default = default or _one
         super().__init__(optimizer)
 
     def state_dict(self) -> dict:
         """Counters only: the factor functions are code, rebuilt from config, never pickled."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "factors")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "factors", "default")}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "factors"})
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in ("factors", "default")})
 
     def get_lr(self) -> list[float]:
         rates = []
         for group in self.optimizer.param_groups:
             base = group.setdefault("initial_lr", group["lr"])  # a group added later starts from its own rate
-            factor = self.factors.get(group.get("name", ""), _one)
+            factor = self.factors.get(group.get("name", ""), self.default)
             rates.append(base * factor(self.last_epoch))
         return rates
 
@@ -57,17 +59,25 @@ def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0, min_factor
     return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def cosine_head(
-    optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.0, min_factor: float = 0.0
-) -> PerGroupSchedule:
-    """Cosine decay (after optional warm-up) on the head group; every other group stays constant."""
+def _cosine(total_steps: int, warmup_fraction: float, min_factor: float) -> Factor:
     if not 0.0 <= warmup_fraction < 1.0:
         raise ValueError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")
     if not 0.0 <= min_factor <= 1.0:
         raise ValueError(f"schedule.min_factor={min_factor} must be in [0, 1]")
-    warmup = int(warmup_fraction * total_steps)
+    return partial(cosine_factor, total_steps=total_steps, warmup_steps=int(warmup_fraction * total_steps),
+                   min_factor=min_factor)
 
-    def head(step: int) -> float:
-        return cosine_factor(step, total_steps, warmup, min_factor)
 
-    return PerGroupSchedule(optimizer, {"head": head})
+def cosine_head(
+    optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.0, min_factor: float = 0.0
+) -> PerGroupSchedule:
+    """Cosine decay (after optional warm-up) on the head group; every other group stays constant."""
+    return PerGroupSchedule(optimizer, {"head": _cosine(total_steps, warmup_fraction, min_factor)})
+
+
+def cosine(
+    optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.0, min_factor: float = 0.0
+) -> PerGroupSchedule:
+    """Warm-up, then cosine decay on every group, each from its own rate: the usual full fine-tuning
+    schedule. Small final rates also make the last epochs' checkpoints steadier to choose among."""
+    return PerGroupSchedule(optimizer, {}, default=_cosine(total_steps, warmup_fraction, min_factor))
