@@ -12,7 +12,7 @@ from headswap.jobs.compare import compare, compare_and_report, latest_sweep
 from headswap.stats import t_quantile
 
 
-def make_job(sweep: Path, overrides: list[str], f1: float | None, seconds: float = 1.0) -> Path:
+def make_job(sweep: Path, overrides: list[str], f1: float | None, seconds: float = 1.0, val_f1: float | None = None) -> Path:
     job = sweep / ",".join(overrides)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
@@ -20,6 +20,7 @@ def make_job(sweep: Path, overrides: list[str], f1: float | None, seconds: float
         metrics = {
             "labels": ["ham", "spam"],
             "test": {"precision": f1, "recall": f1, "f1": f1, "accuracy": f1},
+            "best_val": {"f1": f1 if val_f1 is None else val_f1, "epoch": 3},
             "confusion_matrix": [[8, 2], [1, 9]],
             "params": {"trainable": 130, "total": 1000},
             "cost": {"train_seconds": seconds, "train_state_mb": 0.5, "peak_rss_mb": 400.0},
@@ -40,13 +41,25 @@ def sweep(tmp_path: Path) -> Path:
 
 def test_groups_by_everything_but_the_seed(sweep: Path) -> None:
     c = compare(sweep)
-    assert [g.name for g in c.groups] == ["regime=full", "regime=head"]  # best F1 first; shared data.x dropped
+    assert [g.name for g in c.groups] == ["regime=full", "regime=head"]  # best val F1 first; shared data.x dropped
     full = c.groups[0]
     assert full.seeds == ["0", "1", "2"]
     assert full.scores["f1"].mean == pytest.approx(0.96)
     assert full.scores["f1"].std == pytest.approx(0.01)
     assert full.scores["f1"].half_width == pytest.approx(t_quantile(0.975, 2) * 0.01 / math.sqrt(3))
     assert full.mean_of("cost", "train_seconds") == 3.0
+
+
+def test_groups_are_ranked_by_validation_never_by_test(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    for seed in range(2):  # lr=1 wins on test, lr=2 on validation: validation decides the order
+        make_job(sweep, ["lr=1", f"seed={seed}"], 0.95, val_f1=0.90 + seed / 100)
+        make_job(sweep, ["lr=2", f"seed={seed}"], 0.90, val_f1=0.94)
+    c = compare_and_report(sweep)
+    assert [g.name for g in c.groups] == ["lr=2", "lr=1"]
+    assert c.groups[1].val_f1.mean == pytest.approx(0.905)
+    rows = [line for line in (sweep / "comparison.md").read_text().splitlines() if line.startswith("| lr=")]
+    assert rows[0].startswith("| lr=2 | 2 | 0.940 ± 0.000 | 0.900")  # group, runs, val f1, test precision
 
 
 def test_paired_difference_by_hand(sweep: Path) -> None:

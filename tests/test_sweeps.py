@@ -34,7 +34,7 @@ def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path)
     assert len(jobs) == 4
     assert all("regime=" in name and "seed=" in name for name in jobs)  # folders named by overrides
     assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1  # one pre-training
-    assert "test metrics by group" in proc.stdout  # printed by the multirun-end callback
+    assert "by validation F1; test metrics beside it" in proc.stdout  # printed by the multirun-end callback
     for out in ("comparison.csv", "comparison.md", "f1_by_group.png", "f1_vs_time.png", "confusion_matrices.png"):
         assert (sweep / out).exists()
 
@@ -47,6 +47,8 @@ def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path)
         for metric in ("precision", "recall", "f1", "accuracy"):
             mean = sum(j["test"][metric] for j in mine) / 2
             assert float(rows[f"regime={regime}"][f"{metric}_mean"]) == pytest.approx(mean, abs=1e-6)
+        val_f1 = sum(j["best_val"]["f1"] for j in mine) / 2
+        assert float(rows[f"regime={regime}"]["val_f1_mean"]) == pytest.approx(val_f1, abs=1e-6)
         seconds = sum(j["cost"]["train_seconds"] for j in mine) / 2
         assert float(rows[f"regime={regime}"]["train_seconds_mean"]) == pytest.approx(seconds, abs=1e-4)
 

@@ -3,6 +3,8 @@
 Jobs are grouped by every override except ``seed`` (and infrastructure keys such as paths), each
 group summarised as mean ± std with a 95% t-interval over its seeds, and every pair of groups compared
 on the seeds they share (a paired t-interval on the F1 difference: seed noise cancels in the pairing).
+Groups are listed by validation F1, the figure a choice among them may rest on; test figures are
+what the chosen group reports, never what chooses it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class Job:
 class GroupSummary:
     name: str
     jobs: list[Job]
-    scores: dict[str, Estimate] = field(default_factory=dict)
+    scores: dict[str, Estimate] = field(default_factory=dict)  # on test
+    val_f1: Estimate | None = None  # best validation F1 of each job: what picks a group
 
     @property
     def seeds(self) -> list[str]:
@@ -131,7 +134,8 @@ def compare(sweep_dir: str | Path) -> Comparison:
     groups = [GroupSummary(name, members) for name, members in by_group.items()]
     for g in groups:
         g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in METRICS}
-    groups.sort(key=lambda g: -g.scores["f1"].mean)
+        g.val_f1 = estimate([j.metrics["best_val"]["f1"] for j in g.jobs])
+    groups.sort(key=lambda g: -g.val_f1.mean)
     pairs = []
     for i, a in enumerate(groups):
         for b in groups[i + 1 :]:
@@ -153,13 +157,14 @@ def _interval(e: Estimate) -> str:
 
 def _rows(c: Comparison) -> list[list[str]]:
     return [
-        [g.name, str(len(g.jobs)), *(_mean_std(g.scores[m]) for m in METRICS), _interval(g.scores["f1"]),
+        [g.name, str(len(g.jobs)), _mean_std(g.val_f1), *(_mean_std(g.scores[m]) for m in METRICS),
+         _interval(g.scores["f1"]),
          f"{int(g.mean_of('params', 'trainable')):,}", f"{g.mean_of('cost', 'train_seconds'):.2f}"]
         for g in c.groups
     ]
 
 
-HEADER = ["group", "runs", *METRICS, "F1 95% CI", "trainable params", "train s"]
+HEADER = ["group", "runs", "val f1", *METRICS, "F1 95% CI", "trainable params", "train s"]
 PAIR_HEADER = ["A", "B", "seeds", "F1 A − B (mean [95% CI])", "verdict"]
 
 
@@ -172,7 +177,8 @@ def _pair_rows(c: Comparison) -> list[list[str]]:
 
 
 def render(c: Comparison) -> Group:
-    table = Table(title=f"test metrics by group (mean ± std over seeds): {c.sweep_dir}", title_justify="left")
+    table = Table(title=f"by validation F1; test metrics beside it (mean ± std over seeds): {c.sweep_dir}",
+                  title_justify="left")
     for col in HEADER:
         table.add_column(col, justify="left" if col == "group" else "right")
     for row in _rows(c):
@@ -195,7 +201,8 @@ def _markdown(c: Comparison) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
-    text = f"# Comparison of {c.sweep_dir.name}\n\nTest metrics, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n"
+    text = (f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
+            f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n")
     if c.pairs:
         text += f"\n## Paired by seed\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
     if c.failed:
@@ -207,11 +214,12 @@ def _csv(c: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     stats = [f"{m}_{s}" for m in METRICS for s in ("mean", "std", "ci_low", "ci_high")]
-    writer.writerow(["group", "runs", "seeds", *stats, "trainable_params", "total_params",
+    writer.writerow(["group", "runs", "seeds", "val_f1_mean", "val_f1_std", *stats, "trainable_params", "total_params",
                      "train_seconds_mean", "train_state_mb", "peak_rss_mb_mean"])
     for g in c.groups:
         values = [v for m in METRICS for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)]
-        writer.writerow([g.name, len(g.jobs), " ".join(g.seeds), *(f"{v:.6f}" for v in values),
+        writer.writerow([g.name, len(g.jobs), " ".join(g.seeds), f"{g.val_f1.mean:.6f}", f"{g.val_f1.std:.6f}",
+                         *(f"{v:.6f}" for v in values),
                          int(g.mean_of("params", "trainable")), int(g.mean_of("params", "total")),
                          f"{g.mean_of('cost', 'train_seconds'):.4f}", f"{g.mean_of('cost', 'train_state_mb'):.3f}",
                          f"{g.mean_of('cost', 'peak_rss_mb'):.1f}"])
