@@ -129,6 +129,14 @@ def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: SMSData
     torch.testing.assert_close(heads[True], heads[False], rtol=1e-5, atol=1e-6)
 
 
+def test_loading_body_weights_by_hand_empties_the_cache(datamodule: SMSDataModule) -> None:
+    model = make_model("head")
+    fit(model, datamodule, epochs=1)
+    assert len(model.feature_cache) > 0
+    model.body.load_state_dict(TransformerBody(BodyConfig()).state_dict())
+    assert len(model.feature_cache) == 0
+
+
 def test_cache_is_used_only_while_the_body_is_frozen(datamodule: SMSDataModule) -> None:
     model = make_model("full")
     fit(model, datamodule, epochs=1)

@@ -60,6 +60,7 @@ class HeadSwapClassifier(L.LightningModule):
         regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
         # While no body weight trains, the body's hidden states are computed once per example.
         self.feature_cache = FeatureCache() if cache_features else None
+        body.register_load_state_dict_pre_hook(self._on_body_load)  # new weights make cached features stale
         self.train_loss = MeanMetric()
         self.val_metrics = classification_metrics("val/")
         self.test_metrics = classification_metrics("test/")
@@ -88,6 +89,9 @@ class HeadSwapClassifier(L.LightningModule):
         self._clear_cache()  # the body may have changed since the last fit
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._clear_cache()
+
+    def _on_body_load(self, *_: object) -> None:
         self._clear_cache()
 
     def _clear_cache(self) -> None:
