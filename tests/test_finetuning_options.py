@@ -91,6 +91,16 @@ def test_cosine_decays_every_group_from_its_own_rate(datamodule: SMSDataModule) 
     assert seen.rates[-1]["body"] < seen.rates[warmup]["body"] / 5  # near min_factor by the last step
 
 
+def test_a_group_unfrozen_under_cosine_starts_at_its_scheduled_rate(datamodule: SMSDataModule) -> None:
+    regime = Regime("gradual", head_lr=1e-2, unfreeze=[{"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3}])
+    model = model_with(regime, schedule=partial(cosine, min_factor=0.1))
+    seen = fit(model, datamodule, epochs=3, callbacks=[GradualUnfreezing()])
+    for step, rates in enumerate(seen.rates):  # recorded before each step: what that step uses
+        factor = cosine_factor(step, 12, 0, 0.1)
+        expected = {"head": 1e-2 * factor, **({"body.stage0": 1e-3 * factor} if step >= 4 else {})}
+        assert rates == pytest.approx(expected), step
+
+
 def test_cosine_factor_by_hand() -> None:
     assert cosine_factor(0, 10) == 1.0
     assert cosine_factor(5, 10) == pytest.approx(0.5)

@@ -11,11 +11,12 @@ import pytest
 import torch
 from hydra.errors import MissingConfigException
 from hydra.utils import instantiate
+from rich.console import Console
 
 from headswap.io import load_state_dict
 from headswap.jobs import pretrain, train
 from headswap.jobs.common import build_datamodule, pretrained_body, seed_everything
-from headswap.jobs.demo import run_demo
+from headswap.jobs.demo import comparison_table, run_demo
 from headswap.lit import LMPretrainModule
 
 from .conftest import ROOT, TINY, compose_cfg
@@ -42,6 +43,13 @@ def test_report_says_cost_was_not_measured_without_the_cost_monitor(tmp_path: Pa
     result = train.run(compose_cfg(tmp_path, [*TINY, "~callbacks.cost_monitor"]))
     assert result["cost"] == {}
     assert "not measured: the cost_monitor callback was removed" in capsys.readouterr().out
+
+
+def test_demo_table_without_costs_says_so() -> None:
+    result = {"test": {"f1": 0.9, "precision": 0.9, "recall": 0.9}, "params": {"trainable": 130, "total": 1000}, "cost": {}}
+    console = Console(record=True, width=200)
+    console.print(comparison_table({"head": result}, wall_seconds=1.0))
+    assert "not measured" in console.export_text()
 
 
 def test_same_command_twice_gives_identical_metrics(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def render(c: Comparison) -> Group:
         table.add_row(*row)
     parts: list[Any] = [table]
     if c.pairs:
-        paired = Table(title="paired by seed: is the difference real?", title_justify="left")
+        paired = Table(title="paired by seed, test F1: is the difference real?", title_justify="left")
         for col in PAIR_HEADER:
             paired.add_column(col)
         for row in _pair_rows(c):
@@ -204,7 +204,7 @@ def _markdown(c: Comparison) -> str:
     text = (f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
             f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n")
     if c.pairs:
-        text += f"\n## Paired by seed\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
+        text += f"\n## Paired by seed (test F1)\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
     if c.failed:
         text += "\n## Failed or missing jobs\n\n" + "".join(f"- `{j.dir.name}`: {j.error}\n" for j in c.failed)
     return text

@@ -47,6 +47,6 @@ def comparison_table(results: dict[str, dict[str, Any]], wall_seconds: float) ->
             f"{r['test']['precision']:.4f}",
             f"{r['test']['recall']:.4f}",
             f"{r['params']['trainable']:,} / {r['params']['total']:,}",
-            f"{r['cost']['train_seconds']:.2f} s",
+            f"{r['cost']['train_seconds']:.2f} s" if r["cost"] else "not measured",
         )
     return table

@@ -46,6 +46,8 @@ def f1_vs_time(c: Comparison, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for g in c.groups:
         x = g.mean_of("cost", "train_seconds")
+        if math.isnan(x):  # run without the cost monitor: nothing to place it at
+            continue
         ax.errorbar(x, g.scores["f1"].mean, yerr=_err(g.scores["f1"].half_width), fmt="o", capsize=4, label=g.name)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the plot: labels never overlap
     ax.set_xlabel("train time per run (s, mean)")

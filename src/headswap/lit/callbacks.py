@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import BaseFinetuning
 from torch.optim import Optimizer
 
 from headswap.model.regime import count_parameters, resolve_parts
+from headswap.model.schedules import PerGroupSchedule
 
 
 def peak_rss_mb() -> float:
@@ -133,3 +134,6 @@ class GradualUnfreezing(BaseFinetuning):
                 self.unfreeze_and_add_param_group(modules, optimizer, lr=float(stage["lr"]))
                 if len(optimizer.param_groups) > groups:  # nothing is added when every part already trains
                     optimizer.param_groups[-1]["name"] = f"body.stage{k}"
+                    for config in pl_module.trainer.lr_scheduler_configs:
+                        if isinstance(config.scheduler, PerGroupSchedule):
+                            config.scheduler.sync()  # the new group starts at its scheduled rate

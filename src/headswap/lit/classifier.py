@@ -60,7 +60,8 @@ class HeadSwapClassifier(L.LightningModule):
         regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
         # While no body weight trains, the body's hidden states are computed once per example.
         self.feature_cache = FeatureCache() if cache_features else None
-        body.register_load_state_dict_pre_hook(self._on_body_load)  # new weights make cached features stale
+        if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
+            body.register_load_state_dict_pre_hook(self._on_body_load)
         self.train_loss = MeanMetric()
         self.val_metrics = classification_metrics("val/")
         self.test_metrics = classification_metrics("test/")
@@ -87,9 +88,6 @@ class HeadSwapClassifier(L.LightningModule):
 
     def on_fit_start(self) -> None:
         self._clear_cache()  # the body may have changed since the last fit
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self._clear_cache()
 
     def _on_body_load(self, *_: object) -> None:
         self._clear_cache()

@@ -1,8 +1,8 @@
 """Learning-rate schedules per optimizer group (``head``, ``body``), stepped once per batch.
 
 The head and the body want different things: a fresh head can take a large rate that decays, a
-pretrained body a small constant one. Factors are chosen by group name, so groups that join the
-optimizer later (gradual unfreezing) are scheduled too: at their own constant rate.
+pretrained body a smaller one. Factors are chosen by group name, with a default for the rest, so
+groups that join the optimizer later (gradual unfreezing) are scheduled too, from their own rate.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ class PerGroupSchedule(LRScheduler):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update({k: v for k, v in state_dict.items() if k not in ("factors", "default")})
+
+    def sync(self) -> None:
+        """Give every group its rate for the current step now, so a group that joined mid-run takes its
+        first step at its scheduled rate rather than its bare starting rate."""
+        self._last_lr = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
 
     def get_lr(self) -> list[float]:
         rates = []
