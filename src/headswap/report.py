@@ -48,14 +48,13 @@ def render_report(result: Mapping[str, Any]) -> Group:
     costs = Table(title="cost", title_justify="left", show_header=False)
     costs.add_row("trainable / total params", f"{params['trainable']:,} / {params['total']:,}")
     costs.add_row("trainable body parts", ", ".join(params["body_trainable_parts"]) or "none (frozen)")
-    if cost:
-        costs.add_row("train time", f"{cost['train_seconds']:.2f} s ({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)")
-    else:
-        costs.add_row("train time, memory", "not measured: the cost_monitor callback was removed from the config")
     costs.add_row("best epoch", str(result["best_val"]["epoch"]))
     if cost:
+        costs.add_row("train time", f"{cost['train_seconds']:.2f} s ({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)")
         costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
         costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
+    else:
+        costs.add_row("train time, memory", "not measured: the cost_monitor callback was removed from the config")
     data = result["data"]
     sizes = ", ".join(f"{part} {sum(n.values())}" for part, n in data["sizes"].items())
     costs.add_row("data", f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "

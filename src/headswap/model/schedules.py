@@ -86,5 +86,5 @@ def cosine(
     optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.0, min_factor: float = 0.0
 ) -> PerGroupSchedule:
     """Warm-up, then cosine decay on every group, each from its own rate: the usual full fine-tuning
-    schedule. Small final rates also make the last epochs' checkpoints steadier to choose among."""
+    schedule, where the body's rate should fall as well as the head's."""
     return PerGroupSchedule(optimizer, {}, default=_cosine(total_steps, warmup_fraction, min_factor))
