@@ -28,6 +28,7 @@ from headswap.model.regime import trains
 from headswap.report import print_report
 from headswap.stats import class_scores
 
+
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """A config group of several ``_target_`` entries (callbacks, loggers) -> their instances."""
     return [instantiate(node) for node in (group or {}).values() if node is not None and "_target_" in node]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 from itertools import chain
+from typing import Any
 
 import lightning as L
 import torch
@@ -61,7 +61,7 @@ class HeadSwapClassifier(L.LightningModule):
         # While no body weight trains, the body's hidden states are computed once per example.
         self.feature_cache = FeatureCache() if cache_features else None
         if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
-            body.register_load_state_dict_pre_hook(self._on_body_load)
+            body.register_load_state_dict_pre_hook(self._clear_cache)
         self.train_loss = MeanMetric()
         self.val_metrics = classification_metrics("val/")
         self.test_metrics = classification_metrics("test/")
@@ -89,10 +89,7 @@ class HeadSwapClassifier(L.LightningModule):
     def on_fit_start(self) -> None:
         self._clear_cache()  # the body may have changed since the last fit
 
-    def _on_body_load(self, *_: object) -> None:
-        self._clear_cache()
-
-    def _clear_cache(self) -> None:
+    def _clear_cache(self, *_: object) -> None:  # *_: also a load_state_dict pre-hook's arguments
         if self.feature_cache is not None:
             self.feature_cache.clear()
 
