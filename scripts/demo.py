@@ -5,12 +5,12 @@ from omegaconf import DictConfig
 
 from headswap.jobs.demo import run_demo
 from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
-from headswap.jobs.common import main as job_main
+from headswap.jobs.errors import run_job
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="demo")
 def main(cfg: DictConfig) -> None:
-    job_main(run_demo, cfg)
+    run_job(run_demo, cfg)
 
 
 if __name__ == "__main__":

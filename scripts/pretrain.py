@@ -5,12 +5,12 @@ from omegaconf import DictConfig
 
 from headswap.jobs import pretrain
 from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
-from headswap.jobs.common import main as job_main
+from headswap.jobs.errors import run_job
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="pretrain")
 def main(cfg: DictConfig) -> None:
-    job_main(pretrain.run, cfg)
+    run_job(pretrain.run, cfg)
 
 
 if __name__ == "__main__":

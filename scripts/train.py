@@ -5,12 +5,12 @@ from omegaconf import DictConfig
 
 from headswap.jobs import train
 from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
-from headswap.jobs.common import main as job_main
+from headswap.jobs.errors import run_job
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    return job_main(lambda c: train.run(c)["best_val"]["f1"], cfg)
+    return run_job(lambda c: train.run(c)["best_val"]["f1"], cfg)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 from sklearn import pipeline as sklearn_pipeline  # the baseline extra, part of dev
 
 from headswap.jobs import baseline
-from headswap.jobs.common import build_datamodule
+from headswap.jobs.build import build_datamodule
 
 from .conftest import compose_cfg
 

@@ -46,7 +46,7 @@ def test_bidirectional_body_looks_ahead_but_its_language_model_does_not() -> Non
 
 
 def test_parameter_groups_cover_every_parameter_once(body: TransformerBody) -> None:
-    groups = body.parameter_groups()
+    groups = body.parts()
     assert list(groups) == ["embed", "blocks.0", "blocks.1", "norm"]
     grouped = [p for m in groups.values() for p in m.parameters()]
     assert len(grouped) == len(list(body.parameters()))

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from headswap.data import SMSFixture
-from headswap.lit import HeadSwapClassifier, SMSDataModule
-from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
+from headswap.lit import HeadSwapClassifier, TextDataModule
+from headswap.model import BodyConfig, ByteTokenizer, Classifier, MeanPool, Regime, TransformerBody
 
 REGIMES = {
     "head": Regime("head", head_lr=1e-2),
@@ -18,8 +18,8 @@ REGIMES = {
 
 
 @pytest.fixture(scope="module")
-def datamodule() -> SMSDataModule:
-    dm = SMSDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16)
+def datamodule() -> TextDataModule:
+    dm = TextDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16)
     dm.setup()
     return dm
 
@@ -30,7 +30,7 @@ def make_model(regime: str) -> HeadSwapClassifier:
     return HeadSwapClassifier(body, MeanPool(64), REGIMES[regime])
 
 
-def fit(model: HeadSwapClassifier, dm: SMSDataModule, epochs: int = 2) -> L.Trainer:
+def fit(model: HeadSwapClassifier, dm: TextDataModule, epochs: int = 2) -> L.Trainer:
     trainer = L.Trainer(
         max_epochs=epochs,
         logger=False,
@@ -47,7 +47,7 @@ def body_state(model: HeadSwapClassifier) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in model.body.state_dict().items()}
 
 
-def test_head_only_leaves_the_body_bit_identical(datamodule: SMSDataModule) -> None:
+def test_head_only_leaves_the_body_bit_identical(datamodule: TextDataModule) -> None:
     model = make_model("head")
     before = body_state(model)
     head_before = model.head[1].weight.clone()
@@ -58,7 +58,7 @@ def test_head_only_leaves_the_body_bit_identical(datamodule: SMSDataModule) -> N
 
 
 @pytest.mark.parametrize("regime", ["partial", "full"])
-def test_trained_regimes_change_exactly_their_parts(datamodule: SMSDataModule, regime: str) -> None:
+def test_trained_regimes_change_exactly_their_parts(datamodule: TextDataModule, regime: str) -> None:
     model = make_model(regime)
     before = body_state(model)
     fit(model, datamodule)
@@ -69,7 +69,7 @@ def test_trained_regimes_change_exactly_their_parts(datamodule: SMSDataModule, r
 
 
 @pytest.mark.parametrize("regime", REGIMES)
-def test_optimizer_holds_exactly_the_regimes_parameters(datamodule: SMSDataModule, regime: str) -> None:
+def test_optimizer_holds_exactly_the_regimes_parameters(datamodule: TextDataModule, regime: str) -> None:
     model = make_model(regime)
     trainer = fit(model, datamodule, epochs=1)
     in_optimizer = {id(p) for g in trainer.optimizers[0].param_groups for p in g["params"]}
@@ -89,7 +89,7 @@ def test_trainable_parameter_counts_per_regime() -> None:
     assert counts["full"] == (body_total + head, body_total + head)
 
 
-def test_frozen_body_runs_in_eval_mode_without_a_graph(datamodule: SMSDataModule) -> None:
+def test_frozen_body_runs_in_eval_mode_without_a_graph(datamodule: TextDataModule) -> None:
     seen: list[tuple[bool, bool]] = []
     model = make_model("head")
     model.body.register_forward_hook(
@@ -99,7 +99,7 @@ def test_frozen_body_runs_in_eval_mode_without_a_graph(datamodule: SMSDataModule
     assert seen and set(seen) == {(False, False)}
 
 
-def test_full_body_runs_in_train_mode_with_a_graph(datamodule: SMSDataModule) -> None:
+def test_full_body_runs_in_train_mode_with_a_graph(datamodule: TextDataModule) -> None:
     seen: list[tuple[bool, bool]] = []
     model = make_model("full")
     model.body.register_forward_hook(lambda m, args, out: seen.append((m.training, out.requires_grad)))
@@ -108,7 +108,7 @@ def test_full_body_runs_in_train_mode_with_a_graph(datamodule: SMSDataModule) ->
     assert (False, False) in seen  # validation steps
 
 
-def test_metrics_are_fed_class_one_probabilities(datamodule: SMSDataModule) -> None:
+def test_metrics_are_fed_class_one_probabilities(datamodule: TextDataModule) -> None:
     model = make_model("head").eval()
     batch = next(iter(datamodule.val_dataloader()))
     _, probs = model._step(batch)
@@ -117,7 +117,7 @@ def test_metrics_are_fed_class_one_probabilities(datamodule: SMSDataModule) -> N
     assert ((probs >= 0) & (probs <= 1)).all()
 
 
-def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: SMSDataModule) -> None:
+def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: TextDataModule) -> None:
     heads = {}
     for cache in (True, False):
         torch.manual_seed(0)
@@ -129,7 +129,7 @@ def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: SMSData
     torch.testing.assert_close(heads[True], heads[False], rtol=1e-5, atol=1e-6)
 
 
-def test_loading_body_weights_by_hand_empties_the_cache(datamodule: SMSDataModule) -> None:
+def test_loading_body_weights_by_hand_empties_the_cache(datamodule: TextDataModule) -> None:
     model = make_model("head")
     fit(model, datamodule, epochs=1)
     assert len(model.feature_cache) > 0
@@ -137,7 +137,33 @@ def test_loading_body_weights_by_hand_empties_the_cache(datamodule: SMSDataModul
     assert len(model.feature_cache) == 0
 
 
-def test_cache_is_used_only_while_the_body_is_frozen(datamodule: SMSDataModule) -> None:
+def test_cache_is_used_only_while_the_body_is_frozen(datamodule: TextDataModule) -> None:
     model = make_model("full")
     fit(model, datamodule, epochs=1)
     assert len(model.feature_cache) == 0
+
+
+def test_plain_classifier_runs_without_lightning_and_matches_the_trained_module(datamodule: TextDataModule) -> None:
+    """``Classifier`` is what a notebook or an exporter uses: the Lightning module adds training only."""
+    model = make_model("partial")
+    fit(model, datamodule, epochs=1)
+    plain = model.classifier.eval()
+    assert isinstance(plain, Classifier) and not isinstance(plain, L.LightningModule)
+    batch = next(iter(datamodule.test_dataloader()))
+    with torch.no_grad():
+        logits = plain(batch["input_ids"], batch["attention_mask"])
+        assert logits.shape == (len(batch["labels"]), 2)
+        model.eval()
+        assert torch.equal(logits, model(batch["input_ids"], batch["attention_mask"]))
+        # the frozen-feature path that head-only training takes gives the same logits
+        frozen = plain.frozen_features(batch["input_ids"], batch["attention_mask"])
+        assert torch.allclose(plain.logits_from_features(frozen, batch["attention_mask"]), logits, atol=1e-6)
+
+
+def test_plain_classifier_builds_from_parts_in_a_notebook() -> None:
+    torch.manual_seed(0)
+    tokenizer = ByteTokenizer()
+    net = Classifier(TransformerBody(BodyConfig()), MeanPool(64)).eval()
+    ids = torch.tensor([tokenizer.encode("WINNER!! claim your prize", 32)])
+    probs = net(ids, torch.ones_like(ids)).softmax(-1)
+    assert probs.shape == (1, 2) and torch.allclose(probs.sum(-1), torch.ones(1))

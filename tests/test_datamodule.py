@@ -1,12 +1,12 @@
 import torch
 
 from headswap.data import SMSFixture
-from headswap.lit import PadCollate, SMSDataModule
+from headswap.lit import PadCollate, TextDataModule
 from headswap.model import ByteTokenizer
 
 
-def make_dm(**kwargs) -> SMSDataModule:
-    dm = SMSDataModule(SMSFixture(), ByteTokenizer(), **kwargs)
+def make_dm(**kwargs) -> TextDataModule:
+    dm = TextDataModule(SMSFixture(), ByteTokenizer(), **kwargs)
     dm.setup()
     return dm
 

@@ -11,7 +11,7 @@ import pytest
 from hydra.utils import instantiate
 
 from headswap.io import safe_load
-from headswap.jobs.common import build_datamodule
+from headswap.jobs.build import build_datamodule
 from headswap.lit.metrics import scores_at
 
 from .conftest import ROOT, TINY, compose_cfg

@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from headswap.data import SMSFixture
-from headswap.lit import HeadSwapClassifier, SMSDataModule
+from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import GradualUnfreezing
 from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
 from headswap.model.schedules import constant, cosine, cosine_factor, cosine_head
 
 
 @pytest.fixture(scope="module")
-def datamodule() -> SMSDataModule:
-    dm = SMSDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16, shuffle_seed=0)
+def datamodule() -> TextDataModule:
+    dm = TextDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16, shuffle_seed=0)
     dm.setup()
     return dm  # 52 training texts: 4 steps per epoch
 
@@ -38,7 +38,7 @@ class Recorder(L.Callback):
         self.rates.append({g["name"]: g["lr"] for g in trainer.optimizers[0].param_groups})
 
 
-def fit(model: HeadSwapClassifier, dm: SMSDataModule, epochs: int, callbacks: list) -> Recorder:
+def fit(model: HeadSwapClassifier, dm: TextDataModule, epochs: int, callbacks: list) -> Recorder:
     recorder = Recorder()
     L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
               enable_model_summary=False, num_sanity_val_steps=0, callbacks=[*callbacks, recorder]).fit(model, datamodule=dm)
@@ -50,15 +50,15 @@ def model_with(regime: Regime, **kwargs) -> HeadSwapClassifier:
     return HeadSwapClassifier(TransformerBody(BodyConfig()), MeanPool(64), regime, **kwargs)
 
 
-def test_gradual_unfreezing_trains_exactly_each_stages_parts(datamodule: SMSDataModule) -> None:
+def test_gradual_unfreezing_trains_exactly_each_stages_parts(datamodule: TextDataModule) -> None:
     regime = Regime("gradual", head_lr=1e-2, unfreeze=[
         {"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3},
         {"epoch": 3, "parts": ["embed", "blocks.0"], "lr": 3e-4},
     ])
     model = model_with(regime)
     seen = fit(model, datamodule, epochs=4, callbacks=[GradualUnfreezing()])
-    head = {"head.1.weight", "head.1.bias"}
-    last = {n for n, _ in model.named_parameters() if n.startswith(("body.blocks.1.", "body.norm."))}
+    head = {"classifier.head.1.weight", "classifier.head.1.bias"}
+    last = {n for n, _ in model.named_parameters() if n.startswith(("classifier.body.blocks.1.", "classifier.body.norm."))}
     everything = {n for n, _ in model.named_parameters()}
     assert [seen.trainable[e] for e in range(4)] == [head, head | last, head | last, everything]
     ids = {n: id(p) for n, p in model.named_parameters()}
@@ -68,7 +68,7 @@ def test_gradual_unfreezing_trains_exactly_each_stages_parts(datamodule: SMSData
     assert seen.rates[-1] == {"head": 1e-2, "body.stage0": 1e-3, "body.stage1": 3e-4}
 
 
-def test_cosine_head_follows_the_formula_and_leaves_the_body_constant(datamodule: SMSDataModule) -> None:
+def test_cosine_head_follows_the_formula_and_leaves_the_body_constant(datamodule: TextDataModule) -> None:
     regime = Regime("full", ["*"], head_lr=1e-2, body_lr=1e-3)
     model = model_with(regime, schedule=partial(cosine_head, warmup_fraction=0.25, min_factor=0.1))
     seen = fit(model, datamodule, epochs=3, callbacks=[])
@@ -80,7 +80,7 @@ def test_cosine_head_follows_the_formula_and_leaves_the_body_constant(datamodule
     assert seen.rates[warmup]["head"] == pytest.approx(1e-2)  # peak after warm-up
 
 
-def test_cosine_decays_every_group_from_its_own_rate(datamodule: SMSDataModule) -> None:
+def test_cosine_decays_every_group_from_its_own_rate(datamodule: TextDataModule) -> None:
     regime = Regime("full", ["*"], head_lr=1e-2, body_lr=1e-3)
     model = model_with(regime, schedule=partial(cosine, warmup_fraction=0.25, min_factor=0.1))
     seen = fit(model, datamodule, epochs=3, callbacks=[])
@@ -91,7 +91,7 @@ def test_cosine_decays_every_group_from_its_own_rate(datamodule: SMSDataModule) 
     assert seen.rates[-1]["body"] < seen.rates[warmup]["body"] / 5  # near min_factor by the last step
 
 
-def test_a_group_unfrozen_under_cosine_starts_at_its_scheduled_rate(datamodule: SMSDataModule) -> None:
+def test_a_group_unfrozen_under_cosine_starts_at_its_scheduled_rate(datamodule: TextDataModule) -> None:
     regime = Regime("gradual", head_lr=1e-2, unfreeze=[{"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3}])
     model = model_with(regime, schedule=partial(cosine, min_factor=0.1))
     seen = fit(model, datamodule, epochs=3, callbacks=[GradualUnfreezing()])
@@ -109,7 +109,7 @@ def test_cosine_factor_by_hand() -> None:
     assert cosine_factor(7, 10, warmup_steps=4) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.5)))
 
 
-def test_constant_schedule_keeps_rates(datamodule: SMSDataModule) -> None:
+def test_constant_schedule_keeps_rates(datamodule: TextDataModule) -> None:
     model = model_with(Regime("partial", ["blocks.-1"], head_lr=1e-2, body_lr=1e-3), schedule=constant)
     seen = fit(model, datamodule, epochs=2, callbacks=[])
     assert all(r == {"head": 1e-2, "body": 1e-3} for r in seen.rates)
@@ -117,8 +117,9 @@ def test_constant_schedule_keeps_rates(datamodule: SMSDataModule) -> None:
 
 def test_layer_decay_gives_each_part_its_rate() -> None:
     body = TransformerBody(BodyConfig())
-    groups = Regime("full_llrd", ["*"], head_lr=1e-2, body_lr=1e-3, layer_decay=0.5).param_groups(
-        body.parameter_groups(), torch.nn.Linear(64, 2).parameters())
+    regime = Regime("full_llrd", ["*"], head_lr=1e-2, body_lr=1e-3, layer_decay=0.5)
+    regime.apply_requires_grad(body.parts())
+    groups = regime.optimizer_groups(body.parts(), torch.nn.Linear(64, 2).parameters())
     rates = {g["name"]: g["lr"] for g in groups}
     assert rates == pytest.approx({"head": 1e-2, "body.norm": 1e-3, "body.blocks.1": 1e-3,
                                    "body.blocks.0": 5e-4, "body.embed": 2.5e-4})
@@ -130,7 +131,7 @@ def test_bad_unfreeze_stage_names_the_key(stage: dict) -> None:
         Regime("gradual", unfreeze=[stage])
 
 
-def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: SMSDataModule) -> None:
+def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: TextDataModule) -> None:
     targets = ["q_proj", "k_proj", "v_proj", "out_proj", "fc_in", "fc_out"]
     regime = Regime("lora", head_lr=1e-2, body_lr=3e-3, adapters={"r": 4, "alpha": 8, "targets": targets})
     model = model_with(regime)
@@ -139,7 +140,7 @@ def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: S
     per_block = 4 * 4 * (64 + 64) + 4 * (64 + 256) + 4 * (256 + 64)  # r * (in + out) for each target
     assert trainable == 2 * per_block + (64 * 2 + 2)
     seen = fit(model, datamodule, epochs=2, callbacks=[])
-    assert all("lora_" in n or n.startswith("head.") for n in seen.trainable[1])
+    assert all("lora_" in n or n.startswith("classifier.head.") for n in seen.trainable[1])
     after = model.body.state_dict()
     assert all(torch.equal(base[k], after[k]) for k in base)
     assert any(not torch.equal(v, torch.zeros_like(v)) for k, v in after.items() if "lora_B" in k)
@@ -148,7 +149,7 @@ def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: S
 @pytest.mark.parametrize("pool", ["mean", "weightedmean", "cls", "lasttoken", "max", "attention"])
 @pytest.mark.parametrize("schedule", [constant, partial(cosine_head, warmup_fraction=0.2), partial(cosine, warmup_fraction=0.2)])
 def test_head_regime_keeps_the_body_bit_identical_for_every_pool_and_schedule(
-    datamodule: SMSDataModule, pool: str, schedule
+    datamodule: TextDataModule, pool: str, schedule
 ) -> None:
     from headswap.model import pooling
 
@@ -159,7 +160,7 @@ def test_head_regime_keeps_the_body_bit_identical_for_every_pool_and_schedule(
     before = {k: v.clone() for k, v in model.body.state_dict().items()}
     seen = fit(model, datamodule, epochs=2, callbacks=[])
     assert all(torch.equal(before[k], v) for k, v in model.body.state_dict().items())
-    assert all(not n.startswith("body.") for n in seen.trainable[1])
+    assert all(not n.startswith("classifier.body.") for n in seen.trainable[1])
 
 
 def test_resumed_gradual_run_makes_passed_stages_trainable_again() -> None:

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra.errors import MissingConfigException
+from hydra.errors import ConfigCompositionException, MissingConfigException
 from hydra.utils import instantiate
 from rich.console import Console
 
 from headswap.io import load_state_dict
 from headswap.jobs import pretrain, train
-from headswap.jobs.common import build_datamodule, pretrained_body, seed_everything
+from headswap.jobs.bodies import pretrained_body
+from headswap.jobs.build import build_datamodule
+from headswap.jobs.runtime import seed_everything
 from headswap.jobs.demo import comparison_table, run_demo
 from headswap.lit import LMPretrainModule
 
@@ -119,10 +121,17 @@ def test_pretrain_cache_key_follows_what_determines_the_body(tmp_path: Path) -> 
 
 
 def test_pretrain_job_reports_loss_before_and_after(tmp_path: Path, capsys) -> None:
-    info = pretrain.run(compose_cfg(tmp_path, TINY, config_name="pretrain"))
-    out = capsys.readouterr().out
-    assert "before" in out and "after" in out and "perplexity" in out
-    assert Path(info["path"]).exists()
+    cfg = compose_cfg(tmp_path, TINY, config_name="pretrain")
+    info = pretrain.run(cfg)
+    cells = [line.replace("│", " ").split() for line in capsys.readouterr().out.splitlines()]
+    rows = {c[0]: c[1:] for c in cells if c[:1] in (["before"], ["after"])}
+    assert rows["before"] == [f"{info['val_loss_before']:.4f}", f"{info['val_perplexity_before']:.2f}"]
+    assert rows["after"] == [f"{info['val_loss_after']:.4f}", f"{info['val_perplexity_after']:.2f}"]
+    assert info["val_loss_after"] < info["val_loss_before"]
+    body = instantiate(cfg.body.model)  # the written body loads into the configured shape
+    load_state_dict(body, info["path"])
+    again = pretrain.run(cfg)  # a second run loads the same file instead of pre-training
+    assert again["cached"] and again["path"] == info["path"] and again["val_loss_after"] == info["val_loss_after"]
 
 
 def test_demo_trains_head_then_full_from_one_body(tmp_path: Path, capsys) -> None:
@@ -178,7 +187,7 @@ def test_bad_config_value_ends_in_one_line_before_training(tmp_path: Path, overr
                                                ("body.model.n_heads=two", "body.model.n_heads"),
                                                ("pretrain.epochs=1.5", "pretrain.epochs")])
 def test_wrong_type_fails_while_composing_and_names_the_key(tmp_path: Path, override: str, key: str) -> None:
-    with pytest.raises(Exception) as err:
+    with pytest.raises(ConfigCompositionException) as err:
         compose_cfg(tmp_path, [override])
     chain = f"{err.value} {err.value.__cause__}"
     assert override in chain and f"full_key: {key}" in chain

@@ -34,3 +34,12 @@ def test_layer_imports_only_what_is_below_it(layer: str) -> None:
     for path in files:
         bad = {n for n in imports(path) for f in FORBIDDEN[layer] if n == f or n.startswith(f + ".")}
         assert not bad, f"{path.name} imports {bad}"
+
+
+JOBS = ("train", "pretrain", "demo", "bench", "baseline", "compare")
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_no_job_imports_another(job: str) -> None:
+    others = {f"headswap.jobs.{j}" for j in JOBS if j != job}
+    assert not imports(SRC / "jobs" / f"{job}.py") & others

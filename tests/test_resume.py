@@ -35,7 +35,7 @@ def test_missing_and_mismatched_checkpoints_fail_in_one_line(tmp_path: Path) -> 
         train.run(compose_cfg(tmp_path, [*FULL, f"ckpt_path={tmp_path / 'nope.ckpt'}"]))
     train.run(compose_cfg(tmp_path, [*FULL, "trainer.max_epochs=1"], output="small"))
     last = tmp_path / "small" / "checkpoints" / "last.ckpt"
-    with pytest.raises(ValueError, match=r"tensor 'body.embed.tok.weight' has shape \(260, 64\) in the file but \(260, 32\)"):
+    with pytest.raises(ValueError, match=r"tensor 'classifier.body.embed.tok.weight' has shape \(260, 64\) in the file but \(260, 32\)"):
         train.run(compose_cfg(tmp_path, [*FULL, "body.model.d_model=32", f"ckpt_path={last}"]))
 
 

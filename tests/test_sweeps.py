@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image
 import pytest
 
 from .conftest import ROOT, TINY
@@ -35,8 +36,13 @@ def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path)
     assert all("regime=" in name and "seed=" in name for name in jobs)  # folders named by overrides
     assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1  # one pre-training
     assert "by validation F1; test metrics beside it" in proc.stdout  # printed by the multirun-end callback
-    for out in ("comparison.csv", "comparison.md", "f1_by_group.png", "f1_vs_time.png", "confusion_matrices.png"):
-        assert (sweep / out).exists()
+    for plot in ("f1_by_group.png", "f1_vs_time.png", "confusion_matrices.png"):
+        height, width, _ = matplotlib.image.imread(sweep / plot).shape  # a readable image, not an empty file
+        assert height > 100 and width > 100
+    lines = (sweep / "comparison.md").read_text().splitlines()
+    for regime in ("head", "full"):  # one summary row each, over its 2 runs
+        assert sum(line.startswith(f"| regime={regime} | 2 |") for line in lines) == 1
+    assert sum(line.startswith("| regime=full | regime=head | 2 |") for line in lines) == 1  # the paired row
 
     again = run_script([str(sweep)], tmp_path, script="scripts/compare.py")
     assert "regime=head" in again.stdout and "regime=full" in again.stdout
@@ -53,17 +59,19 @@ def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path)
         assert float(rows[f"regime={regime}"]["train_seconds_mean"]) == pytest.approx(seconds, abs=1e-4)
 
 
-def test_joblib_runs_two_jobs_at_once_with_one_pretraining(tmp_path: Path) -> None:
-    # 3 epochs a job: long enough that the two workers' jobs overlap however fast the first one starts
-    longer = [o.replace("trainer.max_epochs=1", "trainer.max_epochs=3") for o in SWEEP]
-    run_script([*longer, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
+def test_joblib_runs_the_jobs_in_two_workers_with_one_pretraining(tmp_path: Path) -> None:
+    """What matters, not how the OS schedules the workers: two processes, one pre-training, every job
+    done with its own settings. (Whether the jobs overlap in time depends on the machine's load.)"""
+    run_script([*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
     _, jobs = jobs_of(tmp_path)
-    assert len(jobs) == 4
+    assert sorted((j["regime"], j["seed"]) for j in jobs.values()) == [("full", 0), ("full", 1), ("head", 0), ("head", 1)]
     assert len({j["time"]["pid"] for j in jobs.values()}) == 2  # two worker processes
     assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1
-    spans = sorted((j["time"]["started"], j["time"]["finished"]) for j in jobs.values())
-    overlapping = any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
-    assert overlapping, spans
+    assert len({j["pretrained_body"]["path"] for j in jobs.values()}) == 1
+    for name, job in jobs.items():
+        assert f"regime={job['regime']}," in name and f"seed={job['seed']}," in name
+        assert sum(map(sum, job["confusion_matrix"])) == 16  # every test message scored (8 + 8)
+        assert job["cost"]["epochs"] == 1
 
 
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:

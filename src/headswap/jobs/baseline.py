@@ -11,7 +11,8 @@ from omegaconf import DictConfig
 from rich.table import Table
 
 from headswap.io import write_json
-from headswap.jobs.common import build_datamodule, configure_runtime
+from headswap.jobs.build import build_datamodule
+from headswap.jobs.runtime import configure_runtime
 from headswap.jobs.compare import METRICS
 from headswap.lit.datamodule import PARTS
 from headswap.report import console as make_console

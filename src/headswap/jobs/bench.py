@@ -21,19 +21,24 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from headswap.io import atomic_write
-from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body, seed_everything
-from headswap.jobs.train import instantiate_all, overrides
-from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
+from headswap.jobs.bodies import pretrained_body
+from headswap.jobs.build import build_datamodule, instantiate_all
+from headswap.jobs.runtime import configure_runtime, overrides, seed_everything
+from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
+from headswap.model import set_train_modes
+from headswap.model.feature_cache import FeatureCache
+from headswap.model.regime import trains
 from headswap.report import console as make_console
 
 REGIMES = ("head", "partial", "full")
 
 
-def lightning_epochs(model: HeadSwapClassifier, dm: SMSDataModule, cfg: DictConfig, epochs: int) -> list[float]:
+def lightning_epochs(model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int) -> list[float]:
     """Per-epoch training time of the project's own Trainer config (validation excluded, as in reports)."""
     callbacks = instantiate_all(cfg.callbacks)
     cost = next(c for c in callbacks if isinstance(c, CostMonitor))
@@ -47,15 +52,28 @@ def lightning_epochs(model: HeadSwapClassifier, dm: SMSDataModule, cfg: DictConf
     return cost.epoch_seconds
 
 
-def plain_epochs(model: HeadSwapClassifier, dm: SMSDataModule, epochs: int) -> list[float]:
-    """The same model, batches and optimizer in a hand-written loop: the floor Lightning is measured against."""
+def plain_epochs(model: HeadSwapClassifier, dm: TextDataModule, epochs: int) -> list[float]:
+    """The same weights, batches and optimizer in a hand-written loop over the plain ``Classifier``: the
+    floor Lightning is measured against. Like a careful loop, it runs a frozen body once per example."""
+    net = model.classifier
     optimizer = model.build_optimizer()  # the default constant schedule changes no rate
+    body_frozen = not trains(net.body)
+    cache = FeatureCache()
     times = []
     for _ in range(epochs):
-        model.on_train_epoch_start()  # the same train/eval modes as under Lightning
+        set_train_modes(net.body, net.body.parts())  # the same train/eval modes as under Lightning
+        net.pool.train()
+        net.head.train()
         start = time.perf_counter()
-        for i, batch in enumerate(dm.train_dataloader()):
-            loss = model.training_step(batch, i)
+        for batch in dm.train_dataloader():
+            ids, mask = batch["input_ids"], batch["attention_mask"]
+            if body_frozen:
+                with torch.no_grad():
+                    features = cache.get(batch["keys"], mask, lambda: net.frozen_features(ids, mask))
+                logits = net.logits_from_features(features, mask)
+            else:
+                logits = net(ids, mask)
+            loss = F.cross_entropy(logits, batch["labels"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

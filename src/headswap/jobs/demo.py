@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
-from headswap.report import console as make_console
 from rich.table import Table
 
-from headswap.jobs import train
-from headswap.jobs.common import build_datamodule, check_config, configure_runtime, pretrained_body
+from headswap.jobs.bodies import pretrained_body
+from headswap.jobs.build import build_datamodule
+from headswap.jobs.checks import check_config
+from headswap.jobs.recipe import train_and_test
+from headswap.jobs.runtime import configure_runtime
+from headswap.report import console as make_console
 
 
 def run_demo(cfg: DictConfig) -> dict[str, dict[str, Any]]:
@@ -23,7 +26,7 @@ def run_demo(cfg: DictConfig) -> dict[str, dict[str, Any]]:
     for job in jobs.values():
         check_config(job)  # every regime's config, before the pre-training they share
     pretrained_body(cfg, build_datamodule(cfg))  # pre-train once; every regime below loads this body
-    results = {name: train.run(job) for name, job in jobs.items()}
+    results = {name: train_and_test(job) for name, job in jobs.items()}
     make_console().print(comparison_table(results, time.perf_counter() - start))
     return results
 

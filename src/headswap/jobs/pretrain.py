@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from omegaconf import DictConfig
-from headswap.report import console as make_console
 from rich.table import Table
 
-from headswap.jobs.common import build_datamodule, configure_runtime, pretrained_body
+from headswap.jobs.bodies import pretrained_body
+from headswap.jobs.build import build_datamodule
+from headswap.jobs.runtime import configure_runtime
+from headswap.report import console as make_console
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

@@ -1,66 +1,64 @@
-"""Structured configs: the types of the config groups' keys, registered with Hydra's ConfigStore.
+"""Structured configs generated from the dataclasses that define each setting, registered with Hydra.
 
-A wrong type (``regime.head_lr=abc``) fails while Hydra composes the config, naming the key; values out
-of range fail when the objects are built (``check_config``), before any data is read or model trained.
+Each setting is defined once, in the plain code: ``Regime`` (``headswap.model.regime``), ``BodyConfig``
+(``headswap.model.body``) and ``PretrainConfig`` (``headswap.lit.pretraining``). This module turns each
+dataclass into a schema with the same fields, types and defaults plus the ``_target_`` that builds it,
+and stores it under ``schema/<group>``, out of the user's choices. A YAML file in ``conf/`` starts
+from its schema (``defaults: [/schema/regime@_here_, _self_]``) and holds only what differs.
+
+A wrong type (``regime.head_lr=abc``) then fails while Hydra composes the config, naming the key;
+values out of range fail when the dataclass is built (``__post_init__``), before any data is read.
 Importing this module registers the schemas; the scripts and the tests do.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from headswap.lit.pretraining import PretrainConfig
+from headswap.model.body import BodyConfig
+from headswap.model.regime import Regime
 
 
-@dataclass
-class RegimeSchema:
-    _target_: str = "headswap.model.regime.Regime"
-    _convert_: str = "all"
-    name: str = "???"
-    body_trainable: list[str] = field(default_factory=list)
-    head_lr: float = 1e-3
-    body_lr: float = 0.0
-    layer_decay: float = 1.0
-    unfreeze: list[Any] = field(default_factory=list)
-    adapters: Optional[dict[str, Any]] = None
+def schema_of(cls: type, target: str, convert: str | None = None) -> type:
+    """A dataclass with ``cls``'s fields (types and defaults) plus ``_target_`` (and ``_convert_``)."""
+    hints = typing.get_type_hints(cls)
+    fields: list[tuple[str, Any, Any]] = [("_target_", str, field(default=target))]
+    if convert is not None:
+        fields.append(("_convert_", str, field(default=convert)))
+    for f in dataclasses.fields(cls):
+        default = MISSING if f.default is dataclasses.MISSING else f.default
+        fields.append((f.name, _omegaconf_type(hints[f.name]), field(default=default)))
+    return dataclasses.make_dataclass(f"{cls.__name__}Schema", fields)
 
 
-@dataclass
-class BodyModelSchema:
-    _target_: str = "headswap.model.body.build_body"
-    vocab_size: int = 260
-    max_len: int = 32
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2
-    d_ff: int = 256
-    dropout: float = 0.1
-    attn_dropout: float = 0.0
-    causal: bool = True
+def _omegaconf_type(hint: Any) -> Any:
+    """OmegaConf reads ``Optional[X]`` but not the ``X | None`` spelling."""
+    if isinstance(hint, types.UnionType):
+        return Optional[typing.Union[tuple(a for a in hint.__args__ if a is not type(None))]]  # noqa: UP045, UP007
+    return hint
 
 
 @dataclass
 class BodySchema:
+    """``body``: the tokenizer that comes with the body, and the body itself."""
+
     tokenizer: dict[str, Any] = field(default_factory=dict)
-    model: BodyModelSchema = field(default_factory=BodyModelSchema)
-
-
-@dataclass
-class PretrainSchema:
-    epochs: int = 5
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    cosine: bool = False
-    batch_size: int = 32
-    seed: int = 0
+    model: Any = field(default_factory=schema_of(BodyConfig, "headswap.model.body.build_body"))
 
 
 def register() -> None:
     cs = ConfigStore.instance()
-    cs.store(group="regime", name="schema", node=RegimeSchema)
-    cs.store(group="body", name="schema", node=BodySchema)
-    cs.store(group="pretrain", name="schema", node=PretrainSchema)
+    cs.store(group="schema", name="regime", node=schema_of(Regime, "headswap.model.regime.Regime", "all"))
+    cs.store(group="schema", name="body", node=BodySchema)
+    cs.store(group="schema", name="pretrain", node=schema_of(PretrainConfig, "headswap.lit.pretraining.PretrainConfig"))
 
 
 register()

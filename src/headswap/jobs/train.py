@@ -1,158 +1,18 @@
-"""The training job: pretrained body -> head swap -> fine-tune under a regime -> test report."""
+"""The training job: one regime, from the cached pretrained body to the test report (``recipe.py``)."""
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
 from typing import Any
 
-import lightning as L
-import torch
-from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from headswap.io import check_state_dict, safe_load, write_json
-from headswap.jobs.common import (
-    build_datamodule,
-    check_config,
-    configure_runtime,
-    pretrained_body,
-    seed_everything,
-)
-from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
-from headswap.lit.metrics import choose_threshold, scores_at
-from headswap.model.regime import trains
-from headswap.report import print_report
-from headswap.stats import class_scores
-
-
-def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """A config group of several ``_target_`` entries (callbacks, loggers) -> their instances."""
-    return [instantiate(node) for node in (group or {}).values() if node is not None and "_target_" in node]
-
-
-def overrides() -> list[str]:
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+from headswap.jobs.checks import check_config
+from headswap.jobs.recipe import train_and_test
+from headswap.jobs.runtime import configure_runtime
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one regime; write ``metrics.json`` to the run's output directory and return it."""
-    started = time.time()
+    """Check the config, then train and test; returns what ``metrics.json`` holds."""
     configure_runtime(cfg)
     check_config(cfg)
-    datamodule = build_datamodule(cfg)
-    body, pretrain_info = pretrained_body(cfg, datamodule)
-    seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
-    model: HeadSwapClassifier = instantiate(
-        cfg.model, body=body, class_weights=class_weights(cfg.model.class_weights, datamodule)
-    )
-
-    callbacks = instantiate_all(cfg.get("callbacks"))
-    resume = resume_checkpoint(cfg.get("ckpt_path"), model, callbacks)
-    loggers = instantiate_all(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
-
-    best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
-    val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
-    test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
-
-    result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
-    if cfg.evaluation.tune_threshold:
-        result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
-    result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
-    if trainer.is_global_zero:  # under DDP every process runs this job; one reports
-        write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
-        print_report(result)
-    return result
-
-
-def resume_checkpoint(ckpt_path: str | None, model: HeadSwapClassifier, callbacks: list[Any]) -> str | None:
-    """Check a checkpoint to resume from before training starts, and keep checkpointing beside it.
-
-    Checkpoints continue in the killed run's folder, so the best validation score so far is
-    restored with them and the resumed run selects the same best epoch as an uninterrupted one.
-    """
-    if ckpt_path is None:
-        return None
-    checkpoint = safe_load(ckpt_path)
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "epoch" not in checkpoint:
-        raise ValueError(f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt")
-    check_state_dict(model.state_dict(), checkpoint["state_dict"], ckpt_path)
-    for callback in callbacks:
-        if isinstance(callback, ModelCheckpoint):
-            callback.dirpath = str(Path(ckpt_path).resolve().parent)
-    return str(ckpt_path)
-
-
-def class_weights(setting: Any, datamodule: SMSDataModule) -> list[float] | None:
-    """``model.class_weights``: null, a list [negative, positive], or ``balanced`` (n / (2 n_class) on train)."""
-    if setting is None:
-        return None
-    if setting == "balanced":
-        counts = torch.bincount(datamodule.parts["train"].labels, minlength=2).tolist()
-        return [sum(counts) / (2 * c) for c in counts]
-    weights = [float(w) for w in setting]
-    if len(weights) != 2 or min(weights) <= 0:
-        raise ValueError(f"model.class_weights={setting} must be null, balanced or two positive numbers")
-    return weights
-
-
-def at_validation_threshold(model: HeadSwapClassifier, datamodule: SMSDataModule) -> dict[str, Any]:
-    """Test figures at the threshold that maximises validation F1: chosen on validation, applied to test."""
-    threshold = choose_threshold(*model.predict_proba(datamodule.val_dataloader()))
-    return scores_at(*model.predict_proba(datamodule.test_dataloader()), threshold)
-
-
-def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
-    return {k.removeprefix(prefix): round(float(v), 6) for k, v in metrics.items() if k.startswith(prefix)}
-
-
-def _best_epoch(trainer: L.Trainer) -> int | None:
-    """The epoch stored in the best checkpoint."""
-    ckpt = trainer.checkpoint_callback
-    if not isinstance(ckpt, ModelCheckpoint) or not ckpt.best_model_path:
-        return None
-    return int(safe_load(ckpt.best_model_path)["epoch"])
-
-
-def assemble_result(
-    cfg: DictConfig,
-    model: HeadSwapClassifier,
-    trainer: L.Trainer,
-    datamodule: SMSDataModule,
-    val: dict[str, float],
-    test: dict[str, float],
-    pretrain_info: dict[str, Any],
-) -> dict[str, Any]:
-    trainable, total = model.parameter_counts()
-    cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
-    return {
-        "regime": model.regime.name,
-        "pool": model.pool.name,
-        "schedule": model.schedule_name,
-        "seed": cfg.seed,
-        "overrides": overrides(),
-        "labels": list(datamodule.label_names),
-        "test": _strip(test, "test/"),
-        "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
-        "confusion_matrix": model.confusion,
-        "per_class": class_scores(model.confusion, datamodule.label_names),
-        "params": {
-            "trainable": trainable,
-            "total": total,
-            "body_trainable_parts": [  # at the end of training: gradual unfreezing may have added parts
-                name for name, part in model.body.parameter_groups().items()
-                if trains(part)
-            ],
-        },
-        "cost": cost.summary(model) if cost else {},
-        "data": datamodule.stats,
-        "pretrained_body": pretrain_info,
-        "output_dir": str(cfg.paths.output_dir),
-    }
+    return train_and_test(cfg)

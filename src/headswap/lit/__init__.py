@@ -2,7 +2,15 @@
 
 from headswap.lit.callbacks import CostMonitor
 from headswap.lit.classifier import HeadSwapClassifier
-from headswap.lit.datamodule import PadCollate, SMSDataModule
-from headswap.lit.pretraining import LMPretrainModule, pretrain_quick
+from headswap.lit.datamodule import PadCollate, TextDataModule
+from headswap.lit.pretraining import LMPretrainModule, PretrainConfig, pretrain_quick
 
-__all__ = ["CostMonitor", "HeadSwapClassifier", "LMPretrainModule", "PadCollate", "SMSDataModule", "pretrain_quick"]
+__all__ = [
+    "CostMonitor",
+    "HeadSwapClassifier",
+    "LMPretrainModule",
+    "PadCollate",
+    "PretrainConfig",
+    "TextDataModule",
+    "pretrain_quick",
+]

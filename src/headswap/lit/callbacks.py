@@ -124,7 +124,7 @@ class GradualUnfreezing(BaseFinetuning):
         """Nothing to do: the classifier applied the regime's starting flags when it was built."""
 
     def finetune_function(self, pl_module: L.LightningModule, epoch: int, optimizer: Optimizer) -> None:
-        parts = pl_module.body.parameter_groups()
+        parts = pl_module.body.parts()
         for k, stage in enumerate(pl_module.regime.unfreeze):
             modules = [parts[n] for n in resolve_parts(parts, stage["parts"])]
             if int(stage["epoch"]) < epoch:  # a resumed run: the group is restored, its flags are not

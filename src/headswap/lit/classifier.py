@@ -1,4 +1,4 @@
-"""The head-swapped classifier: pretrained body -> pool -> Linear(D, 2), trained under a regime."""
+"""Training the head-swapped classifier under a regime: steps, metrics, optimizer, feature cache."""
 
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from torchmetrics import MeanMetric
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
+from headswap.model.classifier import Classifier, linear_head
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
 from headswap.model.schedules import constant
 
 
 class HeadSwapClassifier(L.LightningModule):
-    """One training loop for every regime: the regime only decides ``requires_grad`` and learning rates.
+    """Trains a ``Classifier`` (body -> pool -> head) under a regime: one loop for every regime.
 
-    ``body`` is any module mapping (input_ids, attention_mask) to B x T x D hidden states that names
-    its parts in ``parameter_groups()`` (see ``TransformerBody``). It is used as given (already pretrained): nothing here re-initialises it. When no body
-    weight trains, the body runs without building an autograd graph, and frozen parts run in eval mode.
+    The regime decides ``requires_grad`` and learning rates; this module adds only what training
+    needs: steps, metrics, the optimizer and the feature cache. The body is used as given (already
+    pretrained). When no body weight trains, the body runs without an autograd graph, in eval mode,
+    and what it computes for an example is cached after the first epoch.
     """
 
     def __init__(
@@ -42,13 +44,7 @@ class HeadSwapClassifier(L.LightningModule):
         cache_features: bool = True,
     ) -> None:
         super().__init__()
-        self.body = body
-        self.pool = pool
-        # A frozen body's pooled features share a large common component and vary little around it;
-        # standardising them (BatchNorm without affine, as in MAE's linear probing) lets a linear head
-        # converge in a few epochs. At inference it is a fixed affine map, so the head stays linear.
-        norm = nn.BatchNorm1d(pool.out_dim, affine=False) if standardize else nn.Identity()
-        self.head = nn.Sequential(norm, nn.Linear(pool.out_dim, 2))
+        self.classifier = Classifier(body, pool, linear_head(pool.out_dim, standardize))
         self.regime = regime
         self.optimizer_factory = optimizer
         self.schedule = schedule
@@ -57,8 +53,7 @@ class HeadSwapClassifier(L.LightningModule):
         )
         if regime.adapters:
             add_lora(body, **regime.adapters)
-        regime.apply(body.parameter_groups())  # so parameter counts are right before fit starts
-        # While no body weight trains, the body's hidden states are computed once per example.
+        regime.apply_requires_grad(body.parts())  # so parameter counts are right before fit starts
         self.feature_cache = FeatureCache() if cache_features else None
         if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
             body.register_load_state_dict_pre_hook(self._clear_cache)
@@ -68,20 +63,31 @@ class HeadSwapClassifier(L.LightningModule):
         self.test_confusion = confusion_matrix()
         self.confusion: list[list[int]] | None = None  # [[tn, fp], [fn, tp]] of the last test run
 
+    @property
+    def body(self) -> nn.Module:
+        return self.classifier.body
+
+    @property
+    def pool(self) -> Pool:
+        return self.classifier.pool
+
+    @property
+    def head(self) -> nn.Module:
+        return self.classifier.head
+
     def forward(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None = None) -> Tensor:
         """Logits B x 2. With ``keys`` (corpus positions) what a frozen body computes comes from the cache."""
         if self.body_trains():
-            return self.head(self.pool(self.body(input_ids, attention_mask), attention_mask))
-        pool_trains = trains(self.pool)
-
-        def frozen() -> Tensor:  # the part that does not train: body, and the pool if it learns nothing
-            hidden = self.body(input_ids, attention_mask)  # B x T x D
-            return hidden if pool_trains else self.pool(hidden, attention_mask)  # B x D
-
+            return self.classifier(input_ids, attention_mask)
         with torch.no_grad():
             use_cache = self.feature_cache is not None and keys is not None and not self.body.training
-            features = self.feature_cache.get(keys, attention_mask, frozen) if use_cache else frozen()
-        return self.head(self.pool(features, attention_mask) if pool_trains else features)  # B x 2
+            if use_cache:
+                features = self.feature_cache.get(
+                    keys, attention_mask, lambda: self.classifier.frozen_features(input_ids, attention_mask)
+                )
+            else:
+                features = self.classifier.frozen_features(input_ids, attention_mask)
+        return self.classifier.logits_from_features(features, attention_mask)
 
     def body_trains(self) -> bool:
         return trains(self.body)
@@ -106,7 +112,7 @@ class HeadSwapClassifier(L.LightningModule):
         return loss, logits.softmax(dim=-1)[:, 1]  # class-1 probabilities for the metrics
 
     def on_train_epoch_start(self) -> None:
-        set_train_modes(self.body, self.body.parameter_groups())
+        set_train_modes(self.body, self.body.parts())
         self.pool.train()
         self.head.train()
 
@@ -154,7 +160,9 @@ class HeadSwapClassifier(L.LightningModule):
 
     def build_optimizer(self) -> Optimizer:
         """The optimizer over exactly the regime's trainable parameters, one group per rate."""
-        return self.optimizer_factory(self.regime.param_groups(self.body.parameter_groups(), self.head_parameters()))
+        parts = self.body.parts()
+        self.regime.apply_requires_grad(parts)  # the regime's starting flags, whatever ran before
+        return self.optimizer_factory(self.regime.optimizer_groups(parts, self.head_parameters()))
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.build_optimizer()

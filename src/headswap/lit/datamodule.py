@@ -84,7 +84,7 @@ class EpochShuffle(Sampler[int]):
         return iter(torch.randperm(self.n, generator=generator).tolist())
 
 
-class SMSDataModule(L.LightningDataModule):
+class TextDataModule(L.LightningDataModule):
     """Owns the corpus (the fixture by default, or any ``TextSource``), its split and the padding collate.
 
     The split depends only on ``split_seed``, never on the training seed, so a sweep over seeds measures
@@ -188,7 +188,7 @@ def table_datamodule(
     encoding_errors: str = "strict",
     quoting: bool = True,
     **datamodule: Any,
-) -> SMSDataModule:
+) -> TextDataModule:
     """``data=csv``: a user's CSV/TSV file, with the file's settings at the top of ``data``
     (``data.path=my.csv``). Labels are compared as text, so ``data.positive_label=1`` works."""
     source = TableSource(
@@ -203,4 +203,4 @@ def table_datamodule(
         encoding_errors=encoding_errors,
         quoting=quoting,
     )
-    return SMSDataModule(source, tokenizer, **datamodule)
+    return TextDataModule(source, tokenizer, **datamodule)

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import lightning as L
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from headswap.lit.datamodule import SMSDataModule
+from headswap.lit.datamodule import TextDataModule
 from headswap.model import LanguageModel, TransformerBody
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """How the body is pre-trained; the single source of ``pretrain``'s keys and defaults."""
+
+    epochs: int = 5
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    cosine: bool = False  # cosine decay of lr over all steps
+    batch_size: int = 32
+    seed: int = 0  # its own seed: every training seed of a sweep starts from the same body
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"pretrain.{key}={getattr(self, key)} must be >= 1")
+        if self.lr <= 0:
+            raise ValueError(f"pretrain.lr={self.lr} must be > 0")
 
 
 class LMPretrainModule(L.LightningModule):
@@ -53,24 +73,21 @@ def next_token_loss(lm: LanguageModel, loader: DataLoader) -> float:
 
 def pretrain_quick(
     body: TransformerBody,
-    datamodule: SMSDataModule,
+    datamodule: TextDataModule,
     trainer: L.Trainer,
-    lr: float = 3e-3,
-    weight_decay: float = 0.01,
-    cosine: bool = False,
-    batch_size: int = 32,
-    seed: int | None = None,
+    settings: PretrainConfig = PretrainConfig(),
 ) -> dict[str, float]:
     """Train ``body`` in place as a language model on the training part's texts; never on test texts.
 
-    Returns the validation part's next-token loss and perplexity before and after, so a run can show
-    that pre-training taught the body something.
+    ``trainer`` runs ``settings.epochs`` epochs. Returns the validation part's next-token loss and
+    perplexity before and after, so a run can show that pre-training taught the body something.
     """
     datamodule.setup()
-    module = LMPretrainModule(body, lr=lr, weight_decay=weight_decay, cosine=cosine)
-    val = datamodule.loader("val", batch_size)
+    module = LMPretrainModule(body, lr=settings.lr, weight_decay=settings.weight_decay, cosine=settings.cosine)
+    val = datamodule.loader("val", settings.batch_size)
     before = next_token_loss(module.lm, val)
-    trainer.fit(module, train_dataloaders=datamodule.loader("train", batch_size, shuffle_seed=seed))
+    train = datamodule.loader("train", settings.batch_size, shuffle_seed=settings.seed)
+    trainer.fit(module, train_dataloaders=train)
     after = next_token_loss(module.lm, val)
     return {
         "val_loss_before": before,

@@ -1,6 +1,7 @@
 """Plain PyTorch model code: tokenizer, body, pooling, regimes. No Lightning, no Hydra."""
 
 from headswap.model.body import BodyConfig, TransformerBody, build_body
+from headswap.model.classifier import Classifier, linear_head
 from headswap.model.lm import LanguageModel
 from headswap.model.pooling import (
     AttentionPool,
@@ -18,6 +19,7 @@ __all__ = [
     "AttentionPool",
     "BodyConfig",
     "ByteTokenizer",
+    "Classifier",
     "ClsPool",
     "LanguageModel",
     "LastTokenPool",
@@ -29,5 +31,6 @@ __all__ = [
     "WeightedMeanPool",
     "build_body",
     "count_parameters",
+    "linear_head",
     "set_train_modes",
 ]

@@ -11,6 +11,8 @@ from torch import Tensor, nn
 
 @dataclass(frozen=True)
 class BodyConfig:
+    """The tiny body's shape; the single source of ``body.model``'s keys and defaults (``conf/body/``)."""
+
     vocab_size: int = 260
     max_len: int = 32  # size of the position table: no sequence may be longer
     d_model: int = 64
@@ -136,7 +138,7 @@ class TransformerBody(nn.Module):
             x = block(x, mask)
         return self.norm(x)
 
-    def parameter_groups(self) -> dict[str, nn.Module]:
+    def parts(self) -> dict[str, nn.Module]:
         """The body's named parts in input-to-output order; regimes choose among these names."""
         return {
             "embed": self.embed,

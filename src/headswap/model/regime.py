@@ -10,14 +10,16 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from torch import nn
 
 
 @dataclass(frozen=True)
 class Regime:
-    """``body_trainable`` holds patterns over the body's part names (``embed``, ``blocks.0``, ..., ``norm``).
+    """The single source of a regime's settings (``conf/regime/*.yaml`` hold only what differs).
+
+    ``body_trainable`` holds patterns over the body's part names (``embed``, ``blocks.0``, ..., ``norm``).
 
     ``blocks.-1`` names the last block; shell-style wildcards work (``*`` is the whole body).
     The head and any learned pool always train, at ``head_lr``; trainable body parts train at ``body_lr``.
@@ -31,12 +33,12 @@ class Regime:
     """
 
     name: str
-    body_trainable: Sequence[str] = ()
+    body_trainable: tuple[str, ...] = ()
     head_lr: float = 1e-3
     body_lr: float = 0.0
     layer_decay: float = 1.0
-    unfreeze: Sequence[Mapping[str, Any]] = ()
-    adapters: Mapping[str, Any] | None = None
+    unfreeze: tuple[dict[str, Any], ...] = ()
+    adapters: Optional[dict[str, Any]] = None  # noqa: UP045 - OmegaConf reads this annotation
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
@@ -61,8 +63,11 @@ class Regime:
         """The body part names this regime trains from the start, in body order."""
         return resolve_parts(parts, self.body_trainable)
 
-    def apply(self, parts: Mapping[str, nn.Module]) -> list[str]:
-        """Set ``requires_grad`` on every body parameter from this regime; return the trainable part names."""
+    def apply_requires_grad(self, parts: Mapping[str, nn.Module]) -> list[str]:
+        """Set ``requires_grad`` on every body parameter from this regime; return the trainable part names.
+
+        The one place where a regime freezes or unfreezes weights (``GradualUnfreezing`` adds later stages).
+        """
         chosen = self.trainable_parts(parts)
         for name, module in parts.items():
             module.requires_grad_(name in chosen)
@@ -71,14 +76,19 @@ class Regime:
                     param.requires_grad_(True)
         return chosen
 
-    def param_groups(self, parts: Mapping[str, nn.Module], head: Iterable[nn.Parameter]) -> list[dict]:
-        """Optimizer parameter groups holding exactly the trainable parameters, each at its own rate."""
-        self.apply(parts)
+    def optimizer_groups(self, parts: Mapping[str, nn.Module], head: Iterable[nn.Parameter]) -> list[dict]:
+        """Optimizer parameter groups holding exactly the parameters that train now, each at its rate.
+
+        Reads ``requires_grad`` and changes nothing: call ``apply_requires_grad`` first.
+        """
         depth = _depths(list(parts))
         if self.layer_decay == 1.0:
             body = [("body", [p for m in parts.values() for p in _trainable(m)], self.body_lr)]
         else:
-            body = [(f"body.{n}", _trainable(m), self.body_lr * self.layer_decay ** depth[n]) for n, m in parts.items()]
+            body = [
+                (f"body.{n}", _trainable(m), self.body_lr * self.layer_decay ** depth[n])
+                for n, m in parts.items()
+            ]
         groups = [{"name": "head", "params": [p for p in head if p.requires_grad], "lr": self.head_lr}]
         groups += [{"name": name, "params": params, "lr": lr} for name, params, lr in body]
         return [g for g in groups if g["params"]]

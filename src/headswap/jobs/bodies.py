@@ -1,0 +1,89 @@
+"""The pretrained-body cache: one pre-training per (data, split, tokenizer, body, pre-training config).
+
+Sweeps over seeds and regimes start from the same body, so it is pre-trained once, written atomically
+under a file lock, and loaded by every later job with the same determinants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from headswap.io import load_state_dict, save_state_dict, write_json
+from headswap.jobs.runtime import seed_everything
+from headswap.lit import PretrainConfig, TextDataModule, pretrain_quick
+from headswap.model import TransformerBody
+
+log = logging.getLogger(__name__)
+
+
+def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
+    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training."""
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
+    data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
+    body = OmegaConf.to_container(cfg.body.model, resolve=True)
+    body["causal"] = True  # pre-training is always causal: a bidirectional fine-tune starts from the same body
+    determinants = {
+        "source": datamodule.source.fingerprint(),
+        "data": data,
+        "tokenizer": OmegaConf.to_container(cfg.body.tokenizer, resolve=True),
+        "body": body,
+        "pretrain": dataclasses.asdict(instantiate(cfg.pretrain)),
+    }
+    return hashlib.sha256(json.dumps(determinants, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def pretrained_body(
+    cfg: DictConfig, datamodule: TextDataModule, force: bool = False
+) -> tuple[TransformerBody, dict[str, Any]]:
+    """Load the cached pretrained body for this config, pre-training it first if it is missing.
+
+    A file lock makes parallel jobs of a sweep wait for one pre-training instead of racing; the
+    checkpoint is written atomically, after its metadata, so its presence means it is complete.
+    """
+    settings: PretrainConfig = instantiate(cfg.pretrain)
+    seed_everything(settings.seed)  # the body's initial weights are part of what pre-training determines
+    body = instantiate(cfg.body.model)
+    path = Path(cfg.paths.cache_dir) / "bodies" / f"{pretrain_key(cfg, datamodule)}.pt"
+    meta = path.with_suffix(".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        if force or not path.exists():
+            log.info("pre-training the body (%d epochs) -> %s", settings.epochs, path)
+            info = run_pretraining(cfg, settings, datamodule, body)
+            write_json(meta, info)
+            save_state_dict(body, path)
+            info["cached"] = False
+        else:
+            load_state_dict(body, path)
+            info = json.loads(meta.read_text())
+            info["cached"] = True
+    info["path"] = str(path)
+    return body, info
+
+
+def run_pretraining(
+    cfg: DictConfig, settings: PretrainConfig, datamodule: TextDataModule, body: TransformerBody
+) -> dict[str, Any]:
+    trainer = instantiate(
+        cfg.trainer,
+        devices=1,  # pre-training runs in one process; under DDP, run scripts/pretrain.py first
+        num_nodes=1,
+        strategy="auto",
+        max_epochs=settings.epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=None,
+    )
+    stats = pretrain_quick(body, datamodule, trainer, settings)
+    return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), **stats}
