@@ -16,9 +16,13 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 from rich.console import Console, Group
 from rich.table import Table
@@ -31,16 +35,37 @@ METRICS = ("precision", "recall", "f1", "accuracy")
 IGNORED_KEYS = ("seed", "threads", "paths.")  # not part of what a group is
 
 
+@cache
+def _parser() -> OverridesParser:
+    return OverridesParser.create()
+
+
+def parse_overrides(lines: Sequence[str], source: Path) -> list[Override]:
+    """A job's overrides as Hydra reads them: ``+seed=3``, ``hydra/launcher=joblib``, ``x='a=b'`` alike."""
+    try:
+        return _parser().parse_overrides(list(lines))
+    except OverrideParseException as e:
+        raise ValueError(
+            f"{source}: {e.override!r} is not a Hydra override: {str(e).splitlines()[0]}"
+        ) from None
+
+
 @dataclass
 class Job:
     dir: Path
-    overrides: list[str]
+    overrides: list[Override]
     metrics: dict[str, Any] | None
     error: str | None = None
 
     @property
     def seed(self) -> str:
-        return next((o.split("=", 1)[1] for o in self.overrides if o.split("=", 1)[0].lstrip("+") == "seed"), "default")
+        """The seed as written on the command line (``default`` if the job did not set one)."""
+        seeds = (
+            o.get_value_element_as_str()
+            for o in self.overrides
+            if o.key_or_group == "seed" and not o.is_delete()
+        )
+        return next(seeds, "default")
 
 
 @dataclass
@@ -94,11 +119,13 @@ class Comparison:
 def find_jobs(sweep_dir: Path) -> list[Job]:
     """Every job folder of a Hydra multirun (it holds ``.hydra/overrides.yaml``), finished or not."""
     if not sweep_dir.is_dir():
-        raise FileNotFoundError(f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed")
+        raise FileNotFoundError(
+            f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed"
+        )
     jobs = []
     for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
         job_dir = overrides_file.parent.parent
-        overrides = [str(o) for o in OmegaConf.load(overrides_file)]
+        overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
         metrics_file, error_file = job_dir / "metrics.json", job_dir / "error.txt"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
         error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
@@ -113,11 +140,12 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
     return jobs
 
 
-def group_name(overrides: Sequence[str], constant: set[str] = frozenset()) -> str:
+def group_name(overrides: Sequence[Override], constant: set[str] = frozenset()) -> str:
     """The overrides that define a group: all but the seed, infrastructure keys and those every job shares."""
     kept = [
-        o for o in overrides
-        if o not in constant and not o.split("=", 1)[0].lstrip("+").startswith(IGNORED_KEYS)
+        str(o.input_line)
+        for o in overrides
+        if o.input_line not in constant and not o.key_or_group.startswith(IGNORED_KEYS)
     ]
     return ",".join(sorted(kept)) or "(all runs)"
 
@@ -127,7 +155,11 @@ def compare(sweep_dir: str | Path) -> Comparison:
     jobs = find_jobs(sweep_dir)
     done = [j for j in jobs if j.metrics is not None]
     failed = [j for j in jobs if j.metrics is None]
-    constant = set.intersection(*(set(j.overrides) for j in done)) if len(done) > 1 else set()
+    constant = (
+        set.intersection(*({str(o.input_line) for o in j.overrides} for j in done))
+        if len(done) > 1
+        else set()
+    )
     by_group: dict[str, list[Job]] = defaultdict(list)
     for job in done:
         by_group[group_name(job.overrides, constant)].append(job)
@@ -143,7 +175,9 @@ def compare(sweep_dir: str | Path) -> Comparison:
             f1_b = {j.seed: j.metrics["test"]["f1"] for j in b.jobs}
             shared = sorted(f1_a.keys() & f1_b.keys())
             if shared:
-                pairs.append(PairedDifference(a.name, b.name, shared, estimate([f1_a[s] - f1_b[s] for s in shared])))
+                pairs.append(
+                    PairedDifference(a.name, b.name, shared, estimate([f1_a[s] - f1_b[s] for s in shared]))
+                )
     return Comparison(sweep_dir, groups, pairs, failed)
 
 
@@ -157,9 +191,15 @@ def _interval(e: Estimate) -> str:
 
 def _rows(c: Comparison) -> list[list[str]]:
     return [
-        [g.name, str(len(g.jobs)), _mean_std(g.val_f1), *(_mean_std(g.scores[m]) for m in METRICS),
-         _interval(g.scores["f1"]),
-         f"{int(g.mean_of('params', 'trainable')):,}", f"{g.mean_of('cost', 'train_seconds'):.2f}"]
+        [
+            g.name,
+            str(len(g.jobs)),
+            _mean_std(g.val_f1),
+            *(_mean_std(g.scores[m]) for m in METRICS),
+            _interval(g.scores["f1"]),
+            f"{int(g.mean_of('params', 'trainable')):,}",
+            f"{g.mean_of('cost', 'train_seconds'):.2f}",
+        ]
         for g in c.groups
     ]
 
@@ -170,15 +210,22 @@ PAIR_HEADER = ["A", "B", "seeds", "F1 A − B (mean [95% CI])", "verdict"]
 
 def _pair_rows(c: Comparison) -> list[list[str]]:
     return [
-        [p.a, p.b, str(len(p.seeds)),
-         f"{p.diff.mean:+.3f}" + ("" if p.diff.n < 2 else f" [{p.diff.low:+.3f}, {p.diff.high:+.3f}]"), p.verdict]
+        [
+            p.a,
+            p.b,
+            str(len(p.seeds)),
+            f"{p.diff.mean:+.3f}" + ("" if p.diff.n < 2 else f" [{p.diff.low:+.3f}, {p.diff.high:+.3f}]"),
+            p.verdict,
+        ]
         for p in c.pairs
     ]
 
 
 def render(c: Comparison) -> Group:
-    table = Table(title=f"by validation F1; test metrics beside it (mean ± std over seeds): {c.sweep_dir}",
-                  title_justify="left")
+    table = Table(
+        title=f"by validation F1; test metrics beside it (mean ± std over seeds): {c.sweep_dir}",
+        title_justify="left",
+    )
     for col in HEADER:
         table.add_column(col, justify="left" if col == "group" else "right")
     for row in _rows(c):
@@ -201,12 +248,16 @@ def _markdown(c: Comparison) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
-    text = (f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
-            f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n")
+    text = (
+        f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
+        f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n"
+    )
     if c.pairs:
         text += f"\n## Paired by seed (test F1)\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
     if c.failed:
-        text += "\n## Failed or missing jobs\n\n" + "".join(f"- `{j.dir.name}`: {j.error}\n" for j in c.failed)
+        text += "\n## Failed or missing jobs\n\n" + "".join(
+            f"- `{j.dir.name}`: {j.error}\n" for j in c.failed
+        )
     return text
 
 
@@ -214,15 +265,40 @@ def _csv(c: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     stats = [f"{m}_{s}" for m in METRICS for s in ("mean", "std", "ci_low", "ci_high")]
-    writer.writerow(["group", "runs", "seeds", "val_f1_mean", "val_f1_std", *stats, "trainable_params", "total_params",
-                     "train_seconds_mean", "train_state_mb", "peak_rss_mb_mean"])
+    writer.writerow(
+        [
+            "group",
+            "runs",
+            "seeds",
+            "val_f1_mean",
+            "val_f1_std",
+            *stats,
+            "trainable_params",
+            "total_params",
+            "train_seconds_mean",
+            "train_state_mb",
+            "peak_rss_mb_mean",
+        ]
+    )
     for g in c.groups:
-        values = [v for m in METRICS for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)]
-        writer.writerow([g.name, len(g.jobs), " ".join(g.seeds), f"{g.val_f1.mean:.6f}", f"{g.val_f1.std:.6f}",
-                         *(f"{v:.6f}" for v in values),
-                         int(g.mean_of("params", "trainable")), int(g.mean_of("params", "total")),
-                         f"{g.mean_of('cost', 'train_seconds'):.4f}", f"{g.mean_of('cost', 'train_state_mb'):.3f}",
-                         f"{g.mean_of('cost', 'peak_rss_mb'):.1f}"])
+        values = [
+            v for m in METRICS for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)
+        ]
+        writer.writerow(
+            [
+                g.name,
+                len(g.jobs),
+                " ".join(g.seeds),
+                f"{g.val_f1.mean:.6f}",
+                f"{g.val_f1.std:.6f}",
+                *(f"{v:.6f}" for v in values),
+                int(g.mean_of("params", "trainable")),
+                int(g.mean_of("params", "total")),
+                f"{g.mean_of('cost', 'train_seconds'):.4f}",
+                f"{g.mean_of('cost', 'train_state_mb'):.3f}",
+                f"{g.mean_of('cost', 'peak_rss_mb'):.1f}",
+            ]
+        )
     return out.getvalue()
 
 
@@ -253,5 +329,7 @@ def latest_sweep(log_dir: str | Path = "logs") -> Path:
     """The most recently started multirun under ``log_dir`` (any task)."""
     sweeps = sorted(Path(log_dir).glob("*/multiruns/*"), key=lambda p: p.stat().st_mtime)
     if not sweeps:
-        raise FileNotFoundError(f"no multirun under {log_dir}/*/multiruns/: run a sweep with -m, or pass its folder")
+        raise FileNotFoundError(
+            f"no multirun under {log_dir}/*/multiruns/: run a sweep with -m, or pass its folder"
+        )
     return sweeps[-1]

@@ -23,10 +23,9 @@ from headswap.jobs.common import (
     seed_everything,
 )
 from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
-from headswap.lit.metrics import choose_threshold, scores_at
+from headswap.lit.metrics import choose_threshold, class_scores, scores_at
 from headswap.model.regime import trains
 from headswap.report import print_report
-from headswap.stats import class_scores
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -142,7 +141,7 @@ def assemble_result(
         "test": _strip(test, "test/"),
         "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
         "confusion_matrix": model.confusion,
-        "per_class": class_scores(model.confusion, datamodule.label_names),
+        "per_class": class_scores(*model.predict_proba(datamodule.test_dataloader()), datamodule.label_names),
         "params": {
             "trainable": trainable,
             "total": total,
