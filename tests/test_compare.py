@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as student_t
 
-from headswap.jobs.compare import compare, compare_and_report, group_name, latest_sweep, parse_overrides
+from headswap.jobs.compare import compare, compare_and_report, group_name, latest_sweep
+from headswap.jobs.multirun import parse_overrides
 
 
 def make_job(

@@ -9,6 +9,7 @@ from headswap.lit.metrics import (
     confusion_matrix,
     scores_at,
 )
+from headswap.run_record import SCORES
 
 LABELS = torch.tensor([1, 1, 1, 0, 0, 0, 1, 0])
 PROBS = torch.tensor([0.9, 0.6, 0.2, 0.7, 0.1, 0.4, 0.8, 0.3])  # class-1 probabilities
@@ -26,6 +27,10 @@ def test_metrics_match_hand_counts() -> None:
     # Ranking: 15 of the 16 (spam, ham) pairs are ordered correctly (0.2 < 0.3 and 0.4 and 0.7... by hand).
     pairs = [(p, n) for p in PROBS[LABELS == 1] for n in PROBS[LABELS == 0]]
     assert got["test/roc_auc"] == pytest.approx(sum(float(p > n) for p, n in pairs) / len(pairs))
+
+
+def test_logged_scores_are_the_ones_a_run_records() -> None:
+    assert set(classification_metrics("")) == set(SCORES)
 
 
 def test_confusion_matrix_rows_are_true_labels() -> None:

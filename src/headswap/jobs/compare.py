@@ -11,133 +11,23 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
-from hydra.errors import OverrideParseException
-from omegaconf import OmegaConf
 from rich.console import Console, Group
 from rich.table import Table
 
 from headswap.io import atomic_write
+from headswap.jobs import plots
+from headswap.jobs.multirun import Comparison, GroupSummary, Job, PairedDifference, find_jobs
 from headswap.report import console as make_console
+from headswap.run_record import THRESHOLD_METRICS
 from headswap.stats import Estimate, estimate
 
-METRICS = ("precision", "recall", "f1", "accuracy")
 IGNORED_KEYS = ("seed", "threads", "paths.")  # not part of what a group is
-
-
-@cache
-def _parser() -> OverridesParser:
-    return OverridesParser.create()
-
-
-def parse_overrides(lines: Sequence[str], source: Path) -> list[Override]:
-    """A job's overrides as Hydra reads them: ``+seed=3``, ``hydra/launcher=joblib``, ``x='a=b'`` alike."""
-    try:
-        return _parser().parse_overrides(list(lines))
-    except OverrideParseException as e:
-        raise ValueError(
-            f"{source}: {e.override!r} is not a Hydra override: {str(e).splitlines()[0]}"
-        ) from None
-
-
-@dataclass
-class Job:
-    dir: Path
-    overrides: list[Override]
-    metrics: dict[str, Any] | None
-    error: str | None = None
-
-    @property
-    def seed(self) -> str:
-        """The seed as written on the command line (``default`` if the job did not set one)."""
-        seeds = (
-            o.get_value_element_as_str()
-            for o in self.overrides
-            if o.key_or_group == "seed" and not o.is_delete()
-        )
-        return next(seeds, "default")
-
-
-@dataclass
-class GroupSummary:
-    name: str
-    jobs: list[Job]
-    scores: dict[str, Estimate] = field(default_factory=dict)  # on test
-    val_f1: Estimate | None = None  # best validation F1 of each job: what picks a group
-
-    @property
-    def seeds(self) -> list[str]:
-        return [j.seed for j in self.jobs]
-
-    def mean_of(self, *keys: str) -> float:
-        values = []
-        for j in self.jobs:
-            value: Any = j.metrics
-            for k in keys:
-                value = value.get(k) if isinstance(value, dict) else None
-            if value is not None:
-                values.append(float(value))
-        return sum(values) / len(values) if values else math.nan
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    a: str
-    b: str
-    seeds: list[str]
-    diff: Estimate  # F1 of a minus F1 of b, paired by seed
-
-    @property
-    def verdict(self) -> str:
-        if self.diff.n < 2:
-            return "one seed: no interval"
-        if self.diff.low > 0:
-            return f"{self.a} better"
-        if self.diff.high < 0:
-            return f"{self.b} better"
-        return "no clear difference"
-
-
-@dataclass
-class Comparison:
-    sweep_dir: Path
-    groups: list[GroupSummary]
-    pairs: list[PairedDifference]
-    failed: list[Job]
-
-
-def find_jobs(sweep_dir: Path) -> list[Job]:
-    """Every job folder of a Hydra multirun (it holds ``.hydra/overrides.yaml``), finished or not."""
-    if not sweep_dir.is_dir():
-        raise FileNotFoundError(
-            f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed"
-        )
-    jobs = []
-    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
-        job_dir = overrides_file.parent.parent
-        overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
-        metrics_file, error_file = job_dir / "metrics.json", job_dir / "error.txt"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
-        error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
-        if metrics is None and error is None:
-            error = "no metrics.json: the job failed or has not finished"
-        jobs.append(Job(job_dir, overrides, metrics, error))
-    if not jobs:
-        raise ValueError(
-            f"{sweep_dir} is not a multirun directory: no job folder with .hydra/overrides.yaml in it; "
-            "pass the folder printed by `python scripts/train.py -m ...`"
-        )
-    return jobs
 
 
 def group_name(overrides: Sequence[Override], constant: set[str] = frozenset()) -> str:
@@ -151,6 +41,7 @@ def group_name(overrides: Sequence[Override], constant: set[str] = frozenset()) 
 
 
 def compare(sweep_dir: str | Path) -> Comparison:
+    """Group a sweep's finished jobs, summarise each group over its seeds and pair every two groups by seed."""
     sweep_dir = Path(sweep_dir)
     jobs = find_jobs(sweep_dir)
     done = [j for j in jobs if j.metrics is not None]
@@ -165,7 +56,7 @@ def compare(sweep_dir: str | Path) -> Comparison:
         by_group[group_name(job.overrides, constant)].append(job)
     groups = [GroupSummary(name, members) for name, members in by_group.items()]
     for g in groups:
-        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in METRICS}
+        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in THRESHOLD_METRICS}
         g.val_f1 = estimate([j.metrics["best_val"]["f1"] for j in g.jobs])
     groups.sort(key=lambda g: -g.val_f1.mean)
     pairs = []
@@ -195,7 +86,7 @@ def _rows(c: Comparison) -> list[list[str]]:
             g.name,
             str(len(g.jobs)),
             _mean_std(g.val_f1),
-            *(_mean_std(g.scores[m]) for m in METRICS),
+            *(_mean_std(g.scores[m]) for m in THRESHOLD_METRICS),
             _interval(g.scores["f1"]),
             f"{int(g.mean_of('params', 'trainable')):,}",
             f"{g.mean_of('cost', 'train_seconds'):.2f}",
@@ -204,7 +95,7 @@ def _rows(c: Comparison) -> list[list[str]]:
     ]
 
 
-HEADER = ["group", "runs", "val f1", *METRICS, "F1 95% CI", "trainable params", "train s"]
+HEADER = ["group", "runs", "val f1", *THRESHOLD_METRICS, "F1 95% CI", "trainable params", "train s"]
 PAIR_HEADER = ["A", "B", "seeds", "F1 A − B (mean [95% CI])", "verdict"]
 
 
@@ -264,7 +155,7 @@ def _markdown(c: Comparison) -> str:
 def _csv(c: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    stats = [f"{m}_{s}" for m in METRICS for s in ("mean", "std", "ci_low", "ci_high")]
+    stats = [f"{m}_{s}" for m in THRESHOLD_METRICS for s in ("mean", "std", "ci_low", "ci_high")]
     writer.writerow(
         [
             "group",
@@ -282,7 +173,9 @@ def _csv(c: Comparison) -> str:
     )
     for g in c.groups:
         values = [
-            v for m in METRICS for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)
+            v
+            for m in THRESHOLD_METRICS
+            for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)
         ]
         writer.writerow(
             [
@@ -304,8 +197,6 @@ def _csv(c: Comparison) -> str:
 
 def write_outputs(c: Comparison, out_dir: Path | None = None) -> list[Path]:
     """``comparison.csv``, ``comparison.md`` and three PNG plots, each written atomically."""
-    from headswap.jobs import plots  # matplotlib loads only when plots are drawn
-
     out_dir = out_dir or c.sweep_dir
     written = [
         atomic_write(out_dir / "comparison.csv", lambda f: f.write(_csv(c).encode())),
