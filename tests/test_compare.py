@@ -12,6 +12,8 @@ from scipy.stats import t as student_t
 from headswap.jobs.compare import compare, compare_and_report, group_name, latest_sweep
 from headswap.jobs.multirun import parse_overrides
 
+from .records import sample_record
+
 
 def make_job(
     sweep: Path, overrides: list[str], f1: float | None, seconds: float = 1.0, val_f1: float | None = None
@@ -20,15 +22,7 @@ def make_job(
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     if f1 is not None:
-        metrics = {
-            "labels": ["ham", "spam"],
-            "test": {"precision": f1, "recall": f1, "f1": f1, "accuracy": f1},
-            "best_val": {"f1": f1 if val_f1 is None else val_f1, "epoch": 3},
-            "confusion_matrix": [[8, 2], [1, 9]],
-            "params": {"trainable": 130, "total": 1000},
-            "cost": {"train_seconds": seconds, "train_state_mb": 0.5, "peak_rss_mb": 400.0},
-        }
-        (job / "metrics.json").write_text(json.dumps(metrics))
+        (job / "metrics.json").write_text(json.dumps(sample_record(f1, val_f1, seconds)))
     return job
 
 
@@ -149,3 +143,10 @@ def test_an_override_hydra_would_refuse_names_the_file(tmp_path: Path) -> None:
     make_job(tmp_path, ["regime=head", "data.query=a=b"], 0.9)  # unquoted '=' in a value: not Hydra syntax
     with pytest.raises(ValueError, match=r"overrides\.yaml: 'data\.query=a=b' is not a Hydra override"):
         compare(tmp_path)
+
+
+def test_a_record_of_another_format_stops_the_comparison(sweep: Path) -> None:
+    job = sweep / "data.x=1,regime=head,seed=1"
+    (job / "metrics.json").write_text(json.dumps({**sample_record(), "format_version": 2}))
+    with pytest.raises(ValueError, match=r"regime=head,seed=1/metrics\.json: key 'format_version' is 2"):
+        compare(sweep)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
 
-from headswap.run_record import SCORES
+from headswap.run_record import SCORES, RunRecord
 
 
-def render_report(result: Mapping[str, Any]) -> Group:
+def render_report(result: RunRecord) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
     title = f"regime={result['regime']}  pool={result['pool']}  schedule={result['schedule']}  seed={result['seed']}"
     tuned = result.get("test_at_val_threshold")
@@ -75,5 +73,5 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-def print_report(result: Mapping[str, Any]) -> None:
+def print_report(result: RunRecord) -> None:
     console().print(render_report(result))

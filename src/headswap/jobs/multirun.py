@@ -6,7 +6,6 @@ neither needs the other's module to know what a job or a group is.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
+from headswap.run_record import FILE_NAME, RunRecord, read_run_record
 from headswap.stats import Estimate
 
 
@@ -41,7 +41,7 @@ def parse_overrides(lines: Sequence[str], source: Path) -> list[Override]:
 class Job:
     dir: Path
     overrides: list[Override]
-    metrics: dict[str, Any] | None
+    metrics: RunRecord | None  # None: the job failed or has not finished
     error: str | None = None
 
     @property
@@ -113,8 +113,8 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
     for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
         job_dir = overrides_file.parent.parent
         overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
-        metrics_file, error_file = job_dir / "metrics.json", job_dir / "error.txt"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
+        metrics_file, error_file = job_dir / FILE_NAME, job_dir / "error.txt"
+        metrics = read_run_record(metrics_file) if metrics_file.exists() else None
         error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
         if metrics is None and error is None:
             error = "no metrics.json: the job failed or has not finished"

@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from headswap.io import check_state_dict, safe_load, write_json
+from headswap.io import check_state_dict, safe_load
 from headswap.jobs.common import (
     build_datamodule,
     check_config,
@@ -26,6 +26,7 @@ from headswap.lit import CostMonitor, HeadSwapClassifier, SMSDataModule
 from headswap.lit.metrics import choose_threshold, class_scores, scores_at
 from headswap.model.regime import trains
 from headswap.report import print_report
+from headswap.run_record import FORMAT_VERSION, read_run_record, write_run_record
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -38,7 +39,11 @@ def overrides() -> list[str]:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one regime; write ``metrics.json`` to the run's output directory and return it."""
+    """Train and test one regime; write ``metrics.json`` to the run's output directory and return it.
+
+    The process that writes it reports and returns what reads back from the file, so the report shows
+    what every later reader will see.
+    """
     started = time.time()
     configure_runtime(cfg)
     check_config(cfg)
@@ -66,7 +71,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
-        write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
+        result = read_run_record(write_run_record(cfg.paths.output_dir, result))
         print_report(result)
     return result
 
@@ -132,6 +137,7 @@ def assemble_result(
     trainable, total = model.parameter_counts()
     cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
     return {
+        "format_version": FORMAT_VERSION,
         "regime": model.regime.name,
         "pool": model.pool.name,
         "schedule": model.schedule_name,
