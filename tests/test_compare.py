@@ -7,25 +7,22 @@ import math
 from pathlib import Path
 
 import pytest
+from scipy.stats import t as student_t
 
-from headswap.jobs.compare import compare, compare_and_report, latest_sweep
-from headswap.stats import t_quantile
+from headswap.jobs.compare import compare, compare_and_report, group_name, latest_sweep
+from headswap.jobs.multirun import parse_overrides
+
+from .records import sample_record
 
 
-def make_job(sweep: Path, overrides: list[str], f1: float | None, seconds: float = 1.0, val_f1: float | None = None) -> Path:
+def make_job(
+    sweep: Path, overrides: list[str], f1: float | None, seconds: float = 1.0, val_f1: float | None = None
+) -> Path:
     job = sweep / ",".join(overrides)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     if f1 is not None:
-        metrics = {
-            "labels": ["ham", "spam"],
-            "test": {"precision": f1, "recall": f1, "f1": f1, "accuracy": f1},
-            "best_val": {"f1": f1 if val_f1 is None else val_f1, "epoch": 3},
-            "confusion_matrix": [[8, 2], [1, 9]],
-            "params": {"trainable": 130, "total": 1000},
-            "cost": {"train_seconds": seconds, "train_state_mb": 0.5, "peak_rss_mb": 400.0},
-        }
-        (job / "metrics.json").write_text(json.dumps(metrics))
+        (job / "metrics.json").write_text(json.dumps(sample_record(f1, val_f1, seconds)))
     return job
 
 
@@ -41,12 +38,13 @@ def sweep(tmp_path: Path) -> Path:
 
 def test_groups_by_everything_but_the_seed(sweep: Path) -> None:
     c = compare(sweep)
-    assert [g.name for g in c.groups] == ["regime=full", "regime=head"]  # best val F1 first; shared data.x dropped
+    # best val F1 first; shared data.x dropped
+    assert [g.name for g in c.groups] == ["regime=full", "regime=head"]
     full = c.groups[0]
     assert full.seeds == ["0", "1", "2"]
     assert full.scores["f1"].mean == pytest.approx(0.96)
     assert full.scores["f1"].std == pytest.approx(0.01)
-    assert full.scores["f1"].half_width == pytest.approx(t_quantile(0.975, 2) * 0.01 / math.sqrt(3))
+    assert full.scores["f1"].half_width == pytest.approx(student_t.ppf(0.975, 2) * 0.01 / math.sqrt(3))
     assert full.mean_of("cost", "train_seconds") == 3.0
 
 
@@ -69,7 +67,7 @@ def test_paired_difference_by_hand(sweep: Path) -> None:
     std = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 2)
     assert (pair.a, pair.b, pair.seeds) == ("regime=full", "regime=head", ["0", "1", "2"])
     assert pair.diff.mean == pytest.approx(mean)
-    assert pair.diff.half_width == pytest.approx(t_quantile(0.975, 2) * std / math.sqrt(3))
+    assert pair.diff.half_width == pytest.approx(student_t.ppf(0.975, 2) * std / math.sqrt(3))
     assert pair.verdict == "regime=full better"
 
 
@@ -119,3 +117,36 @@ def test_latest_sweep_is_the_newest(sweep: Path) -> None:
 
     os.utime(older, (0, 0))
     assert latest_sweep(sweep.parents[2]) == sweep
+
+
+def test_overrides_are_read_as_hydra_reads_them(tmp_path: Path) -> None:
+    lines = ["regime=head", "+seed=3", "data.path='/a/b=c.csv'", "hydra/launcher=joblib", "paths.root_dir=/x"]
+    overrides = parse_overrides(lines, tmp_path)
+    keys = [o.key_or_group for o in overrides]
+    assert keys == ["regime", "seed", "data.path", "hydra/launcher", "paths.root_dir"]
+    assert overrides[2].value() == "/a/b=c.csv"
+    path, launcher = "data.path='/a/b=c.csv'", "hydra/launcher=joblib"
+    assert group_name(overrides) == f"{path},{launcher},regime=head"  # no seed, no paths
+    assert group_name(overrides, constant={"regime=head"}) == f"{path},{launcher}"
+
+
+def test_seed_is_found_whether_added_or_changed(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    make_job(sweep, ["regime=head", "+seed=3"], 0.9)
+    make_job(sweep, ["regime=head", "seed=4"], 0.8)
+    make_job(sweep, ["regime=full"], 0.7)
+    seeds = {job.dir.name: job.seed for group in compare(sweep).groups for job in group.jobs}
+    assert seeds == {"regime=head,+seed=3": "3", "regime=head,seed=4": "4", "regime=full": "default"}
+
+
+def test_an_override_hydra_would_refuse_names_the_file(tmp_path: Path) -> None:
+    make_job(tmp_path, ["regime=head", "data.query=a=b"], 0.9)  # unquoted '=' in a value: not Hydra syntax
+    with pytest.raises(ValueError, match=r"overrides\.yaml: 'data\.query=a=b' is not a Hydra override"):
+        compare(tmp_path)
+
+
+def test_a_record_of_another_format_stops_the_comparison(sweep: Path) -> None:
+    job = sweep / "data.x=1,regime=head,seed=1"
+    (job / "metrics.json").write_text(json.dumps({**sample_record(), "format_version": 2}))
+    with pytest.raises(ValueError, match=r"regime=head,seed=1/metrics\.json: key 'format_version' is 2"):
+        compare(sweep)

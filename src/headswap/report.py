@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
 
-METRICS = ("precision", "recall", "f1", "accuracy", "pr_auc", "roc_auc")
+from headswap.run_record import SCORES, RunRecord
 
 
-def render_report(result: Mapping[str, Any]) -> Group:
+def render_report(result: RunRecord) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
     title = f"regime={result['regime']}  pool={result['pool']}  schedule={result['schedule']}  seed={result['seed']}"
     tuned = result.get("test_at_val_threshold")
@@ -22,7 +20,7 @@ def render_report(result: Mapping[str, Any]) -> Group:
     if tuned:
         scores.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
     scores.add_column("best val", justify="right")
-    for name in METRICS:
+    for name in SCORES:
         extra = [f"{tuned[name]:.4f}"] if tuned else []
         scores.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
 
@@ -50,15 +48,23 @@ def render_report(result: Mapping[str, Any]) -> Group:
     costs.add_row("trainable body parts", ", ".join(params["body_trainable_parts"]) or "none (frozen)")
     costs.add_row("best epoch", str(result["best_val"]["epoch"]))
     if cost:
-        costs.add_row("train time", f"{cost['train_seconds']:.2f} s ({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)")
+        costs.add_row(
+            "train time",
+            f"{cost['train_seconds']:.2f} s ({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)",
+        )
         costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
         costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
     else:
-        costs.add_row("train time, memory", "not measured: the cost_monitor callback was removed from the config")
+        costs.add_row(
+            "train time, memory", "not measured: the cost_monitor callback was removed from the config"
+        )
     data = result["data"]
     sizes = ", ".join(f"{part} {sum(n.values())}" for part, n in data["sizes"].items())
-    costs.add_row("data", f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "
-                  f"{data['truncated']} texts truncated to {data['max_len']} tokens")
+    costs.add_row(
+        "data",
+        f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "
+        f"{data['truncated']} texts truncated to {data['max_len']} tokens",
+    )
     return Group(scores, per_class, confusion, costs)
 
 
@@ -67,5 +73,5 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-def print_report(result: Mapping[str, Any]) -> None:
+def print_report(result: RunRecord) -> None:
     console().print(render_report(result))

@@ -13,9 +13,9 @@ from rich.table import Table
 from headswap.io import write_json
 from headswap.jobs.build import build_datamodule
 from headswap.jobs.runtime import configure_runtime
-from headswap.jobs.compare import METRICS
 from headswap.lit.datamodule import PARTS
 from headswap.report import console as make_console
+from headswap.run_record import THRESHOLD_METRICS
 
 GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
@@ -63,7 +63,7 @@ def scores(labels: list[int], predicted: list[int]) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     p, r, f1, _ = precision_recall_fscore_support(labels, predicted, average="binary", zero_division=0)
-    return dict(zip(METRICS, map(float, (p, r, f1, accuracy_score(labels, predicted)))))
+    return dict(zip(THRESHOLD_METRICS, map(float, (p, r, f1, accuracy_score(labels, predicted)))))
 
 
 def evaluate(build: Callable[[float], Any], data: Data) -> dict[str, Any]:
@@ -93,9 +93,9 @@ def print_table(result: dict[str, Any], max_len: int) -> None:
         f"full texts, not truncated to data.max_len={max_len})"
     )
     table = Table(title=title, title_justify="left")
-    for column in ("model", "C", "val f1", *(f"test {m}" for m in METRICS), "fit time"):
+    for column in ("model", "C", "val f1", *(f"test {m}" for m in THRESHOLD_METRICS), "fit time"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, row in result["models"].items():
-        test = [f"{row['test'][m]:.4f}" for m in METRICS]
+        test = [f"{row['test'][m]:.4f}" for m in THRESHOLD_METRICS]
         table.add_row(name, f"{row['C']:g}", f"{row['val_f1']:.4f}", *test, f"{row['fit_seconds']:.3f} s")
     make_console().print(table)

@@ -11,129 +11,52 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from hydra.core.override_parser.types import Override
 from rich.console import Console, Group
 from rich.table import Table
 
 from headswap.io import atomic_write
+from headswap.jobs import plots
+from headswap.jobs.multirun import Comparison, GroupSummary, Job, PairedDifference, find_jobs
 from headswap.report import console as make_console
+from headswap.run_record import THRESHOLD_METRICS
 from headswap.stats import Estimate, estimate
 
-METRICS = ("precision", "recall", "f1", "accuracy")
 IGNORED_KEYS = ("seed", "threads", "paths.")  # not part of what a group is
 
 
-@dataclass
-class Job:
-    dir: Path
-    overrides: list[str]
-    metrics: dict[str, Any] | None
-    error: str | None = None
-
-    @property
-    def seed(self) -> str:
-        return next((o.split("=", 1)[1] for o in self.overrides if o.split("=", 1)[0].lstrip("+") == "seed"), "default")
-
-
-@dataclass
-class GroupSummary:
-    name: str
-    jobs: list[Job]
-    scores: dict[str, Estimate] = field(default_factory=dict)  # on test
-    val_f1: Estimate | None = None  # best validation F1 of each job: what picks a group
-
-    @property
-    def seeds(self) -> list[str]:
-        return [j.seed for j in self.jobs]
-
-    def mean_of(self, *keys: str) -> float:
-        values = []
-        for j in self.jobs:
-            value: Any = j.metrics
-            for k in keys:
-                value = value.get(k) if isinstance(value, dict) else None
-            if value is not None:
-                values.append(float(value))
-        return sum(values) / len(values) if values else math.nan
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    a: str
-    b: str
-    seeds: list[str]
-    diff: Estimate  # F1 of a minus F1 of b, paired by seed
-
-    @property
-    def verdict(self) -> str:
-        if self.diff.n < 2:
-            return "one seed: no interval"
-        if self.diff.low > 0:
-            return f"{self.a} better"
-        if self.diff.high < 0:
-            return f"{self.b} better"
-        return "no clear difference"
-
-
-@dataclass
-class Comparison:
-    sweep_dir: Path
-    groups: list[GroupSummary]
-    pairs: list[PairedDifference]
-    failed: list[Job]
-
-
-def find_jobs(sweep_dir: Path) -> list[Job]:
-    """Every job folder of a Hydra multirun (it holds ``.hydra/overrides.yaml``), finished or not."""
-    if not sweep_dir.is_dir():
-        raise FileNotFoundError(f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed")
-    jobs = []
-    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
-        job_dir = overrides_file.parent.parent
-        overrides = [str(o) for o in OmegaConf.load(overrides_file)]
-        metrics_file, error_file = job_dir / "metrics.json", job_dir / "error.txt"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
-        error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
-        if metrics is None and error is None:
-            error = "no metrics.json: the job failed or has not finished"
-        jobs.append(Job(job_dir, overrides, metrics, error))
-    if not jobs:
-        raise ValueError(
-            f"{sweep_dir} is not a multirun directory: no job folder with .hydra/overrides.yaml in it; "
-            "pass the folder printed by `python scripts/train.py -m ...`"
-        )
-    return jobs
-
-
-def group_name(overrides: Sequence[str], constant: set[str] = frozenset()) -> str:
+def group_name(overrides: Sequence[Override], constant: set[str] = frozenset()) -> str:
     """The overrides that define a group: all but the seed, infrastructure keys and those every job shares."""
     kept = [
-        o for o in overrides
-        if o not in constant and not o.split("=", 1)[0].lstrip("+").startswith(IGNORED_KEYS)
+        str(o.input_line)
+        for o in overrides
+        if o.input_line not in constant and not o.key_or_group.startswith(IGNORED_KEYS)
     ]
     return ",".join(sorted(kept)) or "(all runs)"
 
 
 def compare(sweep_dir: str | Path) -> Comparison:
+    """Group a sweep's finished jobs, summarise each group over its seeds and pair every two groups by seed."""
     sweep_dir = Path(sweep_dir)
     jobs = find_jobs(sweep_dir)
     done = [j for j in jobs if j.metrics is not None]
     failed = [j for j in jobs if j.metrics is None]
-    constant = set.intersection(*(set(j.overrides) for j in done)) if len(done) > 1 else set()
+    constant = (
+        set.intersection(*({str(o.input_line) for o in j.overrides} for j in done))
+        if len(done) > 1
+        else set()
+    )
     by_group: dict[str, list[Job]] = defaultdict(list)
     for job in done:
         by_group[group_name(job.overrides, constant)].append(job)
     groups = [GroupSummary(name, members) for name, members in by_group.items()]
     for g in groups:
-        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in METRICS}
+        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in THRESHOLD_METRICS}
         g.val_f1 = estimate([j.metrics["best_val"]["f1"] for j in g.jobs])
     groups.sort(key=lambda g: -g.val_f1.mean)
     pairs = []
@@ -143,7 +66,9 @@ def compare(sweep_dir: str | Path) -> Comparison:
             f1_b = {j.seed: j.metrics["test"]["f1"] for j in b.jobs}
             shared = sorted(f1_a.keys() & f1_b.keys())
             if shared:
-                pairs.append(PairedDifference(a.name, b.name, shared, estimate([f1_a[s] - f1_b[s] for s in shared])))
+                pairs.append(
+                    PairedDifference(a.name, b.name, shared, estimate([f1_a[s] - f1_b[s] for s in shared]))
+                )
     return Comparison(sweep_dir, groups, pairs, failed)
 
 
@@ -157,28 +82,41 @@ def _interval(e: Estimate) -> str:
 
 def _rows(c: Comparison) -> list[list[str]]:
     return [
-        [g.name, str(len(g.jobs)), _mean_std(g.val_f1), *(_mean_std(g.scores[m]) for m in METRICS),
-         _interval(g.scores["f1"]),
-         f"{int(g.mean_of('params', 'trainable')):,}", f"{g.mean_of('cost', 'train_seconds'):.2f}"]
+        [
+            g.name,
+            str(len(g.jobs)),
+            _mean_std(g.val_f1),
+            *(_mean_std(g.scores[m]) for m in THRESHOLD_METRICS),
+            _interval(g.scores["f1"]),
+            f"{int(g.mean_of('params', 'trainable')):,}",
+            f"{g.mean_of('cost', 'train_seconds'):.2f}",
+        ]
         for g in c.groups
     ]
 
 
-HEADER = ["group", "runs", "val f1", *METRICS, "F1 95% CI", "trainable params", "train s"]
+HEADER = ["group", "runs", "val f1", *THRESHOLD_METRICS, "F1 95% CI", "trainable params", "train s"]
 PAIR_HEADER = ["A", "B", "seeds", "F1 A − B (mean [95% CI])", "verdict"]
 
 
 def _pair_rows(c: Comparison) -> list[list[str]]:
     return [
-        [p.a, p.b, str(len(p.seeds)),
-         f"{p.diff.mean:+.3f}" + ("" if p.diff.n < 2 else f" [{p.diff.low:+.3f}, {p.diff.high:+.3f}]"), p.verdict]
+        [
+            p.a,
+            p.b,
+            str(len(p.seeds)),
+            f"{p.diff.mean:+.3f}" + ("" if p.diff.n < 2 else f" [{p.diff.low:+.3f}, {p.diff.high:+.3f}]"),
+            p.verdict,
+        ]
         for p in c.pairs
     ]
 
 
 def render(c: Comparison) -> Group:
-    table = Table(title=f"by validation F1; test metrics beside it (mean ± std over seeds): {c.sweep_dir}",
-                  title_justify="left")
+    table = Table(
+        title=f"by validation F1; test metrics beside it (mean ± std over seeds): {c.sweep_dir}",
+        title_justify="left",
+    )
     for col in HEADER:
         table.add_column(col, justify="left" if col == "group" else "right")
     for row in _rows(c):
@@ -201,35 +139,64 @@ def _markdown(c: Comparison) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
-    text = (f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
-            f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n")
+    text = (
+        f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
+        f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n"
+    )
     if c.pairs:
         text += f"\n## Paired by seed (test F1)\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
     if c.failed:
-        text += "\n## Failed or missing jobs\n\n" + "".join(f"- `{j.dir.name}`: {j.error}\n" for j in c.failed)
+        text += "\n## Failed or missing jobs\n\n" + "".join(
+            f"- `{j.dir.name}`: {j.error}\n" for j in c.failed
+        )
     return text
 
 
 def _csv(c: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    stats = [f"{m}_{s}" for m in METRICS for s in ("mean", "std", "ci_low", "ci_high")]
-    writer.writerow(["group", "runs", "seeds", "val_f1_mean", "val_f1_std", *stats, "trainable_params", "total_params",
-                     "train_seconds_mean", "train_state_mb", "peak_rss_mb_mean"])
+    stats = [f"{m}_{s}" for m in THRESHOLD_METRICS for s in ("mean", "std", "ci_low", "ci_high")]
+    writer.writerow(
+        [
+            "group",
+            "runs",
+            "seeds",
+            "val_f1_mean",
+            "val_f1_std",
+            *stats,
+            "trainable_params",
+            "total_params",
+            "train_seconds_mean",
+            "train_state_mb",
+            "peak_rss_mb_mean",
+        ]
+    )
     for g in c.groups:
-        values = [v for m in METRICS for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)]
-        writer.writerow([g.name, len(g.jobs), " ".join(g.seeds), f"{g.val_f1.mean:.6f}", f"{g.val_f1.std:.6f}",
-                         *(f"{v:.6f}" for v in values),
-                         int(g.mean_of("params", "trainable")), int(g.mean_of("params", "total")),
-                         f"{g.mean_of('cost', 'train_seconds'):.4f}", f"{g.mean_of('cost', 'train_state_mb'):.3f}",
-                         f"{g.mean_of('cost', 'peak_rss_mb'):.1f}"])
+        values = [
+            v
+            for m in THRESHOLD_METRICS
+            for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)
+        ]
+        writer.writerow(
+            [
+                g.name,
+                len(g.jobs),
+                " ".join(g.seeds),
+                f"{g.val_f1.mean:.6f}",
+                f"{g.val_f1.std:.6f}",
+                *(f"{v:.6f}" for v in values),
+                int(g.mean_of("params", "trainable")),
+                int(g.mean_of("params", "total")),
+                f"{g.mean_of('cost', 'train_seconds'):.4f}",
+                f"{g.mean_of('cost', 'train_state_mb'):.3f}",
+                f"{g.mean_of('cost', 'peak_rss_mb'):.1f}",
+            ]
+        )
     return out.getvalue()
 
 
 def write_outputs(c: Comparison, out_dir: Path | None = None) -> list[Path]:
     """``comparison.csv``, ``comparison.md`` and three PNG plots, each written atomically."""
-    from headswap.jobs import plots  # matplotlib loads only when plots are drawn
-
     out_dir = out_dir or c.sweep_dir
     written = [
         atomic_write(out_dir / "comparison.csv", lambda f: f.write(_csv(c).encode())),
@@ -253,5 +220,7 @@ def latest_sweep(log_dir: str | Path = "logs") -> Path:
     """The most recently started multirun under ``log_dir`` (any task)."""
     sweeps = sorted(Path(log_dir).glob("*/multiruns/*"), key=lambda p: p.stat().st_mtime)
     if not sweeps:
-        raise FileNotFoundError(f"no multirun under {log_dir}/*/multiruns/: run a sweep with -m, or pass its folder")
+        raise FileNotFoundError(
+            f"no multirun under {log_dir}/*/multiruns/: run a sweep with -m, or pass its folder"
+        )
     return sweeps[-1]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 from rich.table import Table
@@ -16,10 +16,14 @@ from headswap.jobs.checks import check_config
 from headswap.jobs.recipe import train_and_test
 from headswap.jobs.runtime import configure_runtime
 from headswap.report import console as make_console
+from headswap.run_record import RunRecord
 
 
-def run_demo(cfg: DictConfig) -> dict[str, dict[str, Any]]:
-    """Train every regime in ``cfg.regimes`` (a fresh head each) from one pretrained body; compare them."""
+def run_demo(cfg: DictConfig) -> dict[str, RunRecord]:
+    """Train every regime in ``cfg.regimes`` (a fresh head each) from one pretrained body; compare them.
+
+    Each result is the regime's ``metrics.json`` as the recipe read it back.
+    """
     start = time.perf_counter()
     configure_runtime(cfg)
     jobs = {name: job_config(cfg, name) for name in cfg.regimes}
@@ -39,7 +43,7 @@ def job_config(cfg: DictConfig, name: str) -> DictConfig:
     return job
 
 
-def comparison_table(results: dict[str, dict[str, Any]], wall_seconds: float) -> Table:
+def comparison_table(results: Mapping[str, RunRecord], wall_seconds: float) -> Table:
     table = Table(title=f"regimes side by side (demo wall time {wall_seconds:.1f} s)", title_justify="left")
     for column in ("regime", "test F1", "precision", "recall", "trainable params", "train time"):
         table.add_column(column, justify="right")

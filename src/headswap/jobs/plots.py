@@ -5,17 +5,14 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from headswap.io import atomic_write  # noqa: E402
-
-if TYPE_CHECKING:
-    from headswap.jobs.compare import Comparison
+from headswap.io import atomic_write
+from headswap.jobs.multirun import Comparison
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -48,8 +45,11 @@ def f1_vs_time(c: Comparison, path: Path) -> Path:
         x = g.mean_of("cost", "train_seconds")
         if math.isnan(x):  # run without the cost monitor: nothing to place it at
             continue
-        ax.errorbar(x, g.scores["f1"].mean, yerr=_err(g.scores["f1"].half_width), fmt="o", capsize=4, label=g.name)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the plot: labels never overlap
+        ax.errorbar(
+            x, g.scores["f1"].mean, yerr=_err(g.scores["f1"].half_width), fmt="o", capsize=4, label=g.name
+        )
+    # beside the plot: labels never overlap
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.set_xlabel("train time per run (s, mean)")
     ax.set_ylabel("test F1 (mean, 95% CI)")
     ax.set_title("what each choice buys and what it costs")

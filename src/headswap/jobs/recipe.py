@@ -17,19 +17,23 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from headswap.io import check_state_dict, safe_load, write_json
+from headswap.io import check_state_dict, safe_load
 from headswap.jobs.bodies import pretrained_body
 from headswap.jobs.build import build_datamodule, instantiate_all
 from headswap.jobs.runtime import overrides, seed_everything
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
-from headswap.lit.metrics import choose_threshold, scores_at
+from headswap.lit.metrics import choose_threshold, class_scores, scores_at
 from headswap.model.regime import trains
 from headswap.report import print_report
-from headswap.stats import class_scores
+from headswap.run_record import FORMAT_VERSION, RunRecord, read_run_record, write_run_record
 
 
-def train_and_test(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one regime; write ``metrics.json`` to the run's output directory and return it."""
+def train_and_test(cfg: DictConfig) -> RunRecord:
+    """Train and test one regime; write ``metrics.json`` to the run's output directory and return it.
+
+    The process that writes it reports and returns what reads back from the file, so the report shows
+    what every later reader will see.
+    """
     started = time.time()
     datamodule = build_datamodule(cfg)
     body, pretrain_info = pretrained_body(cfg, datamodule)
@@ -55,7 +59,7 @@ def train_and_test(cfg: DictConfig) -> dict[str, Any]:
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
-        write_json(Path(cfg.paths.output_dir) / "metrics.json", result)
+        result = read_run_record(write_run_record(cfg.paths.output_dir, result))
         print_report(result)
     return result
 
@@ -121,6 +125,7 @@ def assemble_result(
     trainable, total = model.parameter_counts()
     cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
     return {
+        "format_version": FORMAT_VERSION,
         "regime": model.regime.name,
         "pool": model.pool.name,
         "schedule": model.schedule_name,
@@ -130,7 +135,7 @@ def assemble_result(
         "test": _strip(test, "test/"),
         "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
         "confusion_matrix": model.confusion,
-        "per_class": class_scores(model.confusion, datamodule.label_names),
+        "per_class": class_scores(*model.predict_proba(datamodule.test_dataloader()), datamodule.label_names),
         "params": {
             "trainable": trainable,
             "total": total,

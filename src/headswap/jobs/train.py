@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from omegaconf import DictConfig
 
 from headswap.jobs.checks import check_config
 from headswap.jobs.recipe import train_and_test
 from headswap.jobs.runtime import configure_runtime
+from headswap.run_record import RunRecord
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
+def run(cfg: DictConfig) -> RunRecord:
     """Check the config, then train and test; returns what ``metrics.json`` holds."""
     configure_runtime(cfg)
     check_config(cfg)

@@ -1,0 +1,127 @@
+"""The jobs of a Hydra multirun as read from disk, and the summaries a comparison makes of them.
+
+Shared by ``compare`` (which computes and tabulates them) and ``plots`` (which draws them), so
+neither needs the other's module to know what a job or a group is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import OverrideParseException
+from omegaconf import OmegaConf
+
+from headswap.run_record import FILE_NAME, RunRecord, read_run_record
+from headswap.stats import Estimate
+
+
+@cache
+def _parser() -> OverridesParser:
+    return OverridesParser.create()
+
+
+def parse_overrides(lines: Sequence[str], source: Path) -> list[Override]:
+    """A job's overrides as Hydra reads them: ``+seed=3``, ``hydra/launcher=joblib``, ``x='a=b'`` alike."""
+    try:
+        return _parser().parse_overrides(list(lines))
+    except OverrideParseException as e:
+        raise ValueError(
+            f"{source}: {e.override!r} is not a Hydra override: {str(e).splitlines()[0]}"
+        ) from None
+
+
+@dataclass
+class Job:
+    dir: Path
+    overrides: list[Override]
+    metrics: RunRecord | None  # None: the job failed or has not finished
+    error: str | None = None
+
+    @property
+    def seed(self) -> str:
+        """The seed as written on the command line (``default`` if the job did not set one)."""
+        seeds = (
+            o.get_value_element_as_str()
+            for o in self.overrides
+            if o.key_or_group == "seed" and not o.is_delete()
+        )
+        return next(seeds, "default")
+
+
+@dataclass
+class GroupSummary:
+    name: str
+    jobs: list[Job]
+    scores: dict[str, Estimate] = field(default_factory=dict)  # on test
+    val_f1: Estimate | None = None  # best validation F1 of each job: what picks a group
+
+    @property
+    def seeds(self) -> list[str]:
+        return [j.seed for j in self.jobs]
+
+    def mean_of(self, *keys: str) -> float:
+        values = []
+        for j in self.jobs:
+            value: Any = j.metrics
+            for k in keys:
+                value = value.get(k) if isinstance(value, dict) else None
+            if value is not None:
+                values.append(float(value))
+        return sum(values) / len(values) if values else math.nan
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    a: str
+    b: str
+    seeds: list[str]
+    diff: Estimate  # F1 of a minus F1 of b, paired by seed
+
+    @property
+    def verdict(self) -> str:
+        if self.diff.n < 2:
+            return "one seed: no interval"
+        if self.diff.low > 0:
+            return f"{self.a} better"
+        if self.diff.high < 0:
+            return f"{self.b} better"
+        return "no clear difference"
+
+
+@dataclass
+class Comparison:
+    sweep_dir: Path
+    groups: list[GroupSummary]
+    pairs: list[PairedDifference]
+    failed: list[Job]
+
+
+def find_jobs(sweep_dir: Path) -> list[Job]:
+    """Every job folder of a Hydra multirun (it holds ``.hydra/overrides.yaml``), finished or not."""
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(
+            f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed"
+        )
+    jobs = []
+    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
+        job_dir = overrides_file.parent.parent
+        overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
+        metrics_file, error_file = job_dir / FILE_NAME, job_dir / "error.txt"
+        metrics = read_run_record(metrics_file) if metrics_file.exists() else None
+        error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
+        if metrics is None and error is None:
+            error = "no metrics.json: the job failed or has not finished"
+        jobs.append(Job(job_dir, overrides, metrics, error))
+    if not jobs:
+        raise ValueError(
+            f"{sweep_dir} is not a multirun directory: no job folder with .hydra/overrides.yaml in it; "
+            "pass the folder printed by `python scripts/train.py -m ...`"
+        )
+    return jobs

@@ -1,0 +1,181 @@
+"""``metrics.json``, the record of one training run: its keys, its format version, one writer, one reader.
+
+Training writes the file through ``write_run_record``; the report, the demo, compare and its plots read
+it through ``read_run_record``. Both check it against ``RunRecord``, so a file with a missing or renamed
+key, or of another format version, fails in one line naming the file and the key, not deep in a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypedDict, cast, get_type_hints, is_typeddict
+
+from headswap.io import write_json
+
+THRESHOLD_METRICS = ("precision", "recall", "f1", "accuracy")
+"""Scores of hard decisions at a threshold. Every classifier has them, the TF-IDF baselines (a linear SVM
+gives no probabilities) included, so these are the scores runs, groups and baselines are compared on."""
+
+RANKING_METRICS = ("pr_auc", "roc_auc")
+"""Scores of the ranking by class-1 probability, free of any threshold."""
+
+SCORES = THRESHOLD_METRICS + RANKING_METRICS
+"""Every score a run records for its test split and its best validation epoch, in the report's order."""
+
+FORMAT_VERSION = 1
+"""Raise it when a key is renamed, removed or changes meaning: readers refuse every other version.
+Files written before the field existed hold exactly version 1's keys, so they are read as version 1."""
+
+FILE_NAME = "metrics.json"
+
+
+class Scores(TypedDict):
+    """One split's figures as logged, at threshold 0.5 (``loss``: mean cross-entropy)."""
+
+    loss: float
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    pr_auc: float
+    roc_auc: float
+
+
+class BestVal(Scores):
+    epoch: int | None  # the best checkpoint's epoch; None when no checkpoint was kept
+
+
+class ThresholdScores(TypedDict):
+    """Test figures at the threshold that maximised validation F1."""
+
+    threshold: float
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    pr_auc: float
+    roc_auc: float
+    confusion_matrix: list[list[int]]
+
+
+class MacroScores(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+
+
+class ClassScores(MacroScores):
+    support: int
+
+
+class Params(TypedDict):
+    trainable: int
+    total: int
+    body_trainable_parts: list[str]  # at the end of training: gradual unfreezing may have added parts
+
+
+class _MeasuredCost(TypedDict):
+    train_seconds: float
+    fit_seconds: float
+    seconds_per_epoch: float
+    epochs: int
+    train_state_mb: float
+    peak_rss_mb: float
+
+
+class Cost(_MeasuredCost, total=False):
+    peak_cuda_mb: float  # only where CUDA is available
+
+
+class DataStats(TypedDict):
+    sizes: dict[str, dict[str, int]]  # part -> label name -> count
+    duplicate_groups: int
+    duplicate_rows: int
+    truncated: int
+    max_len: int
+
+
+class RunTime(TypedDict):
+    started: float
+    finished: float
+    pid: int
+
+
+class _Record(TypedDict):
+    format_version: int
+    regime: str
+    pool: str
+    schedule: str
+    seed: int | None
+    overrides: list[str]
+    labels: list[str]  # [negative, positive]
+    test: Scores
+    best_val: BestVal
+    confusion_matrix: list[list[int]]  # [[tn, fp], [fn, tp]] on test at 0.5
+    per_class: dict[str, MacroScores]  # each label -> ClassScores, and "macro"
+    params: Params
+    cost: Cost  # {} when the cost monitor was off: nothing was measured
+    data: DataStats
+    pretrained_body: dict[str, Any]
+    output_dir: str
+    time: RunTime
+
+
+class RunRecord(_Record, total=False):
+    test_at_val_threshold: ThresholdScores  # only with evaluation.tune_threshold
+
+
+class RunRecordError(ValueError):
+    """A ``metrics.json`` this version cannot read: the message names the file and the key."""
+
+
+def check_run_record(data: Any, source: str | Path) -> RunRecord:
+    """``data`` as a RunRecord (version 1 when it has none), or one line naming ``source`` and the key."""
+    if not isinstance(data, dict):
+        raise RunRecordError(
+            f"{source}: not a run record: a JSON object was expected, not {type(data).__name__}"
+        )
+    record = {"format_version": 1, **data}  # files from before the field existed are version 1
+    if record["format_version"] != FORMAT_VERSION:
+        raise RunRecordError(
+            f"{source}: key 'format_version' is {record['format_version']!r}, but this headswap reads "
+            f"format {FORMAT_VERSION}: read it with the version that wrote it"
+        )
+    _check_keys(record, RunRecord, "", source)
+    per_class = record["per_class"] if isinstance(record["per_class"], dict) else {}
+    for name in record["labels"]:
+        _check_keys(per_class.get(name), ClassScores, f"per_class.{name}", source)
+    _check_keys(per_class.get("macro"), MacroScores, "per_class.macro", source)
+    return cast(RunRecord, record)
+
+
+def _check_keys(value: Any, schema: type, path: str, source: str | Path) -> None:
+    """Every required key of the TypedDict ``schema`` in ``value``, and so on down its nested records."""
+    if not isinstance(value, dict):
+        what = "missing" if value is None else f"a {type(value).__name__}, not a JSON object"
+        raise RunRecordError(f"{source}: key {path!r} is {what} (metrics.json format {FORMAT_VERSION})")
+    hints = get_type_hints(schema)
+    for key in sorted(schema.__required_keys__):
+        where = f"{path}.{key}" if path else key
+        if key not in value:
+            raise RunRecordError(f"{source}: key {where!r} is missing (metrics.json format {FORMAT_VERSION})")
+        if is_typeddict(hints[key]) and not (where == "cost" and value[key] == {}):
+            _check_keys(value[key], hints[key], where, source)
+
+
+def write_run_record(output_dir: str | Path, record: Mapping[str, Any]) -> Path:
+    """Check ``record`` as a reader would, then write it atomically as ``output_dir/metrics.json``."""
+    path = Path(output_dir) / FILE_NAME
+    check_run_record(dict(record), f"the record for {path}")
+    return write_json(path, record)
+
+
+def read_run_record(path: str | Path) -> RunRecord:
+    """A run's ``metrics.json``, checked against ``RunRecord``."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise RunRecordError(f"{path}: not JSON ({e})") from None
+    return check_run_record(data, path)

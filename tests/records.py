@@ -1,0 +1,61 @@
+"""A complete ``metrics.json`` record with every figure chosen by hand, for tests that need one on disk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headswap.run_record import FORMAT_VERSION
+
+
+def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float = 1.0) -> dict[str, Any]:
+    """Every threshold score equal to ``f1`` on test, so a comparison's figures can be checked by eye."""
+    scores = {
+        "loss": 0.3,
+        "precision": f1,
+        "recall": f1,
+        "f1": f1,
+        "accuracy": f1,
+        "pr_auc": 0.95,
+        "roc_auc": 0.97,
+    }
+    class_scores = {"precision": 0.9, "recall": 0.8, "f1": 0.847059}
+    return {
+        "format_version": FORMAT_VERSION,
+        "regime": "head",
+        "pool": "mean",
+        "schedule": "cosine_head",
+        "seed": 0,
+        "overrides": [],
+        "labels": ["ham", "spam"],
+        "test": scores,
+        "best_val": {**scores, "f1": f1 if val_f1 is None else val_f1, "epoch": 3},
+        "confusion_matrix": [[8, 2], [1, 9]],
+        "per_class": {
+            "ham": {**class_scores, "support": 10},
+            "spam": {**class_scores, "support": 10},
+            "macro": class_scores,
+        },
+        "params": {"trainable": 130, "total": 1000, "body_trainable_parts": []},
+        "cost": {
+            "train_seconds": seconds,
+            "fit_seconds": seconds + 0.5,
+            "seconds_per_epoch": seconds / 2,
+            "epochs": 2,
+            "train_state_mb": 0.5,
+            "peak_rss_mb": 400.0,
+        },
+        "data": {
+            "sizes": {
+                "train": {"ham": 24, "spam": 24},
+                "val": {"ham": 8, "spam": 8},
+                "test": {"ham": 8, "spam": 8},
+            },
+            "duplicate_groups": 0,
+            "duplicate_rows": 0,
+            "truncated": 0,
+            "max_len": 160,
+        },
+        "pretrained_body": {"path": "body.pt", "cached": True},
+        "output_dir": "run",
+        "time": {"started": 0.0, "finished": 1.0, "pid": 1},
+    }

@@ -1,0 +1,106 @@
+"""metrics.json as a contract: what training writes reads back, and a file that breaks it fails in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from rich.console import Console
+
+from headswap.jobs import train
+from headswap.report import render_report
+from headswap.run_record import FORMAT_VERSION, RunRecordError, read_run_record, write_run_record
+
+from .conftest import TINY, compose_cfg
+from .records import sample_record
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One tiny training run shared by the tests below: its metrics.json and what ``train.run`` returned."""
+    torch.set_num_threads(1)
+    cfg = compose_cfg(tmp_path_factory.mktemp("train"), TINY)
+    result = train.run(cfg)
+    return Path(cfg.paths.output_dir) / "metrics.json", result
+
+
+def test_what_train_writes_reads_back_through_the_contract(trained: tuple[Path, dict[str, Any]]) -> None:
+    path, result = trained
+    record = read_run_record(path)
+    assert record == result == json.loads(path.read_text())
+    assert record["format_version"] == FORMAT_VERSION
+    console = Console(record=True, width=200)
+    console.print(render_report(record))  # the report finds every key it needs
+    assert f"test @ {record['test_at_val_threshold']['threshold']:.3f}" in console.export_text()
+    (tn, fp), (fn, tp) = record["confusion_matrix"]  # per-class scores agree with the test step's counts
+    ham, spam = (record["per_class"][name] for name in record["labels"])
+    assert (ham["support"], spam["support"]) == (tn + fp, fn + tp)
+    assert spam["recall"] == pytest.approx(tp / (tp + fn), abs=1e-6)
+    assert ham["recall"] == pytest.approx(tn / (tn + fp), abs=1e-6)
+
+
+def mutated(path: Path, tmp_path: Path, change: Any) -> Path:
+    data = json.loads(path.read_text())
+    change(data)
+    out = tmp_path / "metrics.json"
+    out.write_text(json.dumps(data))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda d: d["test"].pop("f1"), "test.f1"),
+        (lambda d: d.update(per_klass=d.pop("per_class")), "per_class"),  # renamed
+        (lambda d: d["per_class"].pop("spam"), "per_class.spam"),
+        (lambda d: d["cost"].pop("train_seconds"), "cost.train_seconds"),
+        (lambda d: d["best_val"].pop("epoch"), "best_val.epoch"),
+        (lambda d: d.update(params=[130, 1000]), "params"),
+    ],
+)
+def test_a_missing_or_renamed_key_is_named_in_one_line(
+    trained: tuple[Path, dict[str, Any]], tmp_path: Path, change: Any, key: str
+) -> None:
+    bad = mutated(trained[0], tmp_path, change)
+    with pytest.raises(RunRecordError) as err:
+        read_run_record(bad)
+    message = str(err.value)
+    assert message.startswith(f"{bad}: key '{key}' is ") and "\n" not in message
+
+
+def test_another_format_version_is_refused(trained: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    bad = mutated(trained[0], tmp_path, lambda d: d.update(format_version=FORMAT_VERSION + 1))
+    with pytest.raises(RunRecordError, match=rf"^{bad}: key 'format_version' is {FORMAT_VERSION + 1}, "):
+        read_run_record(bad)
+
+
+def test_a_file_from_before_format_version_reads_as_version_1(
+    trained: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    old = mutated(trained[0], tmp_path, lambda d: d.pop("format_version"))
+    record = read_run_record(old)
+    assert record["format_version"] == 1
+    assert record["test"] == trained[1]["test"]
+
+
+def test_cost_may_be_empty_when_not_measured(tmp_path: Path) -> None:
+    path = write_run_record(tmp_path, {**sample_record(), "cost": {}})
+    assert read_run_record(path)["cost"] == {}
+
+
+def test_the_writer_refuses_what_a_reader_would(tmp_path: Path) -> None:
+    record = sample_record()
+    del record["data"]["max_len"]
+    with pytest.raises(RunRecordError, match=r"key 'data\.max_len' is missing"):
+        write_run_record(tmp_path, record)
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_file_that_is_not_json_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text('{"regime": "head",')
+    with pytest.raises(RunRecordError, match=rf"^{path}: not JSON"):
+        read_run_record(path)
