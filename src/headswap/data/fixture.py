@@ -114,7 +114,7 @@ def make_fixture(n_per_class: int = 400, seed: int = 1234) -> list[Example]:
 
 @dataclass(frozen=True)
 class SMSFixture:
-    """The built-in corpus as a data source (``data=fixture``)."""
+    """The harder built-in corpus as a data source (``data=fixture_hard``)."""
 
     n_per_class: int = 400
     seed: int = 1234
