@@ -1,10 +1,12 @@
-"""python scripts/bench.py -- Lightning against a plain loop, regimes' costs, whole commands: BENCHMARKS.md."""
+"""python scripts/bench.py -- Lightning against a plain loop, regimes' costs, whole commands."""
 
 import hydra
 from omegaconf import DictConfig
 
-from headswap.jobs import bench
-from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
+from headswap.jobs import (
+    bench,
+    schema,  # noqa: F401  (registers the structured configs)
+)
 from headswap.jobs.errors import run_job
 
 

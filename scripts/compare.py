@@ -8,7 +8,9 @@ from headswap.jobs.compare import compare_and_report, latest_sweep
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sweep_dir", nargs="?", help="a multirun folder (default: the latest under --log-dir)")
+    parser.add_argument(
+        "sweep_dir", nargs="?", help="a multirun folder (default: the latest under --log-dir)"
+    )
     parser.add_argument("--log-dir", default="logs", help="where multiruns are looked for (default: logs)")
     args = parser.parse_args()
     try:

@@ -3,8 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from headswap.jobs.demo import run_demo
 from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
+from headswap.jobs.demo import run_demo
 from headswap.jobs.errors import run_job
 
 

@@ -3,8 +3,10 @@
 import hydra
 from omegaconf import DictConfig
 
-from headswap.jobs import train
-from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
+from headswap.jobs import (
+    schema,  # noqa: F401  (registers the structured configs)
+    train,
+)
 from headswap.jobs.errors import run_job
 
 

@@ -24,7 +24,10 @@ TINY = (
 
 
 def compose_cfg(
-    tmp_path: Path, overrides: tuple[str, ...] | list[str] = (), config_name: str = "train", output: str = "run"
+    tmp_path: Path,
+    overrides: tuple[str, ...] | list[str] = (),
+    config_name: str = "train",
+    output: str = "run",
 ) -> DictConfig:
     """The config ``scripts/<config_name>.py`` would see, with caches under ``tmp_path`` and the run's
     output in ``tmp_path / output``."""

@@ -33,8 +33,18 @@ def test_alternate_interleaves_runs_and_drops_each_runs_first_epoch() -> None:
 
 def test_bench_writes_tables_whose_ratios_are_its_medians(tmp_path: Path) -> None:
     out = tmp_path / "BENCH.md"
-    cfg = compose_cfg(tmp_path, ["data.source.n_per_class=40", "pretrain.epochs=1", "bench.reps=1",
-                                 "bench.epochs=2", "bench.commands=false", f"bench.out={out}"], config_name="bench")
+    cfg = compose_cfg(
+        tmp_path,
+        [
+            "data.source.n_per_class=40",
+            "pretrain.epochs=1",
+            "bench.reps=1",
+            "bench.epochs=2",
+            "bench.commands=false",
+            f"bench.out={out}",
+        ],
+        config_name="bench",
+    )
     text = bench.run(cfg)
     assert out.read_text() == text
     row = re.compile(r"\| (head|partial|full) \| ([\d.]+) ms \(.*?\) \| ([\d.]+) ms \(.*?\) \| ([\d.]+)x \|")
@@ -47,7 +57,9 @@ def test_bench_writes_tables_whose_ratios_are_its_medians(tmp_path: Path) -> Non
         (verdict,) = re.findall(rf"\| Lightning / plain loop, {regime} <= 1.1 \| ([\d.]+) \| (.+) \|", text)
         assert float(verdict[0]) == pytest.approx(ratio, abs=0.011)
         assert (verdict[1] == "met") == (float(verdict[0]) <= 1.10)
-    head_ms, speedup = map(float, re.search(r"\| cached features \| ([\d.]+) ms \| ([\d.]+)x \|", text).groups())
+    head_ms, speedup = map(
+        float, re.search(r"\| cached features \| ([\d.]+) ms \| ([\d.]+)x \|", text).groups()
+    )
     full_ms = rows["full"][0]
     assert speedup == pytest.approx(full_ms / head_ms, abs=speedup * (0.05 / full_ms + 0.05 / head_ms) + 0.05)
     assert "| body run every step |" in text

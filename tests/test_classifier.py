@@ -62,8 +62,11 @@ def test_trained_regimes_change_exactly_their_parts(datamodule: TextDataModule, 
     model = make_model(regime)
     before = body_state(model)
     fit(model, datamodule)
-    changed = {k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("blocks") else "")
-               for k, v in model.body.state_dict().items() if not torch.equal(before[k], v)}
+    changed = {
+        k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("blocks") else "")
+        for k, v in model.body.state_dict().items()
+        if not torch.equal(before[k], v)
+    }
     expected = {"blocks.1", "norm"} if regime == "partial" else {"embed", "blocks.0", "blocks.1", "norm"}
     assert changed == expected
 
@@ -121,8 +124,9 @@ def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: TextDat
     heads = {}
     for cache in (True, False):
         torch.manual_seed(0)
-        model = HeadSwapClassifier(TransformerBody(BodyConfig(dropout=0.1)), MeanPool(64), REGIMES["head"],
-                                   cache_features=cache)
+        model = HeadSwapClassifier(
+            TransformerBody(BodyConfig(dropout=0.1)), MeanPool(64), REGIMES["head"], cache_features=cache
+        )
         fit(model, datamodule, epochs=2)  # the second epoch reads every training example from the cache
         heads[cache] = model.head[1].weight.detach().clone()
         assert (len(model.feature_cache) > 0) if cache else model.feature_cache is None
@@ -143,7 +147,9 @@ def test_cache_is_used_only_while_the_body_is_frozen(datamodule: TextDataModule)
     assert len(model.feature_cache) == 0
 
 
-def test_plain_classifier_runs_without_lightning_and_matches_the_trained_module(datamodule: TextDataModule) -> None:
+def test_plain_classifier_runs_without_lightning_and_matches_the_trained_module(
+    datamodule: TextDataModule,
+) -> None:
     """``Classifier`` is what a notebook or an exporter uses: the Lightning module adds training only."""
     model = make_model("partial")
     fit(model, datamodule, epochs=1)

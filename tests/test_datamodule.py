@@ -29,10 +29,12 @@ def test_split_seed_moves_the_test_set_and_training_seed_does_not() -> None:
 
 def test_collate_pads_to_longest_in_batch_with_mask() -> None:
     collate = PadCollate(pad_id=256)
-    batch = collate([
-        (torch.tensor([257, 1, 2]), torch.tensor(1), torch.tensor(7)),
-        (torch.tensor([257]), torch.tensor(0), torch.tensor(3)),
-    ])
+    batch = collate(
+        [
+            (torch.tensor([257, 1, 2]), torch.tensor(1), torch.tensor(7)),
+            (torch.tensor([257]), torch.tensor(0), torch.tensor(3)),
+        ]
+    )
     assert batch["input_ids"].tolist() == [[257, 1, 2], [257, 256, 256]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["labels"].tolist() == [1, 0]

@@ -40,8 +40,15 @@ class Recorder(L.Callback):
 
 def fit(model: HeadSwapClassifier, dm: TextDataModule, epochs: int, callbacks: list) -> Recorder:
     recorder = Recorder()
-    L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, num_sanity_val_steps=0, callbacks=[*callbacks, recorder]).fit(model, datamodule=dm)
+    L.Trainer(
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[*callbacks, recorder],
+    ).fit(model, datamodule=dm)
     return recorder
 
 
@@ -51,14 +58,22 @@ def model_with(regime: Regime, **kwargs) -> HeadSwapClassifier:
 
 
 def test_gradual_unfreezing_trains_exactly_each_stages_parts(datamodule: TextDataModule) -> None:
-    regime = Regime("gradual", head_lr=1e-2, unfreeze=[
-        {"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3},
-        {"epoch": 3, "parts": ["embed", "blocks.0"], "lr": 3e-4},
-    ])
+    regime = Regime(
+        "gradual",
+        head_lr=1e-2,
+        unfreeze=[
+            {"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3},
+            {"epoch": 3, "parts": ["embed", "blocks.0"], "lr": 3e-4},
+        ],
+    )
     model = model_with(regime)
     seen = fit(model, datamodule, epochs=4, callbacks=[GradualUnfreezing()])
     head = {"classifier.head.1.weight", "classifier.head.1.bias"}
-    last = {n for n, _ in model.named_parameters() if n.startswith(("classifier.body.blocks.1.", "classifier.body.norm."))}
+    last = {
+        n
+        for n, _ in model.named_parameters()
+        if n.startswith(("classifier.body.blocks.1.", "classifier.body.norm."))
+    }
     everything = {n for n, _ in model.named_parameters()}
     assert [seen.trainable[e] for e in range(4)] == [head, head | last, head | last, everything]
     ids = {n: id(p) for n, p in model.named_parameters()}
@@ -92,7 +107,9 @@ def test_cosine_decays_every_group_from_its_own_rate(datamodule: TextDataModule)
 
 
 def test_a_group_unfrozen_under_cosine_starts_at_its_scheduled_rate(datamodule: TextDataModule) -> None:
-    regime = Regime("gradual", head_lr=1e-2, unfreeze=[{"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3}])
+    regime = Regime(
+        "gradual", head_lr=1e-2, unfreeze=[{"epoch": 1, "parts": ["blocks.-1", "norm"], "lr": 1e-3}]
+    )
     model = model_with(regime, schedule=partial(cosine, min_factor=0.1))
     seen = fit(model, datamodule, epochs=3, callbacks=[GradualUnfreezing()])
     for step, rates in enumerate(seen.rates):  # recorded before each step: what that step uses
@@ -121,11 +138,14 @@ def test_layer_decay_gives_each_part_its_rate() -> None:
     regime.apply_requires_grad(body.parts())
     groups = regime.optimizer_groups(body.parts(), torch.nn.Linear(64, 2).parameters())
     rates = {g["name"]: g["lr"] for g in groups}
-    assert rates == pytest.approx({"head": 1e-2, "body.norm": 1e-3, "body.blocks.1": 1e-3,
-                                   "body.blocks.0": 5e-4, "body.embed": 2.5e-4})
+    assert rates == pytest.approx(
+        {"head": 1e-2, "body.norm": 1e-3, "body.blocks.1": 1e-3, "body.blocks.0": 5e-4, "body.embed": 2.5e-4}
+    )
 
 
-@pytest.mark.parametrize("stage", [{"epoch": 0, "parts": ["norm"], "lr": 1e-3}, {"epoch": 2, "parts": ["norm"]}])
+@pytest.mark.parametrize(
+    "stage", [{"epoch": 0, "parts": ["norm"], "lr": 1e-3}, {"epoch": 2, "parts": ["norm"]}]
+)
 def test_bad_unfreeze_stage_names_the_key(stage: dict) -> None:
     with pytest.raises(ValueError, match="regime.unfreeze stage"):
         Regime("gradual", unfreeze=[stage])
@@ -147,16 +167,21 @@ def test_lora_trains_only_adapters_and_head_and_keeps_base_weights(datamodule: T
 
 
 @pytest.mark.parametrize("pool", ["mean", "weightedmean", "cls", "lasttoken", "max", "attention"])
-@pytest.mark.parametrize("schedule", [constant, partial(cosine_head, warmup_fraction=0.2), partial(cosine, warmup_fraction=0.2)])
+@pytest.mark.parametrize(
+    "schedule", [constant, partial(cosine_head, warmup_fraction=0.2), partial(cosine, warmup_fraction=0.2)]
+)
 def test_head_regime_keeps_the_body_bit_identical_for_every_pool_and_schedule(
     datamodule: TextDataModule, pool: str, schedule
 ) -> None:
     from headswap.model import pooling
 
-    pool_cls = next(c for c in vars(pooling).values() if getattr(c, "name", None) == pool and c is not pooling.Pool)
+    pool_cls = next(
+        c for c in vars(pooling).values() if getattr(c, "name", None) == pool and c is not pooling.Pool
+    )
     torch.manual_seed(0)
-    model = HeadSwapClassifier(TransformerBody(BodyConfig()), pool_cls(64), Regime("head", head_lr=1e-2),
-                               schedule=schedule)
+    model = HeadSwapClassifier(
+        TransformerBody(BodyConfig()), pool_cls(64), Regime("head", head_lr=1e-2), schedule=schedule
+    )
     before = {k: v.clone() for k, v in model.body.state_dict().items()}
     seen = fit(model, datamodule, epochs=2, callbacks=[])
     assert all(torch.equal(before[k], v) for k, v in model.body.state_dict().items())

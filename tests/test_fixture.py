@@ -31,8 +31,10 @@ def test_fixture_has_400_distinct_messages_per_class_of_5_to_25_words() -> None:
 
 def test_classes_share_vocabulary() -> None:
     """Not trivially separable: many words appear in both spam and ham."""
-    continuations = lesson_fixture.CONTINUATIONS
-    words = {label: Counter(w.lower() for e in make_fixture() if e.label == label for w in e.text.split()) for label in (0, 1)}
+    words = {
+        label: Counter(w.lower() for e in make_fixture() if e.label == label for w in e.text.split())
+        for label in (0, 1)
+    }
     shared = set(words[0]) & set(words[1])
     assert len(shared) >= 50
     assert {"call", "free", "hi"} <= shared
@@ -52,7 +54,7 @@ def every_filling(template: str):
     keys = re.findall(r"\{(\w+)\}", template)
     for combo in itertools.product(*(lesson_fixture.SLOTS[k] for k in keys)):
         values = iter(combo)
-        yield re.sub(r"\{(\w+)\}", lambda m: next(values), template)
+        yield re.sub(r"\{(\w+)\}", lambda m, values=values: next(values), template)
 
 
 def window(text: str) -> bytes:
@@ -89,9 +91,10 @@ def test_every_filling_of_every_template_pair_has_5_to_25_words() -> None:
     continuations = lesson_fixture.CONTINUATIONS
     words = {
         (label, kind): [len(c.split()) for t in continuations[label][kind] for c in every_filling(t)]
-        for label in (0, 1) for kind in (0, 1)
+        for label in (0, 1)
+        for kind in (0, 1)
     }
-    for (label, kind), continuation in words.items():
+    for (_label, kind), continuation in words.items():
         opening = [len(o.split()) for t in lesson_fixture.OPENINGS[kind] for o in every_filling(t)]
         assert 5 <= min(opening) + min(continuation) and max(opening) + max(continuation) <= 25
 

@@ -41,7 +41,9 @@ def test_truncated_checkpoint_names_the_file(tmp_path: Path) -> None:
 
 def test_mismatched_body_names_tensor_and_both_shapes(tmp_path: Path) -> None:
     path = save_state_dict(TransformerBody(BodyConfig(d_model=32)), tmp_path / "body.pt")
-    with pytest.raises(ValueError, match=r"tensor 'embed.tok.weight' has shape \(260, 32\) in the file but \(260, 64\) here"):
+    with pytest.raises(
+        ValueError, match=r"tensor 'embed.tok.weight' has shape \(260, 32\) in the file but \(260, 64\) here"
+    ):
         load_state_dict(TransformerBody(BodyConfig()), path)
 
 

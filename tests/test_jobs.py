@@ -17,8 +17,8 @@ from headswap.io import load_state_dict
 from headswap.jobs import pretrain, train
 from headswap.jobs.bodies import pretrained_body
 from headswap.jobs.build import build_datamodule
-from headswap.jobs.runtime import seed_everything
 from headswap.jobs.demo import comparison_table, run_demo
+from headswap.jobs.runtime import seed_everything
 from headswap.lit import LMPretrainModule
 
 from .conftest import ROOT, TINY, compose_cfg
@@ -48,7 +48,11 @@ def test_report_says_cost_was_not_measured_without_the_cost_monitor(tmp_path: Pa
 
 
 def test_demo_table_without_costs_says_so() -> None:
-    result = {"test": {"f1": 0.9, "precision": 0.9, "recall": 0.9}, "params": {"trainable": 130, "total": 1000}, "cost": {}}
+    result = {
+        "test": {"f1": 0.9, "precision": 0.9, "recall": 0.9},
+        "params": {"trainable": 130, "total": 1000},
+        "cost": {},
+    }
     console = Console(record=True, width=200)
     console.print(comparison_table({"head": result}, wall_seconds=1.0))
     assert "not measured" in console.export_text()
@@ -79,10 +83,14 @@ def test_pretrained_body_is_loaded_not_reinitialised(tmp_path: Path) -> None:
     model = instantiate(cfg.model, body=body)
     reference = instantiate(cfg.body.model)
     load_state_dict(reference, info["path"])
-    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.body.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.body.state_dict().values())
+    )
     again, info2 = pretrained_body(cfg, dm)
     assert info2["cached"] and info2["path"] == info["path"]
-    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.body.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.body.state_dict().values())
+    )
 
 
 def test_pretraining_sees_training_texts_only_and_lowers_the_loss(tmp_path: Path, monkeypatch) -> None:
@@ -131,7 +139,11 @@ def test_pretrain_job_reports_loss_before_and_after(tmp_path: Path, capsys) -> N
     body = instantiate(cfg.body.model)  # the written body loads into the configured shape
     load_state_dict(body, info["path"])
     again = pretrain.run(cfg)  # a second run loads the same file instead of pre-training
-    assert again["cached"] and again["path"] == info["path"] and again["val_loss_after"] == info["val_loss_after"]
+    assert (
+        again["cached"]
+        and again["path"] == info["path"]
+        and again["val_loss_after"] == info["val_loss_after"]
+    )
 
 
 def test_demo_trains_head_then_full_from_one_body(tmp_path: Path, capsys) -> None:
@@ -175,17 +187,30 @@ def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
         ("data.max_len=64", "error: data.max_len=64 exceeds body.model.max_len=32"),
     ],
 )
-def test_bad_config_value_ends_in_one_line_before_training(tmp_path: Path, override: str, message: str) -> None:
-    cmd = [sys.executable, "scripts/train.py", override, "body.model.max_len=32", f"paths.root_dir={tmp_path}"]
+def test_bad_config_value_ends_in_one_line_before_training(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        override,
+        "body.model.max_len=32",
+        f"paths.root_dir={tmp_path}",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
 
 
-@pytest.mark.parametrize(("override", "key"), [("regime.head_lr=abc", "regime.head_lr"),
-                                               ("body.model.n_heads=two", "body.model.n_heads"),
-                                               ("pretrain.epochs=1.5", "pretrain.epochs")])
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("regime.head_lr=abc", "regime.head_lr"),
+        ("body.model.n_heads=two", "body.model.n_heads"),
+        ("pretrain.epochs=1.5", "pretrain.epochs"),
+    ],
+)
 def test_wrong_type_fails_while_composing_and_names_the_key(tmp_path: Path, override: str, key: str) -> None:
     with pytest.raises(ConfigCompositionException) as err:
         compose_cfg(tmp_path, [override])

@@ -19,7 +19,11 @@ def test_csv_logger_records_every_epoch_and_the_test_figures(tmp_path: Path) -> 
         rows = list(csv.DictReader(f))
     val_f1 = [float(r["val/f1"]) for r in rows if r.get("val/f1")]
     assert len(val_f1) == 3  # each epoch's (trainer.max_epochs=2), then the best checkpoint's again
-    assert val_f1[-1] == pytest.approx(max(val_f1[:2]), abs=1e-6) == pytest.approx(result["best_val"]["f1"], abs=1e-6)
+    assert (
+        val_f1[-1]
+        == pytest.approx(max(val_f1[:2]), abs=1e-6)
+        == pytest.approx(result["best_val"]["f1"], abs=1e-6)
+    )
     assert len([r for r in rows if r.get("train/loss")]) == 2
     (test_f1,) = [float(r["test/f1"]) for r in rows if r.get("test/f1")]
     assert test_f1 == pytest.approx(result["test"]["f1"], abs=1e-6)

@@ -33,9 +33,13 @@ def test_encoding_never_exceeds_max_len_and_keeps_the_start(text: str, max_len: 
 
 @settings(max_examples=50)
 @given(st.lists(st.tuples(texts, st.integers(0, 1)), min_size=1, max_size=8), max_lens)
-def test_collate_pads_any_batch_without_touching_real_tokens(batch: list[tuple[str, int]], max_len: int) -> None:
+def test_collate_pads_any_batch_without_touching_real_tokens(
+    batch: list[tuple[str, int]], max_len: int
+) -> None:
     encoded = [torch.tensor(tok.encode(text, max_len)) for text, _ in batch]
-    items = [(ids, torch.tensor(label), torch.tensor(i)) for i, (ids, (_, label)) in enumerate(zip(encoded, batch))]
+    items = [
+        (ids, torch.tensor(label), torch.tensor(i)) for i, (ids, (_, label)) in enumerate(zip(encoded, batch))
+    ]
     out = PadCollate(tok.pad_id)(items)
     longest = max(len(ids) for ids in encoded)
     assert out["input_ids"].shape == out["attention_mask"].shape == (len(batch), longest)

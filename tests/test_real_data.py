@@ -29,10 +29,18 @@ def write_comments(path: Path, n: int = 60) -> Path:
 
 def test_a_csv_the_project_never_saw_trains_end_to_end(tmp_path: Path) -> None:
     csv = write_comments(tmp_path / "youtube.csv")
-    cfg = compose_cfg(tmp_path, [
-        "data=csv", f"data.path={csv}", "data.positive_label=1", "data.max_len=48",
-        "pretrain.epochs=1", "trainer.max_epochs=2", "trainer.enable_progress_bar=false",
-    ])
+    cfg = compose_cfg(
+        tmp_path,
+        [
+            "data=csv",
+            f"data.path={csv}",
+            "data.positive_label=1",
+            "data.max_len=48",
+            "pretrain.epochs=1",
+            "trainer.max_epochs=2",
+            "trainer.enable_progress_bar=false",
+        ],
+    )
     result = train.run(cfg)
     assert result["labels"] == ["0", "1"]
     assert sum(sum(row) for row in result["confusion_matrix"]) == 48  # 20% of 240
@@ -65,8 +73,14 @@ def test_bad_csv_ends_in_one_line_naming_file_and_line(tmp_path: Path) -> None:
     """Every other bad input has its message checked in test_table.py; this one goes through the CLI."""
     csv = tmp_path / "bad.csv"
     csv.write_text("text,label\nhello,1\n,0\n")
-    cmd = [sys.executable, "scripts/train.py", "data=csv", f"data.path={csv}", "data.positive_label=1",
-           f"paths.root_dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        "data=csv",
+        f"data.path={csv}",
+        "data.positive_label=1",
+        f"paths.root_dir={tmp_path}",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == f"error: {csv}: line 3: empty text; remove the row or fill in its text\n"

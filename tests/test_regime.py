@@ -20,7 +20,10 @@ def test_head_regime_freezes_the_whole_body(body: TransformerBody) -> None:
 
 def test_partial_regime_trains_last_block_and_final_norm(body: TransformerBody) -> None:
     parts = body.parts()
-    assert Regime("partial", ["blocks.-1", "norm"], body_lr=1e-3).apply_requires_grad(parts) == ["blocks.1", "norm"]
+    assert Regime("partial", ["blocks.-1", "norm"], body_lr=1e-3).apply_requires_grad(parts) == [
+        "blocks.1",
+        "norm",
+    ]
     assert count_parameters(body)[0] == numel(body.blocks[1]) + numel(body.norm)
     assert not any(p.requires_grad for p in body.embed.parameters())
 
@@ -44,7 +47,9 @@ def test_optimizer_groups_hold_exactly_the_trainable_parameters_at_their_rates(b
 
 
 def test_unknown_part_is_an_error_listing_the_choices(body: TransformerBody) -> None:
-    with pytest.raises(ValueError, match=r"regime entry 'blocks.7' matches no body part; choose from \['embed'"):
+    with pytest.raises(
+        ValueError, match=r"regime entry 'blocks.7' matches no body part; choose from \['embed'"
+    ):
         Regime("x", ["blocks.7"], body_lr=1e-3).apply_requires_grad(body.parts())
     with pytest.raises(ValueError, match="matches no body part"):
         Regime("x", ["blocks.-3"], body_lr=1e-3).apply_requires_grad(body.parts())
@@ -52,7 +57,10 @@ def test_unknown_part_is_an_error_listing_the_choices(body: TransformerBody) -> 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"head_lr": -1.0}, "regime.head_lr=-1.0"), ({"body_trainable": ["*"], "body_lr": 0.0}, "regime.body_lr=0.0")],
+    [
+        ({"head_lr": -1.0}, "regime.head_lr=-1.0"),
+        ({"body_trainable": ["*"], "body_lr": 0.0}, "regime.body_lr=0.0"),
+    ],
 )
 def test_bad_rates_name_the_key(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -24,7 +24,9 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     train.run(compose_cfg(tmp_path, [*FULL, "trainer.max_epochs=1"], output="killed"))
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     torch.manual_seed(4321)  # whatever the RNG holds at resume time must not matter
-    resumed = train.run(compose_cfg(tmp_path, [*FULL, "trainer.max_epochs=3", f"ckpt_path={last}"], output="resumed"))
+    resumed = train.run(
+        compose_cfg(tmp_path, [*FULL, "trainer.max_epochs=3", f"ckpt_path={last}"], output="resumed")
+    )
     assert resumed["test"] == whole["test"]
     assert resumed["best_val"] == whole["best_val"]
     assert resumed["cost"]["epochs"] == 2  # only the epochs that were missing ran
@@ -35,12 +37,21 @@ def test_missing_and_mismatched_checkpoints_fail_in_one_line(tmp_path: Path) -> 
         train.run(compose_cfg(tmp_path, [*FULL, f"ckpt_path={tmp_path / 'nope.ckpt'}"]))
     train.run(compose_cfg(tmp_path, [*FULL, "trainer.max_epochs=1"], output="small"))
     last = tmp_path / "small" / "checkpoints" / "last.ckpt"
-    with pytest.raises(ValueError, match=r"tensor 'classifier.body.embed.tok.weight' has shape \(260, 64\) in the file but \(260, 32\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"tensor 'classifier.body.embed.tok.weight' has shape \(260, 64\) in the file but \(260, 32\)",
+    ):
         train.run(compose_cfg(tmp_path, [*FULL, "body.model.d_model=32", f"ckpt_path={last}"]))
 
 
 def test_sigterm_leaves_complete_files_and_says_how_to_resume(tmp_path: Path) -> None:
-    cmd = [sys.executable, "scripts/train.py", *FULL[:3], "trainer.max_epochs=500", f"paths.root_dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        *FULL[:3],
+        "trainer.max_epochs=500",
+        f"paths.root_dir={tmp_path}",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while not list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")) and time.time() < deadline:

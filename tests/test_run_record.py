@@ -1,4 +1,4 @@
-"""metrics.json as a contract: what training writes reads back, and a file that breaks it fails in one line."""
+"""metrics.json as a contract: what training writes reads back, a file that breaks it fails in one line."""
 
 from __future__ import annotations
 

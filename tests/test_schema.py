@@ -19,7 +19,9 @@ from headswap.model import BodyConfig, Regime
 from .conftest import compose_cfg
 
 
-@pytest.mark.parametrize(("cls", "node"), [(Regime, "regime"), (BodyConfig, "body.model"), (PretrainConfig, "pretrain")])
+@pytest.mark.parametrize(
+    ("cls", "node"), [(Regime, "regime"), (BodyConfig, "body.model"), (PretrainConfig, "pretrain")]
+)
 def test_config_keys_are_the_dataclass_fields(tmp_path: Path, cls: type, node: str) -> None:
     cfg = compose_cfg(tmp_path, [])
     keys = set(OmegaConf.select(cfg, node)) - {"_target_", "_convert_"}

@@ -7,7 +7,9 @@ from headswap.data import make_fixture, stratified_group_split
 
 def split_fixture(seed: int = 0):
     examples = make_fixture()
-    return examples, stratified_group_split([e.text for e in examples], [e.label for e in examples], 0.2, 0.2, seed)
+    return examples, stratified_group_split(
+        [e.text for e in examples], [e.label for e in examples], 0.2, 0.2, seed
+    )
 
 
 def test_fixture_split_is_640_160_with_a_balanced_test_part() -> None:
@@ -25,7 +27,9 @@ def test_split_depends_on_its_seed_only() -> None:
 
 
 def test_duplicates_stay_in_one_part() -> None:
-    texts = ["same"] * 5 + [f"ham {i}" for i in range(45)] + ["dup spam"] * 4 + [f"spam {i}" for i in range(46)]
+    texts = (
+        ["same"] * 5 + [f"ham {i}" for i in range(45)] + ["dup spam"] * 4 + [f"spam {i}" for i in range(46)]
+    )
     labels = [0] * 50 + [1] * 50
     for seed in range(10):
         split = stratified_group_split(texts, labels, 0.2, 0.2, seed)

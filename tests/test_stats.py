@@ -7,7 +7,7 @@ from headswap.stats import estimate
 
 
 def test_interval_uses_the_textbook_t_quantile() -> None:
-    """t_{0.975, 4} = 2.776445 (standard tables): the half-width of five values is that times std / sqrt(5)."""
+    """t_{0.975, 4} = 2.776445 (tables): five values' half-width is that times std / sqrt(5)."""
     e = estimate([1.0, 2.0, 3.0, 4.0, 5.0])
     assert e.half_width == pytest.approx(2.776445 * math.sqrt(2.5) / math.sqrt(5), abs=1e-6)
 

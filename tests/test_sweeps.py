@@ -16,9 +16,14 @@ from .conftest import ROOT, TINY
 SWEEP = ["-m", "regime=head,full", "seed=0,1", "trainer.max_epochs=1", *TINY[:2], TINY[3]]
 
 
-def run_script(args: list[str], tmp_path: Path, script: str = "scripts/train.py") -> subprocess.CompletedProcess:
-    cmd = [sys.executable, script, *args, f"paths.root_dir={tmp_path}"] if script.endswith("train.py") else [
-        sys.executable, script, *args]
+def run_script(
+    args: list[str], tmp_path: Path, script: str = "scripts/train.py"
+) -> subprocess.CompletedProcess:
+    cmd = (
+        [sys.executable, script, *args, f"paths.root_dir={tmp_path}"]
+        if script.endswith("train.py")
+        else [sys.executable, script, *args]
+    )
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -64,7 +69,12 @@ def test_joblib_runs_the_jobs_in_two_workers_with_one_pretraining(tmp_path: Path
     done with its own settings. (Whether the jobs overlap in time depends on the machine's load.)"""
     run_script([*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
     _, jobs = jobs_of(tmp_path)
-    assert sorted((j["regime"], j["seed"]) for j in jobs.values()) == [("full", 0), ("full", 1), ("head", 0), ("head", 1)]
+    assert sorted((j["regime"], j["seed"]) for j in jobs.values()) == [
+        ("full", 0),
+        ("full", 1),
+        ("head", 0),
+        ("head", 1),
+    ]
     assert len({j["time"]["pid"] for j in jobs.values()}) == 2  # two worker processes
     assert sum(not j["pretrained_body"]["cached"] for j in jobs.values()) == 1
     assert len({j["pretrained_body"]["path"] for j in jobs.values()}) == 1

@@ -12,7 +12,7 @@ from headswap.run_record import SCORES, RunRecord
 
 def render_report(result: RunRecord) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
-    title = f"regime={result['regime']}  pool={result['pool']}  schedule={result['schedule']}  seed={result['seed']}"
+    title = "  ".join(f"{key}={result[key]}" for key in ("regime", "pool", "schedule", "seed"))
     tuned = result.get("test_at_val_threshold")
     scores = Table(title=title, title_justify="left")
     scores.add_column("metric")
@@ -50,7 +50,8 @@ def render_report(result: RunRecord) -> Group:
     if cost:
         costs.add_row(
             "train time",
-            f"{cost['train_seconds']:.2f} s ({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)",
+            f"{cost['train_seconds']:.2f} s "
+            f"({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)",
         )
         costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
         costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")

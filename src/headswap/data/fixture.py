@@ -74,8 +74,15 @@ OPENERS = ("", "Hi {name}, ", "Hey! ", "Good news! ", "Hi its {name}. ", "Quick 
 OPENER_WEIGHTS = {1: (5, 2, 1, 3, 1, 1, 1), 0: (6, 3, 2, 1, 1, 1, 1)}
 
 TAILS = {
-    1: ("Stop to opt out", "Offer ends soon", "18+ only", "Std rates apply", "Don't miss out",
-        "Limited time only", "Valid 12hrs only"),
+    1: (
+        "Stop to opt out",
+        "Offer ends soon",
+        "18+ only",
+        "Std rates apply",
+        "Don't miss out",
+        "Limited time only",
+        "Valid 12hrs only",
+    ),
     0: ("lol", "x", "love you", "thanks", "see you soon", "let me know", "cheers", "ta"),
 }
 
@@ -95,7 +102,7 @@ def _message(label: int, rng: random.Random) -> str:
 
 
 def make_fixture(n_per_class: int = 400, seed: int = 1234) -> list[Example]:
-    """``n_per_class`` distinct spam and ham messages of 5 to 25 words, interleaved, same on every platform."""
+    """``n_per_class`` distinct spam and ham messages of 5 to 25 words, interleaved, identical everywhere."""
     rng = random.Random(seed)
     seen: set[str] = set()
     examples: list[Example] = []

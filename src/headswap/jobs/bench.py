@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,17 @@ from headswap.report import console as make_console
 REGIMES = ("head", "partial", "full")
 
 
-def lightning_epochs(model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int) -> list[float]:
+def lightning_epochs(
+    model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int
+) -> list[float]:
     """Per-epoch training time of the project's own Trainer config (validation excluded, as in reports)."""
     callbacks = instantiate_all(cfg.callbacks)
     cost = next(c for c in callbacks if isinstance(c, CostMonitor))
     with tempfile.TemporaryDirectory() as tmp:
         loggers = [instantiate(c, save_dir=tmp) for c in cfg.logger.values()]
-        trainer = instantiate(cfg.trainer, max_epochs=epochs, default_root_dir=tmp, logger=loggers,
-                              callbacks=callbacks)
+        trainer = instantiate(
+            cfg.trainer, max_epochs=epochs, default_root_dir=tmp, logger=loggers, callbacks=callbacks
+        )
         for cb in trainer.checkpoint_callbacks:
             cb.dirpath = tmp
         trainer.fit(model, datamodule=dm)
@@ -69,7 +73,7 @@ def plain_epochs(model: HeadSwapClassifier, dm: TextDataModule, epochs: int) -> 
             ids, mask = batch["input_ids"], batch["attention_mask"]
             if body_frozen:
                 with torch.no_grad():
-                    features = cache.get(batch["keys"], mask, lambda: net.frozen_features(ids, mask))
+                    features = cache.get(batch["keys"], mask, partial(net.frozen_features, ids, mask))
                 logits = net.logits_from_features(features, mask)
             else:
                 logits = net(ids, mask)
@@ -102,7 +106,9 @@ def in_process(cfg: DictConfig, reps: int, epochs: int) -> dict[str, dict[str, f
 
     def model(regime: str, cache: bool = True) -> HeadSwapClassifier:
         seed_everything(0)
-        return HeadSwapClassifier(copy.deepcopy(body), instantiate(cfg.pool), regimes[regime], cache_features=cache)
+        return HeadSwapClassifier(
+            copy.deepcopy(body), instantiate(cfg.pool), regimes[regime], cache_features=cache
+        )
 
     runs: dict[str, Callable[[], list[float]]] = {}
     for regime in REGIMES:
@@ -135,24 +141,51 @@ def commands(root: Path, scratch: Path, enabled: bool, sweep: bool) -> dict[str,
     for label, args in {
         "demo.py, first run (pre-trains)": ["scripts/demo.py", f"paths.root_dir={scratch / 'demo'}"],
         "demo.py, body cached": ["scripts/demo.py", f"paths.root_dir={scratch / 'demo'}"],
-        **{f"train.py regime={r} (peak memory of the process)": [
-            "scripts/train.py", f"regime={r}", f"paths.root_dir={scratch / 'demo'}"] for r in REGIMES},
+        **{
+            f"train.py regime={r} (peak memory of the process)": [
+                "scripts/train.py",
+                f"regime={r}",
+                f"paths.root_dir={scratch / 'demo'}",
+            ]
+            for r in REGIMES
+        },
     }.items():
         seconds, peak = wall([py, *args, "trainer.enable_progress_bar=false"], root)
         results[label] = {"seconds": seconds, "peak_rss_mb": peak}
     if sweep:
-        args = ["scripts/train.py", "-m", "regime=head,partial,full", "seed=0,1,2,3,4",
-                f"paths.root_dir={scratch / 'sweep'}", "trainer.enable_progress_bar=false"]
+        args = [
+            "scripts/train.py",
+            "-m",
+            "regime=head,partial,full",
+            "seed=0,1,2,3,4",
+            f"paths.root_dir={scratch / 'sweep'}",
+            "trainer.enable_progress_bar=false",
+        ]
         results["sweep 3 regimes x 5 seeds (basic launcher)"] = {"seconds": wall([py, *args], root)[0]}
-        args_joblib = [*args[:-2], f"paths.root_dir={scratch / 'sweep_joblib'}", "hydra/launcher=joblib",
-                       "hydra.launcher.n_jobs=2", "trainer.enable_progress_bar=false"]
+        args_joblib = [
+            *args[:-2],
+            f"paths.root_dir={scratch / 'sweep_joblib'}",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "trainer.enable_progress_bar=false",
+        ]
         results["sweep 3 regimes x 5 seeds (joblib, 2 jobs)"] = {"seconds": wall([py, *args_joblib], root)[0]}
     return results
 
 
 def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     return {
         "cpu": f"{cpu} ({torch.get_num_threads()} torch threads)",
         "python": platform.python_version(),
@@ -162,24 +195,45 @@ def machine() -> dict[str, str]:
     }
 
 
-def markdown(timings: dict[str, dict[str, float]], walls: dict[str, dict[str, float]], meta: dict[str, Any]) -> str:
+def markdown(
+    timings: dict[str, dict[str, float]], walls: dict[str, dict[str, float]], meta: dict[str, Any]
+) -> str:
     lines = ["# Benchmarks", "", f"Command: `{meta['command']}`", ""]
     lines += [f"- {k}: {v}" for k, v in meta["machine"].items()]
-    lines += ["", f"## Per-epoch training time on the fixture ({meta['reps']} alternating repetitions x "
-              f"{meta['epochs'] - 1} timed epochs each)", "",
-              "| regime | Lightning (median, min-max) | plain loop (median, min-max) | Lightning / plain |",
-              "|---|---|---|---|"]
+    lines += [
+        "",
+        f"## Per-epoch training time on the fixture ({meta['reps']} alternating repetitions x "
+        f"{meta['epochs'] - 1} timed epochs each)",
+        "",
+        "| regime | Lightning (median, min-max) | plain loop (median, min-max) | Lightning / plain |",
+        "|---|---|---|---|",
+    ]
     for regime in REGIMES:
         lit, plain = timings[f"lightning/{regime}"], timings[f"plain/{regime}"]
-        lines.append(f"| {regime} | {lit['median'] * 1e3:.1f} ms ({lit['min'] * 1e3:.1f}-{lit['max'] * 1e3:.1f}) | "
-                     f"{plain['median'] * 1e3:.1f} ms ({plain['min'] * 1e3:.1f}-{plain['max'] * 1e3:.1f}) | "
-                     f"{lit['median'] / plain['median']:.2f}x |")
-    full, head, slow = timings["lightning/full"], timings["lightning/head"], timings["lightning/head-uncached"]
-    lines += ["", "| head-only path | per epoch (median) | full fine-tuning / this |", "|---|---|---|",
-              f"| cached features | {head['median'] * 1e3:.1f} ms | {full['median'] / head['median']:.1f}x |",
-              f"| body run every step | {slow['median'] * 1e3:.1f} ms | {full['median'] / slow['median']:.1f}x |"]
-    lines += ["", "## Whole commands (fresh processes, wall time)", "", "| command | wall s | peak memory |",
-              "|---|---|---|"]
+        lines.append(
+            f"| {regime} | {lit['median'] * 1e3:.1f} ms ({lit['min'] * 1e3:.1f}-{lit['max'] * 1e3:.1f}) | "
+            f"{plain['median'] * 1e3:.1f} ms ({plain['min'] * 1e3:.1f}-{plain['max'] * 1e3:.1f}) | "
+            f"{lit['median'] / plain['median']:.2f}x |"
+        )
+    full, head, slow = (
+        timings["lightning/full"],
+        timings["lightning/head"],
+        timings["lightning/head-uncached"],
+    )
+    lines += [
+        "",
+        "| head-only path | per epoch (median) | full fine-tuning / this |",
+        "|---|---|---|",
+        f"| cached features | {head['median'] * 1e3:.1f} ms | {full['median'] / head['median']:.1f}x |",
+        f"| body run every step | {slow['median'] * 1e3:.1f} ms | {full['median'] / slow['median']:.1f}x |",
+    ]
+    lines += [
+        "",
+        "## Whole commands (fresh processes, wall time)",
+        "",
+        "| command | wall s | peak memory |",
+        "|---|---|---|",
+    ]
     for label, w in walls.items():
         peak = f"{w['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in w else ""
         lines.append(f"| {label} | {w['seconds']:.1f} | {peak} |")
@@ -188,12 +242,27 @@ def markdown(timings: dict[str, dict[str, float]], walls: dict[str, dict[str, fl
     return "\n".join(lines) + "\n"
 
 
-def targets(timings: dict[str, dict[str, float]], walls: dict[str, dict[str, float]]) -> list[tuple[str, float, float, bool]]:
+def targets(
+    timings: dict[str, dict[str, float]], walls: dict[str, dict[str, float]]
+) -> list[tuple[str, float, float, bool]]:
     """(target, measured, bound, lower_is_better) for each performance target of the project."""
-    rows = [(f"Lightning / plain loop, {r}", timings[f"lightning/{r}"]["median"] / timings[f"plain/{r}"]["median"],
-             1.10, True) for r in REGIMES]
-    rows.append(("full / head-only (cached) per epoch",
-                 timings["lightning/full"]["median"] / timings["lightning/head"]["median"], 10.0, False))
+    rows = [
+        (
+            f"Lightning / plain loop, {r}",
+            timings[f"lightning/{r}"]["median"] / timings[f"plain/{r}"]["median"],
+            1.10,
+            True,
+        )
+        for r in REGIMES
+    ]
+    rows.append(
+        (
+            "full / head-only (cached) per epoch",
+            timings["lightning/full"]["median"] / timings["lightning/head"]["median"],
+            10.0,
+            False,
+        )
+    )
     demo = walls.get("demo.py, first run (pre-trains)")
     if demo:
         rows.append(("demo.py wall, pre-training and imports included (s)", demo["seconds"], 15.0, True))

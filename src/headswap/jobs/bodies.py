@@ -31,7 +31,9 @@ def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
     data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
     body = OmegaConf.to_container(cfg.body.model, resolve=True)
-    body["causal"] = True  # pre-training is always causal: a bidirectional fine-tune starts from the same body
+    body["causal"] = (
+        True  # pre-training is always causal: a bidirectional fine-tune starts from the same body
+    )
     determinants = {
         "source": datamodule.source.fingerprint(),
         "data": data,

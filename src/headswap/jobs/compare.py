@@ -41,7 +41,7 @@ def group_name(overrides: Sequence[Override], constant: set[str] = frozenset()) 
 
 
 def compare(sweep_dir: str | Path) -> Comparison:
-    """Group a sweep's finished jobs, summarise each group over its seeds and pair every two groups by seed."""
+    """Group a sweep's finished jobs, summarise each over its seeds, pair groups by seed."""
     sweep_dir = Path(sweep_dir)
     jobs = find_jobs(sweep_dir)
     done = [j for j in jobs if j.metrics is not None]

@@ -74,7 +74,9 @@ def resume_checkpoint(ckpt_path: str | None, model: HeadSwapClassifier, callback
         return None
     checkpoint = safe_load(ckpt_path)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "epoch" not in checkpoint:
-        raise ValueError(f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt")
+        raise ValueError(
+            f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt"
+        )
     check_state_dict(model.state_dict(), checkpoint["state_dict"], ckpt_path)
     for callback in callbacks:
         if isinstance(callback, ModelCheckpoint):
@@ -83,7 +85,7 @@ def resume_checkpoint(ckpt_path: str | None, model: HeadSwapClassifier, callback
 
 
 def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | None:
-    """``model.class_weights``: null, a list [negative, positive], or ``balanced`` (n / (2 n_class) on train)."""
+    """``model.class_weights``: null, [negative, positive], or ``balanced`` (n / 2 n_class, on train)."""
     if setting is None:
         return None
     if setting == "balanced":
@@ -140,8 +142,7 @@ def assemble_result(
             "trainable": trainable,
             "total": total,
             "body_trainable_parts": [  # at the end of training: gradual unfreezing may have added parts
-                name for name, part in model.body.parts().items()
-                if trains(part)
+                name for name, part in model.body.parts().items() if trains(part)
             ],
         },
         "cost": cost.summary(model) if cost else {},

@@ -22,7 +22,7 @@ def overrides() -> list[str]:
 
 
 def threads_per_job(cfg: DictConfig) -> int | None:
-    """``threads`` if set; under a parallel launcher, the cores shared out among its jobs; else torch's default."""
+    """``threads`` if set; under a parallel launcher, cores shared among its jobs; else torch's."""
     if cfg.get("threads") is not None:
         return int(cfg.threads)
     if not in_multirun():

@@ -58,7 +58,11 @@ def register() -> None:
     cs = ConfigStore.instance()
     cs.store(group="schema", name="regime", node=schema_of(Regime, "headswap.model.regime.Regime", "all"))
     cs.store(group="schema", name="body", node=BodySchema)
-    cs.store(group="schema", name="pretrain", node=schema_of(PretrainConfig, "headswap.lit.pretraining.PretrainConfig"))
+    cs.store(
+        group="schema",
+        name="pretrain",
+        node=schema_of(PretrainConfig, "headswap.lit.pretraining.PretrainConfig"),
+    )
 
 
 register()

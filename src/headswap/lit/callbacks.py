@@ -86,7 +86,9 @@ class SeedPerStep(L.Callback):
     def __init__(self, seed: int | None) -> None:
         self.seed = seed
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int
+    ) -> None:
         if self.seed is not None:
             step = (int(self.seed) * 1_000_003 + trainer.current_epoch) * 100_003 + batch_idx
             torch.manual_seed(step * 101 + trainer.global_rank)  # DDP processes draw different masks
@@ -95,13 +97,20 @@ class SeedPerStep(L.Callback):
 class InterruptReport(L.Callback):
     """On Ctrl-C, SIGTERM or a crash, say where the last complete checkpoint is and how to resume."""
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         last = next((c.last_model_path for c in trainer.checkpoint_callbacks if c.last_model_path), "")
         if last:
-            print(f"run interrupted ({type(exception).__name__}); last checkpoint: {last}; "
-                  f"resume with: ckpt_path={last}", file=sys.stderr)
+            print(
+                f"run interrupted ({type(exception).__name__}); last checkpoint: {last}; "
+                f"resume with: ckpt_path={last}",
+                file=sys.stderr,
+            )
         else:
-            print(f"run interrupted ({type(exception).__name__}) before its first checkpoint", file=sys.stderr)
+            print(
+                f"run interrupted ({type(exception).__name__}) before its first checkpoint", file=sys.stderr
+            )
 
 
 class GradualUnfreezing(BaseFinetuning):

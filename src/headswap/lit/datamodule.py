@@ -32,7 +32,9 @@ class EncodedTexts(Dataset):
     so a cache of per-example features never confuses two parts.
     """
 
-    def __init__(self, examples: Sequence[Example], keys: Sequence[int], tokenizer: Tokenizer, max_len: int) -> None:
+    def __init__(
+        self, examples: Sequence[Example], keys: Sequence[int], tokenizer: Tokenizer, max_len: int
+    ) -> None:
         self.examples = list(examples)
         self.keys = torch.tensor(list(keys))
         self.ids = [torch.tensor(tokenizer.encode(e.text, max_len)) for e in self.examples]
@@ -152,7 +154,9 @@ class TextDataModule(L.LightningDataModule):
     def texts(self, part: str) -> list[str]:
         return [e.text for e in self.parts[part].examples]
 
-    def loader(self, part: str, batch_size: int | None = None, shuffle_seed: int | None | bool = False) -> DataLoader:
+    def loader(
+        self, part: str, batch_size: int | None = None, shuffle_seed: int | None | bool = False
+    ) -> DataLoader:
         """Batches of ``part`` in order, or shuffled per epoch from ``shuffle_seed`` (None: a random seed)."""
         shuffled = shuffle_seed is not False
         size = batch_size or self.batch_size

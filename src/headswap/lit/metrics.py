@@ -57,7 +57,7 @@ def choose_threshold(probs: Tensor, labels: Tensor) -> float:
     that is already calibrated keeps its default. One exact precision-recall curve scores them all.
     """
     precision, recall, values = binary_precision_recall_curve(probs, labels.long())
-    # Entry i predicts positive where probs >= values[i] (the last entry: none). F1 = 2 tp / (predicted + positives)
+    # Entry i predicts positive where probs >= values[i] (the last: none); F1 = 2 tp / (predicted + positives)
     # from whole counts, so candidates with equal F1 tie exactly, as counts compared one by one would.
     positives = float(labels.sum())
     tp = (recall.double() * positives).round()

@@ -36,7 +36,9 @@ class PretrainConfig:
 class LMPretrainModule(L.LightningModule):
     """Body + LM head, trained with AdamW on next-token cross-entropy (optionally under a cosine decay)."""
 
-    def __init__(self, body: TransformerBody, lr: float = 3e-3, weight_decay: float = 0.01, cosine: bool = False):
+    def __init__(
+        self, body: TransformerBody, lr: float = 3e-3, weight_decay: float = 0.01, cosine: bool = False
+    ):
         super().__init__()
         if lr <= 0:
             raise ValueError(f"pretrain.lr={lr} must be > 0")
@@ -48,7 +50,7 @@ class LMPretrainModule(L.LightningModule):
         self.log("pretrain/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["input_ids"]))
         return loss
 
-    def configure_optimizers(self):  # noqa: ANN201 - Lightning accepts several return shapes
+    def configure_optimizers(self):
         optimizer = torch.optim.AdamW(self.lm.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         if not self.cosine:
             return optimizer
@@ -83,7 +85,9 @@ def pretrain_quick(
     perplexity before and after, so a run can show that pre-training taught the body something.
     """
     datamodule.setup()
-    module = LMPretrainModule(body, lr=settings.lr, weight_decay=settings.weight_decay, cosine=settings.cosine)
+    module = LMPretrainModule(
+        body, lr=settings.lr, weight_decay=settings.weight_decay, cosine=settings.cosine
+    )
     val = datamodule.loader("val", settings.batch_size)
     before = next_token_loss(module.lm, val)
     train = datamodule.loader("train", settings.batch_size, shuffle_seed=settings.seed)

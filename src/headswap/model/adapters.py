@@ -11,9 +11,14 @@ from collections.abc import Sequence
 from torch import nn
 
 
-def add_lora(body: nn.Module, r: int = 8, alpha: float = 16.0, dropout: float = 0.0,
-             targets: Sequence[str] = ("q_proj", "v_proj")) -> nn.Module:
-    """Wrap ``targets`` in ``body`` with rank-``r`` adapters (B starts at zero: the body's outputs do not move)."""
+def add_lora(
+    body: nn.Module,
+    r: int = 8,
+    alpha: float = 16.0,
+    dropout: float = 0.0,
+    targets: Sequence[str] = ("q_proj", "v_proj"),
+) -> nn.Module:
+    """Wrap ``targets`` in ``body`` with rank-``r`` adapters (B starts at zero: outputs do not move)."""
     try:
         from peft import LoraConfig, inject_adapter_in_model
     except ModuleNotFoundError:

@@ -48,7 +48,7 @@ def attention_mask_4d(attention_mask: Tensor, causal: bool) -> Tensor:
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention with separate q/k/v/out projections (plain Linears, so LoRA can wrap them)."""
+    """Multi-head self-attention with separate q/k/v/out projections (plain Linears: LoRA wraps them)."""
 
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()

@@ -21,7 +21,9 @@ class PerGroupSchedule(LRScheduler):
     """Each group's rate is its starting rate times ``factors[group name](step)``; unnamed or unlisted
     groups follow ``default`` (their starting rate unless given)."""
 
-    def __init__(self, optimizer: Optimizer, factors: Mapping[str, Factor], default: Factor | None = None) -> None:
+    def __init__(
+        self, optimizer: Optimizer, factors: Mapping[str, Factor], default: Factor | None = None
+    ) -> None:
         self.factors = dict(factors)
         self.default = default or _one
         super().__init__(optimizer)
@@ -71,8 +73,12 @@ def _cosine(total_steps: int, warmup_fraction: float, min_factor: float) -> Fact
         raise ValueError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")
     if not 0.0 <= min_factor <= 1.0:
         raise ValueError(f"schedule.min_factor={min_factor} must be in [0, 1]")
-    return partial(cosine_factor, total_steps=total_steps, warmup_steps=int(warmup_fraction * total_steps),
-                   min_factor=min_factor)
+    return partial(
+        cosine_factor,
+        total_steps=total_steps,
+        warmup_steps=int(warmup_fraction * total_steps),
+        min_factor=min_factor,
+    )
 
 
 def cosine_head(
