@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from headswap.jobs import bench
 
@@ -22,44 +23,56 @@ def test_target_verdicts_follow_the_bound() -> None:
 def test_alternate_interleaves_runs_and_drops_each_runs_first_epoch() -> None:
     order: list[str] = []
 
-    def run(name: str, epochs: list[float]):
+    def run(name: str, epochs: list[tuple[float, float]]):
         return lambda: order.append(name) or epochs
 
-    stats = bench.alternate({"a": run("a", [9.0, 1.0, 3.0]), "b": run("b", [9.0, 2.0])}, reps=2)
+    stats = bench.alternate(
+        {"a": run("a", [(9.0, 9.0), (1.0, 0.5), (3.0, 1.5)]), "b": run("b", [(9.0, 9.0), (2.0, 2.0)])}, reps=2
+    )
     assert order == ["a", "b", "a", "b"]
-    assert stats["a"] == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 4}
-    assert stats["b"] == {"median": 2.0, "min": 2.0, "max": 2.0, "n": 2}
+    assert stats["a"]["wall"] == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 4}
+    assert stats["a"]["cpu"] == {"median": 1.0, "min": 0.5, "max": 1.5, "n": 4}
+    assert stats["b"]["wall"] == {"median": 2.0, "min": 2.0, "max": 2.0, "n": 2}
 
 
 def test_bench_writes_tables_whose_ratios_are_its_medians(tmp_path: Path) -> None:
     out = tmp_path / "BENCH.md"
-    cfg = compose_cfg(
-        tmp_path,
-        [
-            "data.source.n_per_class=40",
-            "pretrain.epochs=1",
-            "bench.reps=1",
-            "bench.epochs=2",
-            "bench.commands=false",
-            f"bench.out={out}",
-        ],
-        config_name="bench",
-    )
+    overrides = ["data.source.n_per_class=40", "pretrain.epochs=1", "bench.reps=1", "bench.epochs=2"]
+    cfg = compose_cfg(tmp_path, [*overrides, "bench.commands=false", f"bench.out={out}"], config_name="bench")
     text = bench.run(cfg)
     assert out.read_text() == text
-    row = re.compile(r"\| (head|partial|full) \| ([\d.]+) ms \(.*?\) \| ([\d.]+) ms \(.*?\) \| ([\d.]+)x \|")
-    rows = {m[1]: (float(m[2]), float(m[3]), float(m[4])) for m in row.finditer(text)}
+    ms = r"([\d.]+) ms \(.*?\)"
+    row = re.compile(rf"\| (head|partial|full) \| {ms} \| {ms} \| ([\d.]+)x \| {ms} \| {ms} \| ([\d.]+)x \|")
+    rows = {m[1]: [float(x) for x in m.groups()[1:]] for m in row.finditer(text)}
     assert set(rows) == {"head", "partial", "full"}
-    for regime, (lightning, plain, ratio) in rows.items():
-        assert lightning > 0 and plain > 0
-        rounding = ratio * (0.05 / lightning + 0.05 / plain) + 0.005  # the table shows ms to 0.1
-        assert ratio == pytest.approx(lightning / plain, abs=rounding)
-        (verdict,) = re.findall(rf"\| Lightning / plain loop, {regime} <= 1.1 \| ([\d.]+) \| (.+) \|", text)
-        assert float(verdict[0]) == pytest.approx(ratio, abs=0.011)
-        assert (verdict[1] == "met") == (float(verdict[0]) <= 1.10)
+    for regime, (lit_wall, plain_wall, wall_ratio, lit_cpu, plain_cpu, cpu_ratio) in rows.items():
+        for clock, lit, plain, ratio in (
+            ("wall", lit_wall, plain_wall, wall_ratio),
+            ("cpu", lit_cpu, plain_cpu, cpu_ratio),
+        ):
+            assert lit > 0 and plain > 0
+            rounding = ratio * (0.05 / lit + 0.05 / plain) + 0.005  # the table shows ms to 0.1
+            assert ratio == pytest.approx(lit / plain, abs=rounding)
+            pattern = rf"\| Lightning / plain loop, {regime} \({clock}\) <= 1.1 \| ([\d.]+) \| (.+) \|"
+            ((shown, verdict),) = re.findall(pattern, text)
+            assert float(shown) == pytest.approx(ratio, abs=0.011)
+            assert (verdict == "met") == (float(shown) <= 1.10)
     head_ms, speedup = map(
         float, re.search(r"\| cached features \| ([\d.]+) ms \| ([\d.]+)x \|", text).groups()
     )
-    full_ms = rows["full"][0]
+    full_ms = rows["full"][3]
     assert speedup == pytest.approx(full_ms / head_ms, abs=speedup * (0.05 / full_ms + 0.05 / head_ms) + 0.05)
-    assert "| body run every step |" in text
+    breakdown = dict(
+        re.findall(r"\| (seed the step's dropout|does the body train\?) \| ([\d.]+) us \|", text)
+    )
+    assert set(breakdown) == {"seed the step's dropout", "does the body train?"}
+    assert "| the step itself:" in text and "| Lightning's loop around it" in text
+
+
+def test_gpu_benchmark_without_a_gpu_says_so(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, ["trainer=gpu"], config_name="bench")
+    if torch.cuda.is_available():  # on a GPU machine the option measures instead
+        assert bench.bench_device(cfg).type == "cuda"
+    else:
+        with pytest.raises(ValueError, match="trainer=gpu: no CUDA GPU on this machine"):
+            bench.bench_device(cfg)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,12 +26,14 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from torchmetrics import MeanMetric
 
 from headswap.io import atomic_write
 from headswap.jobs.bodies import pretrained_body
 from headswap.jobs.build import build_datamodule, instantiate_all
 from headswap.jobs.runtime import configure_runtime, overrides, seed_everything
-from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
+from headswap.lit import HeadSwapClassifier, TextDataModule
+from headswap.lit.callbacks import seed_step
 from headswap.model import set_train_modes
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
@@ -39,37 +42,72 @@ from headswap.report import console as make_console
 REGIMES = ("head", "partial", "full")
 
 
+Epoch = tuple[float, float]  # one training epoch's (wall seconds, CPU seconds of this process)
+
+
+class EpochClock(L.Callback):
+    """Wall and CPU time of each training epoch, validation excluded (as in the reports).
+
+    CPU time is the steadier figure on a shared machine: another process's load stretches wall time
+    but not the CPU time this one spends.
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[Epoch] = []
+        self._start: Epoch | None = None
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = (time.perf_counter(), time.process_time())
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._start is not None:
+            wall, cpu = self._start
+            self.epochs.append((time.perf_counter() - wall, time.process_time() - cpu))
+            self._start = None
+
+
 def lightning_epochs(
     model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int
-) -> list[float]:
-    """Per-epoch training time of the project's own Trainer config (validation excluded, as in reports)."""
-    callbacks = instantiate_all(cfg.callbacks)
-    cost = next(c for c in callbacks if isinstance(c, CostMonitor))
+) -> list[Epoch]:
+    """Per-epoch training time under the project's own Trainer config, callbacks and loggers included."""
+    clock = EpochClock()
     with tempfile.TemporaryDirectory() as tmp:
         loggers = [instantiate(c, save_dir=tmp) for c in cfg.logger.values()]
+        callbacks = [*instantiate_all(cfg.callbacks), clock]
         trainer = instantiate(
             cfg.trainer, max_epochs=epochs, default_root_dir=tmp, logger=loggers, callbacks=callbacks
         )
         for cb in trainer.checkpoint_callbacks:
             cb.dirpath = tmp
         trainer.fit(model, datamodule=dm)
-    return cost.epoch_seconds
+    return clock.epochs
 
 
-def plain_epochs(model: HeadSwapClassifier, dm: TextDataModule, epochs: int) -> list[float]:
+def plain_epochs(
+    model: HeadSwapClassifier, dm: TextDataModule, epochs: int, device: torch.device
+) -> list[Epoch]:
     """The same weights, batches and optimizer in a hand-written loop over the plain ``Classifier``: the
-    floor Lightning is measured against. Like a careful loop, it runs a frozen body once per example."""
-    net = model.classifier
+    floor Lightning is measured against. Like a careful loop, it runs a frozen body once per example
+    and seeds each step's dropout as ``SeedPerStep`` does, so it could resume exactly too."""
+    net = model.classifier.to(device)
     optimizer = model.build_optimizer()  # the default constant schedule changes no rate
     body_frozen = not trains(net.body)
     cache = FeatureCache()
     times = []
-    for _ in range(epochs):
+    for epoch in range(epochs):
         set_train_modes(net.body, net.body.parts())  # the same train/eval modes as under Lightning
         net.pool.train()
         net.head.train()
-        start = time.perf_counter()
-        for batch in dm.train_dataloader():
+        start = time.perf_counter(), time.process_time()
+        for step, cpu_batch in enumerate(dm.train_dataloader()):
+            seed_step(epoch * 100_003 + step, device)
+            batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
             ids, mask = batch["input_ids"], batch["attention_mask"]
             if body_frozen:
                 with torch.no_grad():
@@ -81,7 +119,7 @@ def plain_epochs(model: HeadSwapClassifier, dm: TextDataModule, epochs: int) -> 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start[0], time.process_time() - start[1]))
     return times
 
 
@@ -89,17 +127,55 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
-def alternate(runs: dict[str, Callable[[], list[float]]], reps: int) -> dict[str, dict[str, float]]:
+def alternate(
+    runs: dict[str, Callable[[], list[Epoch]]], reps: int
+) -> dict[str, dict[str, dict[str, float]]]:
     """Run each measurement ``reps`` times, interleaved; keep every epoch after the first of each run
-    (the first pays one-off costs: the feature cache, allocator warm-up)."""
-    samples: dict[str, list[float]] = {name: [] for name in runs}
+    (the first pays one-off costs: the feature cache, allocator warm-up). Summarised per clock."""
+    samples: dict[str, list[Epoch]] = {name: [] for name in runs}
     for _ in range(reps):
         for name, run in runs.items():
             samples[name] += run()[1:]
-    return {name: summary(values) for name, values in samples.items()}
+    return {
+        name: {"wall": summary([w for w, _ in epochs]), "cpu": summary([c for _, c in epochs])}
+        for name, epochs in samples.items()
+    }
 
 
-def in_process(cfg: DictConfig, reps: int, epochs: int) -> dict[str, dict[str, float]]:
+def bench_device(cfg: DictConfig) -> torch.device:
+    """The trainer's device: ``trainer=gpu`` measures on the GPU, and says so plainly where there is none."""
+    if cfg.trainer.accelerator in ("gpu", "cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("trainer=gpu: no CUDA GPU on this machine; run the GPU benchmark where one is")
+        return torch.device("cuda", 0)
+    return torch.device("cpu")
+
+
+def bare_epochs(model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int) -> list[Epoch]:
+    """Per-epoch time under a bare Trainer (no callbacks, loggers or progress bar): Lightning's own loop."""
+    clock = EpochClock()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = L.Trainer(
+            accelerator=cfg.trainer.accelerator,
+            devices=1,
+            max_epochs=epochs,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            callbacks=[clock],
+            default_root_dir=tmp,
+        )
+        trainer.fit(model, datamodule=dm)
+    return clock.epochs
+
+
+def in_process(
+    cfg: DictConfig, reps: int, epochs: int
+) -> tuple[dict[str, dict[str, dict[str, float]]], torch.nn.Module, TextDataModule]:
+    """Every per-epoch measurement, interleaved; with the body and data they ran on."""
+    device = bench_device(cfg)
     dm = build_datamodule(cfg)
     body, _ = pretrained_body(cfg, dm)
     regimes = {name: instantiate(cfg.regimes[name]) for name in REGIMES}
@@ -110,12 +186,13 @@ def in_process(cfg: DictConfig, reps: int, epochs: int) -> dict[str, dict[str, f
             copy.deepcopy(body), instantiate(cfg.pool), regimes[regime], cache_features=cache
         )
 
-    runs: dict[str, Callable[[], list[float]]] = {}
+    runs: dict[str, Callable[[], list[Epoch]]] = {}
     for regime in REGIMES:
         runs[f"lightning/{regime}"] = lambda r=regime: lightning_epochs(model(r), dm, cfg, epochs)
-        runs[f"plain/{regime}"] = lambda r=regime: plain_epochs(model(r), dm, epochs)
+        runs[f"plain/{regime}"] = lambda r=regime: plain_epochs(model(r), dm, epochs, device)
+    runs["bare/head"] = lambda: bare_epochs(model("head"), dm, cfg, epochs)
     runs["lightning/head-uncached"] = lambda: lightning_epochs(model("head", cache=False), dm, cfg, epochs)
-    return alternate(runs, reps)
+    return alternate(runs, reps), body, dm
 
 
 def wall(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -136,8 +213,10 @@ def commands(root: Path, scratch: Path, enabled: bool, sweep: bool) -> dict[str,
     results: dict[str, dict[str, float]] = {}
     if not enabled:
         return results
-    imports = [wall([py, "-c", "import headswap.jobs.train"], root)[0] for _ in range(3)]
-    results["import headswap.jobs.train"] = {"seconds": statistics.median(imports)}
+    for module in ("lightning", "headswap.jobs.train"):  # what headswap adds to Lightning's own import
+        imports = [wall([py, "-c", f"import {module}"], root)[0] for _ in range(3)]
+        results[f"import {module}"] = {"seconds": statistics.median(imports)}
+    shutil.rmtree(scratch / "demo", ignore_errors=True)  # the first demo run pre-trains from a cold cache
     for label, args in {
         "demo.py, first run (pre-trains)": ["scripts/demo.py", f"paths.root_dir={scratch / 'demo'}"],
         "demo.py, body cached": ["scripts/demo.py", f"paths.root_dir={scratch / 'demo'}"],
@@ -186,8 +265,10 @@ def machine() -> dict[str, str]:
         if Path("/proc/cpuinfo").exists()
         else ""
     )
+    gpu = {"gpu": torch.cuda.get_device_name(0)} if torch.cuda.is_available() else {}
     return {
         "cpu": f"{cpu} ({torch.get_num_threads()} torch threads)",
+        **gpu,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "lightning": L.__version__,
@@ -195,39 +276,97 @@ def machine() -> dict[str, str]:
     }
 
 
+def step_breakdown(body: torch.nn.Module, calls: int = 2000) -> list[tuple[str, float, float]]:
+    """Per-step costs the Lightning path used to pay, each timed the old way and the current way (CPU us).
+
+    The leads profiling found: seeding every device's generator for each step's dropout, walking every
+    body parameter to ask whether the body trains, and a torchmetrics update for the epoch's loss.
+    """
+    params = list(body.parameters())
+    loss, total = torch.tensor(0.5), torch.zeros(())
+    metric = MeanMetric()
+    cpu = torch.device("cpu")
+
+    def add_loss() -> None:
+        nonlocal total
+        total = total + loss * 32
+
+    pairs = {
+        "seed the step's dropout": (lambda: torch.manual_seed(1), lambda: seed_step(1, cpu)),
+        "does the body train?": (lambda: trains(body), lambda: any(p.requires_grad for p in params)),
+        "add the step's loss to the epoch's": (lambda: metric.update(loss, weight=32), add_loss),
+    }
+    return [(name, cpu_us(old, calls), cpu_us(new, calls)) for name, (old, new) in pairs.items()]
+
+
+def cpu_us(fn: Callable[[], object], calls: int) -> float:
+    start = time.thread_time()
+    for _ in range(calls):
+        fn()
+    return (time.thread_time() - start) / calls * 1e6
+
+
 def markdown(
-    timings: dict[str, dict[str, float]], walls: dict[str, dict[str, float]], meta: dict[str, Any]
+    timings: dict[str, dict[str, dict[str, float]]],
+    breakdown: list[tuple[str, float, float]],
+    walls: dict[str, dict[str, float]],
+    meta: dict[str, Any],
 ) -> str:
+    steps = meta["steps"]
     lines = ["# Benchmarks", "", f"Command: `{meta['command']}`", ""]
     lines += [f"- {k}: {v}" for k, v in meta["machine"].items()]
     lines += [
         "",
-        f"## Per-epoch training time on the fixture ({meta['reps']} alternating repetitions x "
-        f"{meta['epochs'] - 1} timed epochs each)",
+        f"## Per-epoch training time ({meta['data']}, {steps} steps an epoch; {meta['reps']} alternating "
+        f"repetitions x {meta['epochs'] - 1} timed epochs each; medians, min-max)",
         "",
-        "| regime | Lightning (median, min-max) | plain loop (median, min-max) | Lightning / plain |",
-        "|---|---|---|---|",
+        "Wall time is what a user waits; CPU time (this process's, all its threads) is the steadier figure "
+        "when other work shares the machine.",
+        "",
+        "| regime | Lightning wall | plain loop wall | Lightning / plain (wall) "
+        "| Lightning CPU | plain loop CPU | Lightning / plain (CPU) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for regime in REGIMES:
         lit, plain = timings[f"lightning/{regime}"], timings[f"plain/{regime}"]
-        lines.append(
-            f"| {regime} | {lit['median'] * 1e3:.1f} ms ({lit['min'] * 1e3:.1f}-{lit['max'] * 1e3:.1f}) | "
-            f"{plain['median'] * 1e3:.1f} ms ({plain['min'] * 1e3:.1f}-{plain['max'] * 1e3:.1f}) | "
-            f"{lit['median'] / plain['median']:.2f}x |"
-        )
-    full, head, slow = (
-        timings["lightning/full"],
-        timings["lightning/head"],
-        timings["lightning/head-uncached"],
-    )
+        cells = []
+        for clock in ("wall", "cpu"):
+            a, b = lit[clock], plain[clock]
+            cells += [
+                f"{a['median'] * 1e3:.1f} ms ({a['min'] * 1e3:.1f}-{a['max'] * 1e3:.1f})",
+                f"{b['median'] * 1e3:.1f} ms ({b['min'] * 1e3:.1f}-{b['max'] * 1e3:.1f})",
+                f"{a['median'] / b['median']:.2f}x",
+            ]
+        lines.append(f"| {regime} | " + " | ".join(cells) + " |")
+    full, head, slow = (timings[f"lightning/{k}"]["cpu"]["median"] for k in ("full", "head", "head-uncached"))
     lines += [
         "",
-        "| head-only path | per epoch (median) | full fine-tuning / this |",
+        "| head-only path (Lightning, CPU time) | per epoch | full fine-tuning / this |",
         "|---|---|---|",
-        f"| cached features | {head['median'] * 1e3:.1f} ms | {full['median'] / head['median']:.1f}x |",
-        f"| body run every step | {slow['median'] * 1e3:.1f} ms | {full['median'] / slow['median']:.1f}x |",
+        f"| cached features | {head * 1e3:.1f} ms | {full / head:.1f}x |",
+        f"| body run every step | {slow * 1e3:.1f} ms | {full / slow:.1f}x |",
+        "",
+        "## Where a head-only step's time goes (CPU time per step, cached features)",
+        "",
+        "| part of the step | per step |",
+        "|---|---|",
     ]
+    plain_head, bare_head = timings["plain/head"]["cpu"]["median"], timings["bare/head"]["cpu"]["median"]
+    project_head = timings["lightning/head"]["cpu"]["median"]
     lines += [
+        f"| the step itself: collate, cached features, head forward, backward, Adam (plain loop) "
+        f"| {plain_head / steps * 1e6:.0f} us |",
+        f"| Lightning's loop around it (a bare Trainer: no callbacks, loggers or progress bar) "
+        f"| {(bare_head - plain_head) / steps * 1e6:.0f} us |",
+        f"| the project's callbacks, loggers and progress bar "
+        f"| {(project_head - bare_head) / steps * 1e6:.0f} us |",
+        "",
+        "Costs the Lightning path paid every step before this was measured, timed the old way and "
+        "the current way (CPU time per call):",
+        "",
+        "| per-step work | before | after |",
+        "|---|---|---|",
+        *(f"| {name} | {old:.1f} us | {new:.1f} us |" for name, old, new in breakdown),
         "",
         "## Whole commands (fresh processes, wall time)",
         "",
@@ -238,34 +377,51 @@ def markdown(
         peak = f"{w['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in w else ""
         lines.append(f"| {label} | {w['seconds']:.1f} | {peak} |")
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
-    lines += [target_row(*t) for t in targets(timings, walls)]
+    lines += [target_row(*t) for t in targets(timings, walls, meta["device"])]
     return "\n".join(lines) + "\n"
 
 
 def targets(
-    timings: dict[str, dict[str, float]], walls: dict[str, dict[str, float]]
+    timings: dict[str, dict[str, dict[str, float]]], walls: dict[str, dict[str, float]], device: str
 ) -> list[tuple[str, float, float, bool]]:
     """(target, measured, bound, lower_is_better) for each performance target of the project."""
+
+    def median(name: str, clock: str) -> float:
+        return timings[name][clock]["median"]
+
     rows = [
         (
-            f"Lightning / plain loop, {r}",
-            timings[f"lightning/{r}"]["median"] / timings[f"plain/{r}"]["median"],
+            f"Lightning / plain loop, {r} ({clock})",
+            median(f"lightning/{r}", clock) / median(f"plain/{r}", clock),
             1.10,
             True,
         )
         for r in REGIMES
+        for clock in ("wall", "cpu")
     ]
     rows.append(
         (
-            "full / head-only (cached) per epoch",
-            timings["lightning/full"]["median"] / timings["lightning/head"]["median"],
+            "full / head-only (cached) per epoch (CPU)",
+            median("lightning/full", "cpu") / median("lightning/head", "cpu"),
+            10.0,
+            False,
+        )
+    )
+    rows.append(
+        (
+            "full / head-only (cached) per epoch (wall)",
+            median("lightning/full", "wall") / median("lightning/head", "wall"),
             10.0,
             False,
         )
     )
     demo = walls.get("demo.py, first run (pre-trains)")
     if demo:
-        rows.append(("demo.py wall, pre-training and imports included (s)", demo["seconds"], 15.0, True))
+        rows.append(("demo.py wall, pre-training and imports included (s)", demo["seconds"], 20.0, True))
+    if device.startswith("cuda"):
+        rows.append(
+            (f"full fine-tuning epoch on {device} (wall s)", median("lightning/full", "wall"), 0.2, True)
+        )
     return rows
 
 
@@ -280,12 +436,20 @@ def run(cfg: DictConfig) -> str:
     """Measure, then write ``cfg.bench.out`` (BENCHMARKS.md) and return its text."""
     root = Path(__file__).resolve().parents[3]
     configure_runtime(cfg)
-    timings = in_process(cfg, cfg.bench.reps, cfg.bench.epochs)
+    timings, body, dm = in_process(cfg, cfg.bench.reps, cfg.bench.epochs)
+    breakdown = step_breakdown(body)
     # Whole commands write under paths.root_dir/bench, so their outputs (the sweep's comparison) stay.
     walls = commands(root, Path(cfg.paths.root_dir).resolve() / "bench", cfg.bench.commands, cfg.bench.sweep)
-    command = " ".join(["python scripts/bench.py", *overrides()])
-    meta = {"command": command, "machine": machine(), "reps": cfg.bench.reps, "epochs": cfg.bench.epochs}
-    text = markdown(timings, walls, meta)
+    meta = {
+        "command": " ".join(["python scripts/bench.py", *overrides()]),
+        "machine": machine(),
+        "reps": cfg.bench.reps,
+        "epochs": cfg.bench.epochs,
+        "steps": len(dm.train_dataloader()),
+        "data": f"{type(dm.source).__name__}, {len(dm.parts['train'])} training texts",
+        "device": str(bench_device(cfg)),
+    }
+    text = markdown(timings, breakdown, walls, meta)
     atomic_write(root / cfg.bench.out, lambda f: f.write(text.encode()))
     make_console().print(text)
     return text

@@ -91,7 +91,19 @@ class SeedPerStep(L.Callback):
     ) -> None:
         if self.seed is not None:
             step = (int(self.seed) * 1_000_003 + trainer.current_epoch) * 100_003 + batch_idx
-            torch.manual_seed(step * 101 + trainer.global_rank)  # DDP processes draw different masks
+            seed_step(step * 101 + trainer.global_rank, pl_module.device)  # DDP processes: other masks
+
+
+def seed_step(seed: int, device: torch.device) -> None:
+    """Seed the generators a step's dropout draws from: the CPU's, and on a GPU that device's own.
+
+    ``torch.manual_seed`` would also queue the seeding of every CUDA and XPU device and record a stack
+    trace each time (about 1.5 ms a call on this project's CPU machine, as much as a head-only step).
+    The CPU generator ends in the same state either way.
+    """
+    torch.random.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.default_generators[device.index or torch.cuda.current_device()].manual_seed(seed)
 
 
 class InterruptReport(L.Callback):

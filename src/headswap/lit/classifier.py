@@ -12,14 +12,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
-from torchmetrics import MeanMetric
 
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
 from headswap.model.classifier import Classifier, linear_head
 from headswap.model.feature_cache import FeatureCache
-from headswap.model.regime import trains
 from headswap.model.schedules import constant
 
 
@@ -54,10 +52,11 @@ class HeadSwapClassifier(L.LightningModule):
         if regime.adapters:
             add_lora(body, **regime.adapters)
         regime.apply_requires_grad(body.parts())  # so parameter counts are right before fit starts
+        self._body_params = list(body.parameters())  # asked every step whether any trains: walk once
         self.feature_cache = FeatureCache() if cache_features else None
         if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
             body.register_load_state_dict_pre_hook(self._clear_cache)
-        self.train_loss = MeanMetric()
+        self._loss_sum, self._loss_count = torch.zeros(()), 0  # the epoch's training loss, summed by example
         self.val_metrics = classification_metrics("val/")
         self.test_metrics = classification_metrics("test/")
         self.test_confusion = confusion_matrix()
@@ -90,7 +89,7 @@ class HeadSwapClassifier(L.LightningModule):
         return self.classifier.logits_from_features(features, attention_mask)
 
     def body_trains(self) -> bool:
-        return trains(self.body)
+        return any(p.requires_grad for p in self._body_params)
 
     def on_fit_start(self) -> None:
         self._clear_cache()  # the body may have changed since the last fit
@@ -106,26 +105,30 @@ class HeadSwapClassifier(L.LightningModule):
     def parameter_counts(self) -> tuple[int, int]:
         return count_parameters(self)
 
-    def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    def _logits_and_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
-        loss = F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
+        return logits, F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
+
+    def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        logits, loss = self._logits_and_loss(batch)
         return loss, logits.softmax(dim=-1)[:, 1]  # class-1 probabilities for the metrics
 
     def on_train_epoch_start(self) -> None:
         set_train_modes(self.body, self.body.parts())
         self.pool.train()
         self.head.train()
+        self._loss_sum, self._loss_count = torch.zeros((), device=self.device), 0
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        loss, _ = self._step(batch)
-        # Summed here and logged once per epoch: a ``self.log`` call per step costs more than a
-        # head-only step on cached features.
-        self.train_loss.update(loss.detach(), weight=len(batch["labels"]))
+        _, loss = self._logits_and_loss(batch)
+        # Summed here and logged once per epoch: a ``self.log`` call, or even a metric's update, per
+        # step costs more than a head-only step on cached features.
+        self._loss_sum += loss.detach() * len(batch["labels"])
+        self._loss_count += len(batch["labels"])
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/loss", self.train_loss.compute())
-        self.train_loss.reset()
+        self.log("train/loss", self._loss_sum / max(self._loss_count, 1), sync_dist=True)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs = self._step(batch)
