@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
-    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training."""
+    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training.
+
+    The training rows count as themselves, so a change in how the split assigns rows never reuses a body
+    pre-trained on texts that are now validation or test texts."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
     data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
@@ -36,6 +39,7 @@ def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
     )
     determinants = {
         "source": datamodule.source.fingerprint(),
+        "train_rows": hashlib.sha256(str(datamodule.parts["train"].keys.tolist()).encode()).hexdigest(),
         "data": data,
         "tokenizer": OmegaConf.to_container(cfg.body.tokenizer, resolve=True),
         "body": body,
