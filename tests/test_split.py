@@ -56,7 +56,9 @@ def test_fractions_out_of_range_name_the_key(test: float, val: float, key: str) 
         stratified_group_split(["a", "b"], [0, 1], test, val, 0)
 
 
-def one_large_spam_group(n_ham: int = 1700, n_spam: int = 300, group: int = 97) -> tuple[list[str], list[int]]:
+def one_large_spam_group(
+    n_ham: int = 1700, n_spam: int = 300, group: int = 97
+) -> tuple[list[str], list[int]]:
     """The issue's corpus in miniature: one spam text occurs ``group`` times among short unique comments."""
     texts = [f"ham {i}" for i in range(n_ham)] + ["WIN a prize, call now"] * group
     texts += [f"spam {i}" for i in range(n_spam - group)]
@@ -71,7 +73,9 @@ def test_a_large_duplicate_group_keeps_every_part_at_the_files_positive_rate(see
     for part in ("train", "val", "test"):
         rows = getattr(split, part)
         assert sum(labels[i] for i in rows) / len(rows) == pytest.approx(whole, abs=0.01), part
-    (group_part,) = {p for p in ("train", "val", "test") if texts.index("WIN a prize, call now") in getattr(split, p)}
+    (group_part,) = {
+        p for p in ("train", "val", "test") if texts.index("WIN a prize, call now") in getattr(split, p)
+    }
     assert group_part == "train"  # only the largest part has room for it
     assert split_warnings(texts, labels, split, ["ham", "spam"]) == [
         "one text makes up 97 of the 204 spam rows of the train part ('WIN a prize, call now'); "

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,12 @@ def pretrained_body(
             info = json.loads(meta.read_text())
             info["cached"] = True
     info["path"] = str(path)
+    log.info(
+        "%s body: validation perplexity %.2f before pre-training, %.2f after",
+        "cached" if info["cached"] else "pre-trained",
+        info["val_perplexity_before"],
+        info["val_perplexity_after"],
+    )
     return body, info
 
 
@@ -87,9 +94,10 @@ def run_pretraining(
         strategy="auto",
         max_epochs=settings.epochs,
         logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
+        enable_checkpointing=False,  # its progress bar follows trainer.enable_progress_bar, as fine-tuning's
         callbacks=None,
     )
+    started = time.perf_counter()
     stats = pretrain_quick(body, datamodule, trainer, settings)
-    return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), **stats}
+    seconds = round(time.perf_counter() - started, 2)
+    return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), "seconds": seconds, **stats}
