@@ -117,7 +117,8 @@ def split_warnings(
         if abs(part_rate - rate) > POSITIVE_RATE_TOLERANCE:
             found.append(
                 f"the {part} part is {part_rate:.1%} {label_names[1]} against {rate:.1%} in the whole data: "
-                "large groups of duplicate texts did not fit its share; change data.split_seed or the fractions"
+                "large groups of duplicate texts did not fit its share; "
+                "change data.split_seed or the fractions"
             )
         for label in (0, 1):
             counts = Counter(texts[i] for i in rows if labels[i] == label)

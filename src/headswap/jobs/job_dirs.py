@@ -1,4 +1,4 @@
-"""Names of a sweep's job folders: ``regime=head,seed=0`` where the overrides are plain, flat and unique always.
+"""Names of sweep job folders: ``regime=head,seed=0`` where the overrides are plain; flat and unique always.
 
 Hydra names a job folder by ``hydra.job.override_dirname``, so ``data.path=/data/comments.csv`` would
 nest the folder three levels deep. ``${job_dir_name:...}`` (used by ``conf/hydra/default.yaml``) keeps a
