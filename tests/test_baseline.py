@@ -11,7 +11,7 @@ from sklearn import pipeline as sklearn_pipeline  # the baseline extra, part of 
 
 from headswap.jobs import baseline
 from headswap.jobs.build import build_datamodule
-from headswap.run_record import THRESHOLD_METRICS
+from headswap.run_record import SCORES
 
 from .conftest import compose_cfg
 
@@ -25,19 +25,19 @@ def test_baselines_fit_on_train_select_on_val_and_test_once(tmp_path: Path, monk
     assert len(parts) == 3
     calls: list[tuple[str, str]] = []
     Pipeline = sklearn_pipeline.Pipeline
-    fit, predict = Pipeline.fit, Pipeline.predict
+    fit, positive_scores = Pipeline.fit, baseline.positive_scores
 
     def spy_fit(self, X, y=None, **kw):
         calls.append(("fit", parts[tuple(X)]))
         assert list(y) == dm.parts[parts[tuple(X)]].labels.tolist()
         return fit(self, X, y, **kw)
 
-    def spy_predict(self, X, **kw):
+    def spy_scores(model, X):
         calls.append(("predict", parts[tuple(X)]))
-        return predict(self, X, **kw)
+        return positive_scores(model, X)
 
     monkeypatch.setattr(Pipeline, "fit", spy_fit)
-    monkeypatch.setattr(Pipeline, "predict", spy_predict)
+    monkeypatch.setattr(baseline, "positive_scores", spy_scores)
     result = baseline.run(cfg)
 
     n = len(baseline.GRID)
@@ -51,12 +51,14 @@ def test_baselines_fit_on_train_select_on_val_and_test_once(tmp_path: Path, monk
         by_c = row["val_f1_by_C"]
         assert row["C"] in baseline.GRID and by_c[str(row["C"])] == max(by_c.values()) == row["val_f1"]
         test = row["test"]
-        assert all(0 <= test[m] <= 1 for m in THRESHOLD_METRICS)
+        assert sorted(test) == sorted(SCORES)  # the run report's scores, PR-AUC included
+        assert all(0 <= test[m] <= 1 for m in SCORES)
         p, r = test["precision"], test["recall"]
         assert test["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0, abs=1e-5)
         assert row["fit_seconds"] > 0
     out = capsys.readouterr().out
-    assert "not truncated" in out and "logreg" in out and "linear svm" in out
+    assert "not truncated" in out and "logreg" in out and "linear svm" in out and "test pr_auc" in out
+    assert "spam rate" in out and saved["data"]["sizes"] == dm.stats["sizes"]  # the run's split summary
 
 
 def test_missing_sklearn_names_the_extra(tmp_path: Path, monkeypatch) -> None:

@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import t as student_t
 
 from headswap.jobs.compare import compare, compare_and_report, group_name, latest_sweep
+from headswap.jobs.job_dirs import MAX_LENGTH, job_dir_name
 from headswap.jobs.multirun import parse_overrides
 
 from .records import sample_record
@@ -150,3 +151,30 @@ def test_a_record_of_another_format_stops_the_comparison(sweep: Path) -> None:
     (job / "metrics.json").write_text(json.dumps({**sample_record(), "format_version": 2}))
     with pytest.raises(ValueError, match=r"regime=head,seed=1/metrics\.json: key 'format_version' is 2"):
         compare(sweep)
+
+
+def test_jobs_nested_by_a_path_override_are_still_found(tmp_path: Path) -> None:
+    """Sweeps written before job folders were kept flat nest a job under the ``/`` of a path value."""
+    sweep = tmp_path / "old_sweep"
+    for regime, f1 in (("head", 0.8), ("full", 0.9)):
+        job = make_job(sweep / "data.path=" / "srv" / "data", [f"regime={regime}", "seed=0"], f1)
+        assert job.parent != sweep
+    assert sorted(g.name for g in compare(sweep).groups) == ["regime=full", "regime=head"]
+
+
+@pytest.mark.parametrize(
+    ("dirname", "expected"),
+    [
+        ("regime=head,seed=0", "regime=head,seed=0"),  # plain values keep the readable name
+        ("+data.x=1,~trainer.logger", "+data.x=1,~trainer.logger"),
+        ("data.path=/srv/data/a.csv,regime=head", "3_data.path=_srv_data_a.csv,regime=head"),
+        ("name='a b=c'", "3_name=_a_b=c"),
+    ],
+)
+def test_job_folder_names_are_flat_and_readable(dirname: str, expected: str) -> None:
+    assert job_dir_name(dirname, 3) == expected
+
+
+def test_long_job_folder_names_are_cut_and_numbered() -> None:
+    name = job_dir_name("x=" + "a" * 500, 7)
+    assert name.startswith("7_x=aaa") and len(name) <= 2 + MAX_LENGTH

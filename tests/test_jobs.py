@@ -66,6 +66,10 @@ def test_same_command_twice_gives_identical_metrics(tmp_path: Path) -> None:
     second = train.run(compose_cfg(tmp_path, overrides, output="run2"))
     assert first["pretrained_body"]["cached"] is False and second["pretrained_body"]["cached"] is True
     assert first["test"] == second["test"] and first["best_val"] == second["best_val"]
+    # pre-training is a cost of the run that does it; a cached body costs nothing (its making is recorded)
+    assert first["cost"]["pretrain_seconds"] == first["pretrained_body"]["seconds"] > 0
+    assert second["cost"]["pretrain_seconds"] == 0.0
+    assert second["pretrained_body"]["seconds"] == first["pretrained_body"]["seconds"]
 
 
 def test_seed_zero_is_a_seed() -> None:
@@ -161,11 +165,32 @@ def test_unknown_regime_lists_the_valid_choices(tmp_path: Path) -> None:
     assert {"head", "partial", "full"} <= set(err.value.options)
 
 
-def test_train_script_runs_from_the_command_line(tmp_path: Path) -> None:
-    cmd = [sys.executable, "scripts/train.py", "regime=full", f"paths.root_dir={tmp_path}", *TINY]
+LIGHTNING_NOISE = (
+    "GPU available",
+    "TPU available",
+    "litlogger",
+    "Tip",
+    "Restoring states",
+    "Loaded model weights",
+)
+
+
+def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Path) -> None:
+    """What a user reads: the settings line, the split, progress of both stages, the perplexity before
+    and after pre-training, the report; none of Lightning's info lines."""
+    cmd = [sys.executable, "scripts/train.py", "regime=full", f"paths.root_dir={tmp_path}", *TINY[:3]]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    output = proc.stdout + proc.stderr
+    assert proc.stdout.startswith(
+        "run: data=fixture (80 rows) max_len=32 body=tiny regime=full pool=mean schedule=constant "
+        "epochs=1 pre-training + 2 fine-tuning seed=0\n"
+    )
+    assert "spam rate" in output and "│ test  │   8 │    8 │   16 │     50.0% │" in output
+    assert "Epoch 0/0" in output and "Epoch 1/1" in output  # pre-training's 1 epoch, fine-tuning's 2
+    assert "pre-trained body: validation perplexity" in output and "pre-training time" in output
     assert "regime=full" in proc.stdout and "true spam" in proc.stdout
+    assert [noise for noise in LIGHTNING_NOISE if noise in output] == []
     (metrics,) = (tmp_path / "logs" / "train" / "runs").glob("*/metrics.json")
     assert json.loads(metrics.read_text())["regime"] == "full"
 

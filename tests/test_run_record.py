@@ -35,6 +35,7 @@ def test_what_train_writes_reads_back_through_the_contract(trained: tuple[Path, 
     console = Console(record=True, width=200)
     console.print(render_report(record))  # the report finds every key it needs
     assert f"test @ {record['test_at_val_threshold']['threshold']:.3f}" in console.export_text()
+    assert record["cost"]["pretrain_seconds"] > 0 and record["data"]["warnings"] == []  # optional keys
     (tn, fp), (fn, tp) = record["confusion_matrix"]  # per-class scores agree with the test step's counts
     ham, spam = (record["per_class"][name] for name in record["labels"])
     assert (ham["support"], spam["support"]) == (tn + fp, fn + tp)

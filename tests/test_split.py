@@ -3,6 +3,7 @@ from collections import Counter
 import pytest
 
 from headswap.data import make_fixture, stratified_group_split
+from headswap.data.split import split_warnings
 
 
 def split_fixture(seed: int = 0):
@@ -53,3 +54,47 @@ def test_too_few_examples_of_a_class_is_rejected() -> None:
 def test_fractions_out_of_range_name_the_key(test: float, val: float, key: str) -> None:
     with pytest.raises(ValueError, match=f"data.{key}"):
         stratified_group_split(["a", "b"], [0, 1], test, val, 0)
+
+
+def one_large_spam_group(
+    n_ham: int = 1700, n_spam: int = 300, group: int = 97
+) -> tuple[list[str], list[int]]:
+    """The issue's corpus in miniature: one spam text occurs ``group`` times among short unique comments."""
+    texts = [f"ham {i}" for i in range(n_ham)] + ["WIN a prize, call now"] * group
+    texts += [f"spam {i}" for i in range(n_spam - group)]
+    return texts, [0] * n_ham + [1] * n_spam
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_large_duplicate_group_keeps_every_part_at_the_files_positive_rate(seed: int) -> None:
+    texts, labels = one_large_spam_group()
+    split = stratified_group_split(texts, labels, 0.2, 0.15, seed)
+    whole = sum(labels) / len(labels)
+    for part in ("train", "val", "test"):
+        rows = getattr(split, part)
+        assert sum(labels[i] for i in rows) / len(rows) == pytest.approx(whole, abs=0.01), part
+    (group_part,) = {
+        p for p in ("train", "val", "test") if texts.index("WIN a prize, call now") in getattr(split, p)
+    }
+    assert group_part == "train"  # only the largest part has room for it
+    assert split_warnings(texts, labels, split, ["ham", "spam"]) == [
+        "one text makes up 97 of the 204 spam rows of the train part ('WIN a prize, call now'); "
+        "consider removing its duplicates from the file"
+    ]
+
+
+def test_a_group_too_large_for_any_share_is_warned_about() -> None:
+    texts, labels = one_large_spam_group(n_ham=300, n_spam=100, group=70)  # 70 of 100 spam: one text
+    split = stratified_group_split(texts, labels, 0.2, 0.2, 0)
+    assert split_warnings(texts, labels, split, ["ham", "spam"]) == [
+        "one text makes up 70 of the 70 spam rows of the train part ('WIN a prize, call now'); "
+        "consider removing its duplicates from the file",
+        "the val part is 17.2% spam against 25.0% in the whole data: large groups of duplicate texts "
+        "did not fit its share; change data.split_seed or the fractions",
+    ]
+
+
+def test_a_split_without_duplicates_gives_no_warning() -> None:
+    examples, split = split_fixture()
+    texts, labels = [e.text for e in examples], [e.label for e in examples]
+    assert split_warnings(texts, labels, split, ["ham", "spam"]) == []

@@ -91,3 +91,27 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:
     (error,) = sweep.glob("*/error.txt")
     assert error.read_text().startswith("ValueError: regime.head_lr=-1.0 must be > 0")
     assert "failed or missing" in proc.stdout
+
+
+def test_a_sweep_over_two_csv_files_by_absolute_path_is_compared(tmp_path: Path) -> None:
+    """Paths in overrides must not nest the job folders, and compare finds the jobs with or without
+    the sweep folder named."""
+    files = []
+    for name, flip in (("a.csv", 0), ("b.csv", 1)):
+        folder = tmp_path / "data" / name.removesuffix(".csv")
+        folder.mkdir(parents=True)
+        rows = [f"spam offer {i},{1 - flip}" if i % 2 else f"hello friend {i},{flip}" for i in range(80)]
+        (folder / name).write_text("text,label\n" + "\n".join(rows) + "\n")
+        files.append(str(folder / name))
+    args = ["-m", f"data.path={files[0]},{files[1]}", "data=csv", "data.positive_label=1", "data.max_len=24"]
+    proc = run_script([*args, "pretrain.epochs=1", "trainer.max_epochs=1", TINY[3]], tmp_path)
+    sweep, jobs = jobs_of(tmp_path)
+    assert len(jobs) == 2  # both found one level down: the folders are flat
+    for n, name in enumerate(sorted(jobs)):  # numbered, as a path is no plain value
+        assert name.startswith(f"{n}_") and "data.path=_" in name and "/" not in name
+    assert "by validation F1; test metrics beside it" in proc.stdout
+    table = (sweep / "comparison.md").read_text()
+    for f in files:
+        assert f"| data.path={f} | 1 |" in table
+    again = run_script(["--log-dir", str(tmp_path / "logs")], tmp_path, script="scripts/compare.py")
+    assert f"wrote {sweep / 'comparison.md'}" in again.stdout.replace("\n", "")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 
-from headswap.run_record import SCORES, RunRecord
+from headswap.run_record import SCORES, Cost, DataStats, RunRecord
 
 
 def render_report(result: RunRecord) -> Group:
@@ -55,18 +57,49 @@ def render_report(result: RunRecord) -> Group:
         )
         costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
         costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
+        costs.add_row("pre-training time", _pretraining(cost, result["pretrained_body"]))
     else:
         costs.add_row(
             "train time, memory", "not measured: the cost_monitor callback was removed from the config"
         )
     data = result["data"]
-    sizes = ", ".join(f"{part} {sum(n.values())}" for part, n in data["sizes"].items())
+    sizes = ", ".join(
+        f"{part} {sum(n.values())} ({' / '.join(f'{c} {label}' for label, c in n.items())})"
+        for part, n in data["sizes"].items()
+    )
     costs.add_row(
         "data",
         f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "
         f"{data['truncated']} texts truncated to {data['max_len']} tokens",
     )
     return Group(scores, per_class, confusion, costs)
+
+
+def _pretraining(cost: Cost, body: dict) -> str:
+    """This run's pre-training seconds; 0 when the body came from the cache (what making it took then)."""
+    made = f"{body['seconds']:.1f} s" if "seconds" in body else "not recorded"
+    if body.get("cached"):
+        return f"0 s: loaded from the cache (it took {made} to make)"
+    return f"{cost.get('pretrain_seconds', 0.0):.2f} s ({body.get('epochs', '?')} epochs)"
+
+
+def render_split(data: DataStats, labels: Sequence[str]) -> Group:
+    """Each part's per-class counts and positive rate, and what grouping and truncation did."""
+    negative, positive = labels
+    table = Table(title="split (exact duplicates kept in one part)", title_justify="left")
+    for column in ("part", negative, positive, "rows", f"{positive} rate"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+    for part, counts in data["sizes"].items():
+        n_neg, n_pos = counts.get(negative, 0), counts.get(positive, 0)
+        table.add_row(
+            part, f"{n_neg:,}", f"{n_pos:,}", f"{n_neg + n_pos:,}", f"{n_pos / max(1, n_neg + n_pos):.1%}"
+        )
+    notes = [
+        f"{data['duplicate_groups']} texts occur more than once ({data['duplicate_rows']} rows); "
+        f"{data['truncated']} texts truncated to {data['max_len']} tokens"
+    ]
+    notes += [f"[yellow]warning:[/yellow] {escape(w)}" for w in data.get("warnings", [])]
+    return Group(table, *notes)
 
 
 def console() -> Console:

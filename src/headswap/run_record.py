@@ -87,14 +87,19 @@ class _MeasuredCost(TypedDict):
 
 class Cost(_MeasuredCost, total=False):
     peak_cuda_mb: float  # only where CUDA is available
+    pretrain_seconds: float  # pre-training the body in this run; 0.0 when it came from the cache
 
 
-class DataStats(TypedDict):
+class _DataStats(TypedDict):
     sizes: dict[str, dict[str, int]]  # part -> label name -> count
     duplicate_groups: int
     duplicate_rows: int
     truncated: int
     max_len: int
+
+
+class DataStats(_DataStats, total=False):
+    warnings: list[str]  # what about the split could mislead (headswap.data.split.split_warnings)
 
 
 class RunTime(TypedDict):

@@ -3,7 +3,7 @@
 from headswap.data.examples import Example, TextSource
 from headswap.data.fixture import SMSFixture, make_fixture
 from headswap.data.lesson_fixture import LessonFixture, make_lesson_fixture
-from headswap.data.split import Split, stratified_group_split
+from headswap.data.split import Split, split_warnings, stratified_group_split
 from headswap.data.table import SMSSpamCollection, TableSource
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "TextSource",
     "make_fixture",
     "make_lesson_fixture",
+    "split_warnings",
     "stratified_group_split",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig
 from rich.table import Table
 
@@ -14,8 +15,10 @@ from headswap.io import write_json
 from headswap.jobs.build import build_datamodule
 from headswap.jobs.runtime import configure_runtime
 from headswap.lit.datamodule import PARTS
+from headswap.lit.metrics import scores_at
 from headswap.report import console as make_console
-from headswap.run_record import THRESHOLD_METRICS
+from headswap.report import render_split
+from headswap.run_record import SCORES
 
 GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
@@ -48,22 +51,30 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     result = {
         "labels": list(datamodule.label_names),
         "sizes": {part: len(texts) for part, (texts, _) in data.items()},
+        "data": datamodule.stats,
         "truncated_to_max_len": False,
         "grid": list(GRID),
         "models": {name: evaluate(build, data) for name, build in builders.items()},
         "output_dir": str(cfg.paths.output_dir),
     }
     write_json(Path(cfg.paths.output_dir) / "baseline.json", result)
+    make_console().print(render_split(datamodule.stats, datamodule.label_names))  # as a run prints it
     print_table(result, datamodule.max_len)
     return result
 
 
-def scores(labels: list[int], predicted: list[int]) -> dict[str, float]:
-    """Precision, recall and F1 of class 1 (the positive class, as in training), and accuracy."""
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+def positive_scores(model: Any, texts: list[str]) -> torch.Tensor:
+    """Class-1 scores in [0, 1]: logistic regression's probability, or the sigmoid of the SVM's margin
+    (above 0.5 exactly where it predicts class 1), so runs and baselines share one metric code."""
+    if hasattr(model, "predict_proba"):
+        return torch.as_tensor(model.predict_proba(texts)[:, 1], dtype=torch.float32)
+    return torch.sigmoid(torch.as_tensor(model.decision_function(texts), dtype=torch.float32))
 
-    p, r, f1, _ = precision_recall_fscore_support(labels, predicted, average="binary", zero_division=0)
-    return dict(zip(THRESHOLD_METRICS, map(float, (p, r, f1, accuracy_score(labels, predicted)))))
+
+def scores(model: Any, texts: list[str], labels: list[int]) -> dict[str, float]:
+    """The run report's scores (``SCORES``) of class 1 at 0.5, from the same code as training's."""
+    result = scores_at(positive_scores(model, texts), torch.tensor(labels), 0.5)
+    return {m: result[m] for m in SCORES}
 
 
 def evaluate(build: Callable[[float], Any], data: Data) -> dict[str, Any]:
@@ -74,14 +85,13 @@ def evaluate(build: Callable[[float], Any], data: Data) -> dict[str, Any]:
         started = time.perf_counter()
         model = build(c).fit(train_x, train_y)
         seconds = time.perf_counter() - started
-        fits.append((scores(val_y, model.predict(val_x).tolist())["f1"], c, model, seconds))
+        fits.append((scores(model, val_x, val_y)["f1"], c, model, seconds))
     val_f1, c, model, seconds = max(fits, key=lambda fit: fit[0])
-    test = scores(test_y, model.predict(test_x).tolist())
     return {
         "C": c,
         "val_f1": round(val_f1, 6),
         "val_f1_by_C": {str(g): round(f, 6) for f, g, _, _ in fits},
-        "test": {k: round(v, 6) for k, v in test.items()},
+        "test": scores(model, test_x, test_y),
         "fit_seconds": round(seconds, 4),
     }
 
@@ -93,9 +103,9 @@ def print_table(result: dict[str, Any], max_len: int) -> None:
         f"full texts, not truncated to data.max_len={max_len})"
     )
     table = Table(title=title, title_justify="left")
-    for column in ("model", "C", "val f1", *(f"test {m}" for m in THRESHOLD_METRICS), "fit time"):
+    for column in ("model", "C", "val f1", *(f"test {m}" for m in SCORES), "fit time"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, row in result["models"].items():
-        test = [f"{row['test'][m]:.4f}" for m in THRESHOLD_METRICS]
+        test = [f"{row['test'][m]:.4f}" for m in SCORES]
         table.add_row(name, f"{row['C']:g}", f"{row['val_f1']:.4f}", *test, f"{row['fit_seconds']:.3f} s")
     make_console().print(table)

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
-    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training."""
+    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training.
+
+    The training rows count as themselves, so a change in how the split assigns rows never reuses a body
+    pre-trained on texts that are now validation or test texts."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
     data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
@@ -36,6 +40,7 @@ def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
     )
     determinants = {
         "source": datamodule.source.fingerprint(),
+        "train_rows": hashlib.sha256(str(datamodule.parts["train"].keys.tolist()).encode()).hexdigest(),
         "data": data,
         "tokenizer": OmegaConf.to_container(cfg.body.tokenizer, resolve=True),
         "body": body,
@@ -70,6 +75,12 @@ def pretrained_body(
             info = json.loads(meta.read_text())
             info["cached"] = True
     info["path"] = str(path)
+    log.info(
+        "%s body: validation perplexity %.2f before pre-training, %.2f after",
+        "cached" if info["cached"] else "pre-trained",
+        info["val_perplexity_before"],
+        info["val_perplexity_after"],
+    )
     return body, info
 
 
@@ -83,9 +94,10 @@ def run_pretraining(
         strategy="auto",
         max_epochs=settings.epochs,
         logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
+        enable_checkpointing=False,  # its progress bar follows trainer.enable_progress_bar, as fine-tuning's
         callbacks=None,
     )
+    started = time.perf_counter()
     stats = pretrain_quick(body, datamodule, trainer, settings)
-    return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), **stats}
+    seconds = round(time.perf_counter() - started, 2)
+    return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), "seconds": seconds, **stats}

@@ -130,7 +130,7 @@ def render(c: Comparison) -> Group:
             paired.add_row(*row)
         parts.append(paired)
     for job in c.failed:
-        parts.append(f"[red]failed or missing:[/red] {job.dir.name}: {job.error}")
+        parts.append(f"[red]failed or missing:[/red] {job.dir.relative_to(c.sweep_dir)}: {job.error}")
     return Group(*parts)
 
 
@@ -147,7 +147,7 @@ def _markdown(c: Comparison) -> str:
         text += f"\n## Paired by seed (test F1)\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
     if c.failed:
         text += "\n## Failed or missing jobs\n\n" + "".join(
-            f"- `{j.dir.name}`: {j.error}\n" for j in c.failed
+            f"- `{j.dir.relative_to(c.sweep_dir)}`: {j.error}\n" for j in c.failed
         )
     return text
 

@@ -104,14 +104,19 @@ class Comparison:
 
 
 def find_jobs(sweep_dir: Path) -> list[Job]:
-    """Every job folder of a Hydra multirun (it holds ``.hydra/overrides.yaml``), finished or not."""
+    """Every job folder of a Hydra multirun (it holds ``.hydra/overrides.yaml``), finished or not.
+
+    Searched at any depth: sweeps written before job folders were kept flat nested them by the ``/``
+    in a path override (``data.path=/data/a.csv``)."""
     if not sweep_dir.is_dir():
         raise FileNotFoundError(
             f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed"
         )
     jobs = []
-    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
+    for overrides_file in sorted(sweep_dir.glob("**/.hydra/overrides.yaml")):
         job_dir = overrides_file.parent.parent
+        if job_dir == sweep_dir:
+            continue
         overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
         metrics_file, error_file = job_dir / FILE_NAME, job_dir / "error.txt"
         metrics = read_run_record(metrics_file) if metrics_file.exists() else None

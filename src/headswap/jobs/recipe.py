@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from headswap.io import check_state_dict, safe_load
+from headswap.jobs.announce import announce
 from headswap.jobs.bodies import pretrained_body
 from headswap.jobs.build import build_datamodule, instantiate_all
 from headswap.jobs.runtime import overrides, seed_everything
@@ -36,6 +37,7 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     """
     started = time.time()
     datamodule = build_datamodule(cfg)
+    announce(cfg, datamodule)
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
     model: HeadSwapClassifier = instantiate(
@@ -126,6 +128,7 @@ def assemble_result(
 ) -> dict[str, Any]:
     trainable, total = model.parameter_counts()
     cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
+    pretrain_seconds = 0.0 if pretrain_info["cached"] else pretrain_info["seconds"]  # a cached body: free
     return {
         "format_version": FORMAT_VERSION,
         "regime": model.regime.name,
@@ -145,7 +148,7 @@ def assemble_result(
                 name for name, part in model.body.parts().items() if trains(part)
             ],
         },
-        "cost": cost.summary(model) if cost else {},
+        "cost": {**cost.summary(model), "pretrain_seconds": pretrain_seconds} if cost else {},
         "data": datamodule.stats,
         "pretrained_body": pretrain_info,
         "output_dir": str(cfg.paths.output_dir),

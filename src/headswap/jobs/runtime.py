@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
@@ -47,6 +48,9 @@ def configure_runtime(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=r".*Trying to infer the `batch_size`.*")
     # Raised inside Lightning 2.6 on torch >= 2.10; nothing in this project to change.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # Lightning's info lines (GPU/TPU available, a litlogger tip, checkpoint restores) on every Trainer;
+    # its warnings go through the same logger at WARNING and still show.
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 
 
 def seed_everything(seed: int | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -12,9 +13,11 @@ from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from headswap.data import Example, TableSource, TextSource, stratified_group_split
+from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
 
 PARTS = ("train", "val", "test")
+
+log = logging.getLogger(__name__)
 
 
 class Tokenizer(Protocol):
@@ -130,13 +133,8 @@ class TextDataModule(L.LightningDataModule):
         if self.parts:
             return
         examples = self.source.load()
-        split = stratified_group_split(
-            [e.text for e in examples],
-            [e.label for e in examples],
-            self.test_fraction,
-            self.val_fraction,
-            self.split_seed,
-        )
+        texts, labels = [e.text for e in examples], [e.label for e in examples]
+        split = stratified_group_split(texts, labels, self.test_fraction, self.val_fraction, self.split_seed)
         for part in PARTS:
             keys = getattr(split, part)
             self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, self.max_len)
@@ -146,7 +144,10 @@ class TextDataModule(L.LightningDataModule):
             "duplicate_rows": split.duplicate_rows,
             "truncated": sum(self.tokenizer.is_truncated(e.text, self.max_len) for e in examples),
             "max_len": self.max_len,
+            "warnings": split_warnings(texts, labels, split, self.label_names),
         }
+        for warning in self.stats["warnings"]:
+            log.warning("split: %s", warning)
 
     def _names(self, labels: Tensor) -> list[str]:
         return [self.label_names[i] for i in labels.tolist()]

@@ -1,0 +1,35 @@
+"""What a run says before it starts: one line of the settings that matter, and the split it will use."""
+
+from __future__ import annotations
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from headswap.lit import TextDataModule
+from headswap.report import console, render_split
+
+
+def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
+    """``data=csv (comments.csv, 2,000 rows) max_len=160 body=tiny regime=gradual ...``: what the
+    composed config means, whatever group or experiment set each value."""
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    rows = sum(len(part) for part in datamodule.parts.values())
+    where = f"{cfg.data.path}, " if "path" in cfg.data else ""
+    return " ".join(
+        [
+            f"data={choices.get('data', '?')} ({where}{rows:,} rows)",
+            f"max_len={datamodule.max_len}",
+            f"body={choices.get('body', '?')}",
+            f"regime={cfg.regime.name}",
+            f"pool={choices.get('pool', '?')}",
+            f"schedule={choices.get('schedule', '?')}",
+            f"epochs={cfg.pretrain.epochs} pre-training + {cfg.trainer.max_epochs} fine-tuning",
+            f"seed={cfg.seed}",
+        ]
+    )
+
+
+def announce(cfg: DictConfig, datamodule: TextDataModule, title: str = "run") -> None:
+    out = console()
+    out.print(f"{title}: {settings_line(cfg, datamodule)}", markup=False, highlight=False)
+    out.print(render_split(datamodule.stats, datamodule.label_names))

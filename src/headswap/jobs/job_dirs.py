@@ -1,0 +1,31 @@
+"""Names of sweep job folders: ``regime=head,seed=0`` where the overrides are plain; flat and unique always.
+
+Hydra names a job folder by ``hydra.job.override_dirname``, so ``data.path=/data/comments.csv`` would
+nest the folder three levels deep. ``${job_dir_name:...}`` (used by ``conf/hydra/default.yaml``) keeps a
+plain name as it is; any other character run becomes ``_`` and the job number leads the name, so two
+jobs whose values differ only in such characters still get folders of their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from omegaconf import OmegaConf
+
+UNSAFE = re.compile(r"[^\w.,=+~@-]+")
+MAX_LENGTH = 120  # leaves room for the sweep folder's path in a 255-byte file name
+
+
+def job_dir_name(override_dirname: str, job_num: int | str) -> str:
+    """``override_dirname`` if it is a safe, flat folder name; else ``<job_num>_<sanitised name>``."""
+    safe = UNSAFE.sub("_", override_dirname).strip("_")
+    if safe == override_dirname and len(safe) <= MAX_LENGTH:
+        return safe
+    return f"{job_num}_{safe[:MAX_LENGTH]}".rstrip("_")
+
+
+def register() -> None:
+    OmegaConf.register_new_resolver("job_dir_name", job_dir_name, replace=True)
+
+
+register()
