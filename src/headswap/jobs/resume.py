@@ -10,7 +10,6 @@ never the killed run's own files.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +45,24 @@ NOT_TRAINING = (
 
 def training_settings(cfg: DictConfig, datamodule: TextDataModule) -> dict[str, Any]:
     """The composed config as dotted keys, less ``NOT_TRAINING``, plus the data's fingerprint."""
-    flat = _flatten(OmegaConf.to_container(cfg, resolve=True))
-    settings = {k: v for k, v in flat.items() if not k.startswith(NOT_TRAINING)}
+    settings = {k: v for k, v in _flatten(cfg).items() if not k.startswith(NOT_TRAINING)}
     settings["data.fingerprint"] = datamodule.source.fingerprint()
     return settings
 
 
-def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(node, dict) or not node:
-        return {prefix.rstrip("."): node}
-    return {k: v for key, value in node.items() for k, v in _flatten(value, f"{prefix}{key}.").items()}
+def _flatten(node: DictConfig, prefix: str = "") -> dict[str, Any]:
+    """Leaves as dotted keys; an interpolation (``model.regime: ${regime}``) is left out, since the key
+    it refers to is compared itself."""
+    flat: dict[str, Any] = {}
+    for key in node:
+        if OmegaConf.is_interpolation(node, key):
+            continue
+        value = node[key]
+        if isinstance(value, DictConfig) and len(value):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+    return flat
 
 
 def resume_checkpoint(
@@ -95,38 +102,43 @@ def check_same_settings(ckpt_path: str, saved: dict[str, Any] | None, settings: 
 
 
 def continue_in_own_folder(ckpt_path: str, checkpoint: dict[str, Any], callbacks: list[Any]) -> str:
-    """Copy the checkpoints a resume continues from into this run's checkpoint folder, their recorded
-    paths pointed there, and return the copy of ``ckpt_path`` to resume from."""
+    """Copy the checkpoints a resume continues from (it and the best so far) into this run's checkpoint
+    folder, their recorded paths pointed there, and return the copy of ``ckpt_path`` to resume from."""
     source = Path(ckpt_path).resolve().parent
-    savers = [c for c in callbacks if isinstance(c, ModelCheckpoint) and c.dirpath]
-    if not savers or Path(savers[0].dirpath).resolve() == source:
+    savers = {c.state_key: Path(c.dirpath) for c in callbacks if isinstance(c, ModelCheckpoint) and c.dirpath}
+    if not savers or next(iter(savers.values())).resolve() == source:
         return str(ckpt_path)  # resuming in its own folder (hydra.run.dir set to the killed run's)
-    for saver in savers:
-        state = checkpoint.get("callbacks", {}).get(saver.state_key)
-        if state is not None:
-            _point_to(state, source, Path(saver.dirpath))
-    resumed = Path(savers[0].dirpath) / Path(ckpt_path).name
-    atomic_write(resumed, lambda f: torch.save(checkpoint, f))
+    copies: dict[Path, dict[str, Any]] = {}
+    for key, target in savers.items():
+        for name in _checkpoint_names(checkpoint.get("callbacks", {}).get(key) or {}):
+            if (source / name).is_file():
+                copies.setdefault(target / name, safe_load(source / name))
+    resumed = next(iter(savers.values())) / Path(ckpt_path).name
+    copies[resumed] = checkpoint
+    for path, copy in copies.items():
+        _point_states(copy, savers)
+        atomic_write(path, lambda f, copy=copy: torch.save(copy, f))
     return str(resumed)
 
 
-def _point_to(state: dict[str, Any], source: Path, target: Path) -> None:
-    """A ModelCheckpoint's saved state, with every checkpoint it names copied from ``source`` to ``target``
-    (``last.ckpt`` itself is written by ``continue_in_own_folder``)."""
+def _checkpoint_names(state: dict[str, Any]) -> set[str]:
+    """The files a ModelCheckpoint's saved state may load or replace later (``last.ckpt`` aside)."""
+    paths = [*state.get("best_k_models", {}), state.get("best_model_path"), state.get("kth_best_model_path")]
+    return {Path(p).name for p in paths if p}
 
-    def moved(path: str, copy: bool = True) -> str:
-        if not path:
-            return path
-        original, moved_to = source / Path(path).name, target / Path(path).name
-        if copy and original.is_file() and not moved_to.exists():
-            with original.open("rb") as f_in:
-                atomic_write(moved_to, lambda f_out: shutil.copyfileobj(f_in, f_out))
-        return str(moved_to)
 
-    state["dirpath"] = str(target)
-    state["best_k_models"] = {moved(p): score for p, score in state.get("best_k_models", {}).items()}
-    for key in ("best_model_path", "kth_best_model_path"):
-        if key in state:
-            state[key] = moved(state[key])
-    if "last_model_path" in state:
-        state["last_model_path"] = moved(state["last_model_path"], copy=False)
+def _point_states(checkpoint: dict[str, Any], savers: dict[str, Path]) -> None:
+    """Every ModelCheckpoint state in ``checkpoint`` as if it had been saved in its saver's folder."""
+    for key, target in savers.items():
+        state = checkpoint.get("callbacks", {}).get(key)
+        if state is None:
+            continue
+
+        def moved(path: str | None, target: Path = target) -> str | None:
+            return str(target / Path(path).name) if path else path
+
+        state["dirpath"] = str(target)
+        state["best_k_models"] = {moved(p): score for p, score in state.get("best_k_models", {}).items()}
+        for name in ("best_model_path", "kth_best_model_path", "last_model_path"):
+            if name in state:
+                state[name] = moved(state[name])
