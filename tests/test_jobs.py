@@ -172,7 +172,7 @@ def test_train_script_runs_from_the_command_line(tmp_path: Path) -> None:
 
 def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
     cmd = [sys.executable, "scripts/train.py", "regime=nonsense", f"paths.root_dir={tmp_path}"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert "Could not find 'regime/nonsense'" in proc.stderr
     for choice in ("full", "head", "partial"):
@@ -197,7 +197,7 @@ def test_bad_config_value_ends_in_one_line_before_training(
         "body.model.max_len=32",
         f"paths.root_dir={tmp_path}",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
