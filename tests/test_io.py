@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,19 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> N
         atomic_write(path, crash)
     assert json.loads(path.read_text()) == {"f1": 0.9}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_written_files_follow_the_umask_like_any_other_file(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        written = [
+            write_json(tmp_path / "metrics.json", {"f1": 0.9}),
+            save_state_dict(TransformerBody(BodyConfig()), tmp_path / "body.pt"),
+        ]
+    finally:
+        os.umask(previous)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in written] == [0o666 & ~umask] * 2
 
 
 def test_state_dict_round_trip(tmp_path: Path) -> None:

@@ -197,7 +197,7 @@ def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Pat
 
 def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
     cmd = [sys.executable, "scripts/train.py", "regime=nonsense", f"paths.root_dir={tmp_path}"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert "Could not find 'regime/nonsense'" in proc.stderr
     for choice in ("full", "head", "partial"):
@@ -222,10 +222,58 @@ def test_bad_config_value_ends_in_one_line_before_training(
         "body.model.max_len=32",
         f"paths.root_dir={tmp_path}",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=-1", "seed=-1 must be an integer from 0 to 4294967295, or null"),
+        ("seed=abc", "seed=abc must be an integer from 0 to 4294967295, or null"),
+        ("threads=abc", "threads=abc must be an integer >= 1, or null"),
+        ("data.batch_size=abc", "data.batch_size=abc must be an integer >= 1"),
+        ("data.max_len=0", "data.max_len=0 must be an integer >= 2"),
+        ("trainer.max_epochs=0", "trainer.max_epochs=0 must be an integer >= 1"),
+        ("trainer.max_epochs=abc", "trainer.max_epochs=abc must be an integer >= 1"),
+        ("data=csv", r"data.path is required: set it on the command line \(data.path=...\)"),
+    ],
+)
+def test_bad_setting_is_named_before_any_work(tmp_path: Path, override: str, message: str) -> None:
+    """Values outside the typed schemas: one ValueError naming the key (``run_job`` prints it in one line)."""
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        train.run(compose_cfg(tmp_path, [override]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no cache, no run folder, no logger files
+
+
+def test_unwritable_checkpoint_folder_is_found_before_training(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("in the way")  # as root, permission bits would not stop a write
+    folder = tmp_path / "file" / "checkpoints"
+    with pytest.raises(OSError, match=f"^cannot write to {folder} .*set callbacks.model_checkpoint.dirpath$"):
+        train.run(compose_cfg(tmp_path, [*TINY, f"callbacks.model_checkpoint.dirpath={folder}"]))
+    assert not (tmp_path / ".cache").exists()  # stopped before pre-training
+
+
+def test_unwritable_run_folder_ends_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("in the way")
+    run_dir = tmp_path / "file" / "run"
+    cmd = [sys.executable, "scripts/train.py", f"hydra.run.dir={run_dir}", f"paths.root_dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: cannot write to {run_dir} ") and proc.stderr.count("\n") == 1
+    assert "set hydra.run.dir" in proc.stderr
+
+
+def test_cached_body_without_its_json_is_pretrained_again(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, TINY)
+    datamodule = build_datamodule(cfg)
+    body, info = pretrained_body(cfg, datamodule)
+    Path(info["path"]).with_suffix(".json").unlink()
+    again, info_again = pretrained_body(cfg, datamodule)
+    assert not info_again["cached"] and Path(info["path"]).with_suffix(".json").is_file()
+    assert all(torch.equal(a, b) for a, b in zip(body.state_dict().values(), again.state_dict().values()))
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,6 @@ def test_bad_csv_ends_in_one_line_naming_file_and_line(tmp_path: Path) -> None:
         "data.positive_label=1",
         f"paths.root_dir={tmp_path}",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr == f"error: {csv}: line 3: empty text; remove the row or fill in its text\n"

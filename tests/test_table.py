@@ -111,6 +111,11 @@ def test_missing_file(tmp_path):
         TableSource(str(path)).load()
 
 
+def test_folder_as_path_says_it_is_a_folder(tmp_path):
+    with pytest.raises(IsADirectoryError, match=fails(tmp_path, "is a folder, not a file", "data.path")):
+        TableSource(str(tmp_path)).load()
+
+
 @pytest.mark.parametrize("content", ["", "\n  \n"])
 def test_empty_file(tmp_path, content):
     path = write(tmp_path, "empty.csv", content)
@@ -130,6 +135,20 @@ def test_header_lacks_column(tmp_path):
     msg += "; set text_column"
     with pytest.raises(ValueError, match=fails(path, msg, "")):
         TableSource(str(path)).load()
+
+
+def test_tab_separated_file_named_csv_points_at_the_delimiter(tmp_path):
+    path = write(tmp_path, "tabs.csv", COMMENTS.replace(",", "\t"))
+    msg = r"line 1: the header lacks the text column .*the header is one column containing '\\t'"
+    with pytest.raises(ValueError, match=fails(path, msg, r"set data.delimiter='\\t'$")):
+        TableSource(str(path)).load()
+
+
+def test_a_one_megabyte_text_loads(tmp_path):
+    long_text = "spam " * 200_000
+    path = write(tmp_path, "long.csv", f"text,label\n{long_text},1\nshort,0\n")
+    examples = TableSource(str(path), positive_label="1").load()
+    assert examples == [Example(long_text, 1), Example("short", 0)]
 
 
 def test_row_without_text_column(tmp_path):

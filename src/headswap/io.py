@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
+import secrets
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +16,16 @@ from torch import nn
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write through a temporary file in the same folder, then rename: readers see the old or the new file."""
+    """Write through a temporary file in the same folder, then rename: readers see the old or the new file.
+
+    The temporary file is created with mode 0666 less the process's umask, like any other file (``mkstemp``
+    would make it 0600, so a shared cache or results folder could not be read by colleagues); ``O_EXCL``
+    and a random name keep it from ever replacing someone else's file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -18,12 +20,24 @@ from typing import NoReturn
 from headswap.data.examples import Example
 
 TAB_SUFFIXES = ("", ".tsv", ".tab")  # "" is a file without extension, like SMSSpamCollection
+OTHER_DELIMITERS = ("\t", ",", ";", "|")  # suggested when a header reads as one column that holds one
 
 
 def _listing(items: list[str] | tuple[str, ...], limit: int = 20) -> str:
     """``'a', 'b', ...``: capped, and ``repr`` keeps the message on one line whatever the file holds."""
     shown = ", ".join(repr(s) for s in items[:limit])
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+@contextmanager
+def _field_size_limit(limit: int) -> Iterator[None]:
+    """Raise the csv module's (process-wide) field size limit to ``limit`` while a file is parsed."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _lines(start: int, end: int) -> str:
@@ -123,6 +137,10 @@ class TableSource:
 
     def _read_bytes(self) -> bytes:
         path = Path(self.path)
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{self.path}: is a folder, not a file; point data.path at the CSV/TSV file"
+            )
         if not path.is_file():
             raise FileNotFoundError(
                 f"{self.path}: no such file; check data.path (a relative path is resolved "
@@ -161,10 +179,14 @@ class TableSource:
         assert header is not None  # __post_init__ rejects names when header=False
         names = [h.strip() for h in header]
         if col.strip() not in names:
+            other = next((d for d in OTHER_DELIMITERS if len(names) == 1 and d in names[0]), None)
+            fix = f"set {name} to one of them, or header=False with column indices if the file has no header"
+            if other:
+                fix = f"the header is one column containing {other!r}: set data.delimiter={other!r}"
             self._fail(
                 f"the header lacks the {name.removesuffix('_column')} column {col!r} (columns "
                 f"seen: {_listing(names)})",
-                f"set {name} to one of them, or header=False with column indices if the file has no header",
+                fix,
                 where,
             )
         return names.index(col.strip())
@@ -174,6 +196,12 @@ class TableSource:
         text = self._decode(self._read_bytes())
         if not text.strip():
             self._fail("the file is empty", "point data.path at a file with labelled rows")
+        # One long text is data, not a quoting error (the tokenizer truncates it): no field is too long.
+        with _field_size_limit(len(text)):
+            return self._parse_rows(text)
+
+    def _parse_rows(self, text: str) -> tuple[list[Example], str]:
+        """``_parse`` on the decoded text."""
         reader = csv.reader(
             io.StringIO(text, newline=""),
             delimiter=self._delimiter,

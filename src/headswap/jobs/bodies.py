@@ -64,7 +64,7 @@ def pretrained_body(
     meta = path.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{path}.lock"):
-        if force or not path.exists():
+        if force or not (path.exists() and meta.exists()):  # a lost .json: pre-train again
             log.info("pre-training the body (%d epochs) -> %s", settings.epochs, path)
             info = run_pretraining(cfg, settings, datamodule, body)
             write_json(meta, info)

@@ -2,18 +2,61 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from headswap.model.regime import resolve_parts
+
+SEED_RANGE = (0, 2**32 - 1)  # what NumPy, seeded by Lightning, accepts
+
+
+def int_setting(
+    cfg: DictConfig, key: str, minimum: int, maximum: int | None = None, nullable: bool = False
+) -> int | None:
+    """A whole-number setting, or a one-line error naming the key and what it accepts.
+
+    Settings outside the typed schemas arrive as whatever the command line said (``seed=abc`` is a string).
+    """
+    value = OmegaConf.select(cfg, key)
+    if value is None and nullable:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value >= minimum and (maximum is None or value <= maximum):
+            return value
+    accepted = (
+        f"an integer from {minimum} to {maximum}" if maximum is not None else f"an integer >= {minimum}"
+    )
+    raise ValueError(f"{key}={value} must be {accepted}" + (", or null" if nullable else ""))
+
+
+def check_writable(folder: str | Path, key: str) -> None:
+    """Create ``folder`` and write a file in it now, so a run never trains only to find it cannot save."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise OSError(
+            f"cannot write to {folder} ({e.strerror or e}): make it writable, or set {key}"
+        ) from None
 
 
 def check_config(cfg: DictConfig) -> None:
     """Build the cheap parts once so a bad value stops the job before any data loading or training.
 
     Single values are checked where they are defined (the dataclasses' ``__post_init__``); this adds
-    the checks across settings.
+    the required and whole-number settings outside the schemas, the checks across settings, and that
+    every folder the run writes to can be written.
     """
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ValueError(f"{missing[0]} is required: set it on the command line ({missing[0]}=...)")
+    int_setting(cfg, "data.batch_size", 1)
+    int_setting(cfg, "data.max_len", 2)
+    int_setting(cfg, "trainer.max_epochs", 1)
     regime = instantiate(cfg.regime)
     body = instantiate(cfg.body.model)
     pool = instantiate(cfg.pool)
@@ -30,3 +73,8 @@ def check_config(cfg: DictConfig) -> None:
             f"data.max_len={cfg.data.max_len} exceeds body.model.max_len={body.cfg.max_len}, "
             "the body's position table: lower data.max_len or enlarge the body"
         )
+    check_writable(cfg.paths.output_dir, "hydra.run.dir")
+    for name, callback in (cfg.get("callbacks") or {}).items():
+        if callback is not None and callback.get("dirpath"):
+            check_writable(callback.dirpath, f"callbacks.{name}.dirpath")
+    check_writable(cfg.paths.cache_dir, "paths.cache_dir")

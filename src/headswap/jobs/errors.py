@@ -1,42 +1,60 @@
-"""How a job ends on bad input: one line naming the problem, or an ``error.txt`` in a sweep's job folder."""
+"""How a job ends: one line naming a bad input, an ``error.txt`` in a sweep's job folder, or, when it was
+interrupted, the exit code 128 + signal that tells a scheduler it did not finish."""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, NoReturn
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from headswap.io import atomic_write
+from headswap.jobs.checks import check_writable
 from headswap.jobs.runtime import in_multirun
 
 log = logging.getLogger(__name__)
+
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """What a script's ``@hydra.main`` calls. A bad input in a single run ends in one line naming it
     (``HYDRA_FULL_ERROR=1`` shows the traceback); in a multirun a failing job writes ``error.txt`` to its
-    folder and returns nan, so the other jobs go on and ``compare.py`` lists the failure."""
-    try:
-        return run(cfg)
-    except Exception as raised:
-        e = root_cause(raised)
-        if in_multirun():
-            output_dir = HydraConfig.get().runtime.output_dir
-            text = f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"
-            atomic_write(os.path.join(output_dir, "error.txt"), lambda f: f.write(text.encode()))
-            log.error("job failed (%s: %s); the sweep goes on", type(e).__name__, e)
-            return float("nan")
-        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, (ValueError, OSError, ImportError)):
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+    folder and returns nan, so the other jobs go on and ``compare.py`` lists the failure. Ctrl-C and
+    SIGTERM end the job with exit code 130 and 143."""
+    with exit_code_on_interrupt():
+        try:
+            return run(cfg)
+        except Exception as raised:
+            e = root_cause(raised)
+            if in_multirun():
+                output_dir = HydraConfig.get().runtime.output_dir
+                text = f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"
+                atomic_write(os.path.join(output_dir, "error.txt"), lambda f: f.write(text.encode()))
+                log.error("job failed (%s: %s); the sweep goes on", type(e).__name__, e)
+                return float("nan")
+            if not isinstance(e, (ValueError, OSError, ImportError)):
+                raise
+            fail_in_one_line(e)
+
+
+def fail_in_one_line(e: BaseException) -> NoReturn:
+    """``error: <message>`` and exit code 2; ``HYDRA_FULL_ERROR=1`` re-raises for the traceback."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise e
+    print(f"error: {e}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 def root_cause(e: BaseException) -> BaseException:
@@ -44,3 +62,56 @@ def root_cause(e: BaseException) -> BaseException:
     while isinstance(e, InstantiationException) and e.__cause__ is not None:
         e = e.__cause__
     return e
+
+
+@contextmanager
+def exit_code_on_interrupt() -> Iterator[None]:
+    """End a job that received Ctrl-C or SIGTERM with 128 + the signal's number, as a shell reports it.
+
+    Left alone, Lightning stops training on SIGTERM at its next safe point (checkpoints complete) and then
+    exits 0, and turns Ctrl-C into exit 1: a scheduler could not tell either from a finished run. Here the
+    signal is recorded, Lightning still stops where it chooses (while a trainer runs it calls this handler
+    from its own), and whatever exit follows becomes 128 + signal. Outside a trainer the signal stops the
+    job at once; files are written atomically, so nothing is left half-written.
+    """
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    received: list[int] = []
+
+    def record(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if signum == signal.SIGINT or signal.getsignal(signum) is record:  # no trainer wraps this handler
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, record) for s in INTERRUPTS}
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        if not received:
+            raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if received:
+        code = 128 + received[0]
+        print(f"interrupted by {signal.Signals(received[0]).name}: exit {code}", file=sys.stderr)
+        raise SystemExit(code)
+
+
+class CheckOutputFolder(Callback):
+    """Hydra creates the run's (or the sweep's) folder before any job code runs, and fails in a traceback
+    when it cannot: check the folder first and end in one line instead."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+    @staticmethod
+    def _check(folder: str, key: str) -> None:
+        try:
+            check_writable(folder, key)
+        except OSError as e:
+            fail_in_one_line(e)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -17,12 +16,14 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from headswap.io import check_state_dict, safe_load
+from headswap.io import safe_load
 from headswap.jobs.announce import announce
 from headswap.jobs.bodies import pretrained_body
 from headswap.jobs.build import build_datamodule, instantiate_all
+from headswap.jobs.resume import resume_checkpoint, training_settings
 from headswap.jobs.runtime import overrides, seed_everything
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
+from headswap.lit.callbacks import SettingsInCheckpoint
 from headswap.lit.metrics import choose_threshold, class_scores, scores_at
 from headswap.model.regime import trains
 from headswap.report import print_report
@@ -44,8 +45,9 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
         cfg.model, body=body, class_weights=class_weights(cfg.model.class_weights, datamodule)
     )
 
-    callbacks = instantiate_all(cfg.get("callbacks"))
-    resume = resume_checkpoint(cfg.get("ckpt_path"), model, callbacks)
+    settings = training_settings(cfg, datamodule)
+    callbacks = [*instantiate_all(cfg.get("callbacks")), SettingsInCheckpoint(settings)]
+    resume = resume_checkpoint(cfg.get("ckpt_path"), settings, model, callbacks)
     loggers = instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for logger in loggers:
@@ -64,26 +66,6 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
         result = read_run_record(write_run_record(cfg.paths.output_dir, result))
         print_report(result)
     return result
-
-
-def resume_checkpoint(ckpt_path: str | None, model: HeadSwapClassifier, callbacks: list[Any]) -> str | None:
-    """Check a checkpoint to resume from before training starts, and keep checkpointing beside it.
-
-    Checkpoints continue in the killed run's folder, so the best validation score so far is
-    restored with them and the resumed run selects the same best epoch as an uninterrupted one.
-    """
-    if ckpt_path is None:
-        return None
-    checkpoint = safe_load(ckpt_path)
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "epoch" not in checkpoint:
-        raise ValueError(
-            f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt"
-        )
-    check_state_dict(model.state_dict(), checkpoint["state_dict"], ckpt_path)
-    for callback in callbacks:
-        if isinstance(callback, ModelCheckpoint):
-            callback.dirpath = str(Path(ckpt_path).resolve().parent)
-    return str(ckpt_path)
 
 
 def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | None:

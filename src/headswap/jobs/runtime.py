@@ -12,6 +12,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from headswap.jobs.checks import SEED_RANGE, int_setting
+
 
 def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
@@ -25,7 +27,7 @@ def overrides() -> list[str]:
 def threads_per_job(cfg: DictConfig) -> int | None:
     """``threads`` if set; under a parallel launcher, cores shared among its jobs; else torch's."""
     if cfg.get("threads") is not None:
-        return int(cfg.threads)
+        return int_setting(cfg, "threads", 1, nullable=True)
     if not in_multirun():
         return None
     n_jobs = HydraConfig.get().launcher.get("n_jobs")
@@ -36,11 +38,11 @@ def threads_per_job(cfg: DictConfig) -> int | None:
 
 
 def configure_runtime(cfg: DictConfig) -> None:
-    """Threads per process (so parallel jobs do not oversubscribe cores) and warnings we silence knowingly."""
+    """Threads per process (so parallel jobs do not oversubscribe cores), a valid seed, and warnings we
+    silence knowingly."""
+    int_setting(cfg, "seed", *SEED_RANGE, nullable=True)
     threads = threads_per_job(cfg)
     if threads is not None:
-        if threads < 1:
-            raise ValueError(f"threads={threads} must be >= 1 (or null for torch's default)")
         torch.set_num_threads(threads)
     # The data is a few thousand pre-tokenized tensors: worker processes would cost more than they save.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")

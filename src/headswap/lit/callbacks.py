@@ -5,7 +5,9 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from pathlib import Path
 from statistics import median
+from typing import Any
 
 import lightning as L
 import torch
@@ -112,7 +114,8 @@ class InterruptReport(L.Callback):
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
-        last = next((c.last_model_path for c in trainer.checkpoint_callbacks if c.last_model_path), "")
+        paths = (c.last_model_path for c in trainer.checkpoint_callbacks)
+        last = next((p for p in paths if p and Path(p).is_file()), "")  # never a hint to a file not there
         if last:
             print(
                 f"run interrupted ({type(exception).__name__}); last checkpoint: {last}; "
@@ -123,6 +126,21 @@ class InterruptReport(L.Callback):
             print(
                 f"run interrupted ({type(exception).__name__}) before its first checkpoint", file=sys.stderr
             )
+
+
+class SettingsInCheckpoint(L.Callback):
+    """Writes the settings that shaped training into every checkpoint, so that a resume under other
+    settings can be refused by name instead of silently continuing another experiment."""
+
+    KEY = "headswap_training_settings"
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint[self.KEY] = self.settings
 
 
 class GradualUnfreezing(BaseFinetuning):
