@@ -173,3 +173,10 @@ def test_plain_classifier_builds_from_parts_in_a_notebook() -> None:
     ids = torch.tensor([tokenizer.encode("WINNER!! claim your prize", 32)])
     probs = net(ids, torch.ones_like(ids)).softmax(-1)
     assert probs.shape == (1, 2) and torch.allclose(probs.sum(-1), torch.ones(1))
+
+
+def test_whether_the_body_trains_follows_flags_changed_after_the_module_was_built() -> None:
+    model = make_model("head")
+    assert not model.body_trains()
+    model.body.blocks[1].requires_grad_(True)  # by hand, as a notebook might
+    assert model.body_trains()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -146,11 +147,13 @@ def test_an_override_hydra_would_refuse_names_the_file(tmp_path: Path) -> None:
         compare(tmp_path)
 
 
-def test_a_record_of_another_format_stops_the_comparison(sweep: Path) -> None:
+def test_a_record_of_another_format_is_listed_as_failed_and_the_rest_compare(sweep: Path) -> None:
     job = sweep / "data.x=1,regime=head,seed=1"
     (job / "metrics.json").write_text(json.dumps({**sample_record(), "format_version": 2}))
-    with pytest.raises(ValueError, match=r"regime=head,seed=1/metrics\.json: key 'format_version' is 2"):
-        compare(sweep)
+    result = compare(sweep)
+    (failed,) = [j for j in result.failed if j.dir == job]
+    assert re.search(r"metrics\.json: key 'format_version' is 2", failed.error)
+    assert all(j.metrics is not None for g in result.groups for j in g.jobs)
 
 
 def test_jobs_nested_by_a_path_override_are_still_found(tmp_path: Path) -> None:
@@ -169,6 +172,7 @@ def test_jobs_nested_by_a_path_override_are_still_found(tmp_path: Path) -> None:
         ("+data.x=1,~trainer.logger", "+data.x=1,~trainer.logger"),
         ("data.path=/srv/data/a.csv,regime=head", "3_data.path=_srv_data_a.csv,regime=head"),
         ("name='a b=c'", "3_name=_a_b=c"),
+        ("data.text_column=評論", "3_data.text_column="),  # non-ASCII: 120 characters stay 120 bytes
     ],
 )
 def test_job_folder_names_are_flat_and_readable(dirname: str, expected: str) -> None:

@@ -72,6 +72,23 @@ def test_resume_under_other_settings_is_refused_and_destroys_nothing(tmp_path: P
     assert not refused_runs_saved
 
 
+def test_resume_may_extend_a_constant_schedule_but_not_a_decaying_one(tmp_path: Path) -> None:
+    """A cosine schedule spreads over every step of max_epochs, so more epochs would be another curve."""
+    cosine = [*TINY[:2], "regime=full", "schedule=cosine", "trainer.max_epochs=1"]
+    train.run(compose_cfg(tmp_path, cosine, output="cosine"))
+    last = tmp_path / "cosine" / "checkpoints" / "last.ckpt"
+    longer = [*cosine, "trainer.max_epochs=2", f"ckpt_path={last}"]
+    with pytest.raises(ValueError, match=r"other settings: trainer.max_epochs=1 \(now 2\)"):
+        train.run(compose_cfg(tmp_path, longer, output="cosine_longer"))
+    constant = [*TINY[:2], "regime=full", "trainer.max_epochs=1"]
+    train.run(compose_cfg(tmp_path, constant, output="constant"))
+    last = tmp_path / "constant" / "checkpoints" / "last.ckpt"
+    extended = train.run(
+        compose_cfg(tmp_path, [*constant, "trainer.max_epochs=2", f"ckpt_path={last}"], output="more")
+    )
+    assert extended["cost"]["epochs"] == 1  # the second epoch only: the first came from the checkpoint
+
+
 def test_missing_and_mismatched_checkpoints_fail_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nope.ckpt does not exist"):
         train.run(compose_cfg(tmp_path, [*FULL, f"ckpt_path={tmp_path / 'nope.ckpt'}"]))

@@ -105,3 +105,9 @@ def test_a_file_that_is_not_json_says_so(tmp_path: Path) -> None:
     path.write_text('{"regime": "head",')
     with pytest.raises(RunRecordError, match=rf"^{path}: not JSON"):
         read_run_record(path)
+
+
+def test_a_boolean_format_version_is_refused(trained: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    bad = mutated(trained[0], tmp_path, lambda d: d.update(format_version=True))  # True == 1 in Python
+    with pytest.raises(RunRecordError, match="key 'format_version' is True"):
+        read_run_record(bad)

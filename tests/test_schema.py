@@ -56,3 +56,12 @@ def test_pretrain_values_out_of_range_name_the_key(tmp_path: Path, override: str
     with pytest.raises(InstantiationException) as err:
         instantiate(compose_cfg(tmp_path, [override]).pretrain)
     assert re.match(rf"{key}=0(\.0)? must be", str(root_cause(err.value)))
+
+
+def test_a_field_with_a_default_factory_keeps_its_default() -> None:
+    @dataclasses.dataclass
+    class WithList:
+        parts: list[str] = dataclasses.field(default_factory=lambda: ["norm"])
+
+    (field,) = [f for f in dataclasses.fields(schema_of(WithList, "x.y")) if f.name == "parts"]
+    assert field.default_factory() == ["norm"]

@@ -83,6 +83,18 @@ def test_a_large_duplicate_group_keeps_every_part_at_the_files_positive_rate(see
     ]
 
 
+def test_a_second_large_group_goes_where_it_weighs_least_not_into_an_empty_small_part() -> None:
+    """Groups of 97 and 60 copies among 650 single spam: both fit the training part, which they tip
+    least; sending the 60 to an empty test part would make one text 37% of its spam."""
+    texts = ["WIN a prize, call now"] * 97 + ["FREE ringtone, text 80086"] * 60
+    texts += [f"spam offer {i}" for i in range(650)] + [f"see you at {i}" for i in range(3000)]
+    labels = [1] * (97 + 60 + 650) + [0] * 3000
+    split = stratified_group_split(texts, labels, 0.2, 0.15, 0)
+    for text in ("WIN a prize, call now", "FREE ringtone, text 80086"):
+        assert texts.index(text) in split.train
+    assert not [w for w in split_warnings(texts, labels, split, ["ham", "spam"]) if "test part" in w]
+
+
 def test_a_group_too_large_for_any_share_is_warned_about() -> None:
     texts, labels = one_large_spam_group(n_ham=300, n_spam=100, group=70)  # 70 of 100 spam: one text
     split = stratified_group_split(texts, labels, 0.2, 0.2, 0)

@@ -143,7 +143,7 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
             f"{source}: not a run record: a JSON object was expected, not {type(data).__name__}"
         )
     record = {"format_version": 1, **data}  # files from before the field existed are version 1
-    if record["format_version"] != FORMAT_VERSION:
+    if type(record["format_version"]) is not int or record["format_version"] != FORMAT_VERSION:
         raise RunRecordError(
             f"{source}: key 'format_version' is {record['format_version']!r}, but this headswap reads "
             f"format {FORMAT_VERSION}: read it with the version that wrote it"

@@ -59,9 +59,9 @@ def stratified_group_split(
         n_val = round((n - n_test) * val_fraction)
         wanted = {"test": n_test, "val": n_val, "train": n - n_test - n_val}
         taken = dict.fromkeys(wanted, 0)
-        # Duplicate groups first, largest first, each to the part furthest below its share, so a large
-        # group cannot tip a small part; then single texts fill each part up to its size, in shuffled
-        # order (without duplicates this is the plain stratified split).
+        # Duplicate groups first, largest first, each to the part it weighs least in, so a large group
+        # cannot tip a small part; then single texts fill each part up to its size, in shuffled order
+        # (without duplicates this is the plain stratified split).
         duplicates = sorted((g for g in class_groups if len(g) > 1), key=len, reverse=True)
         for g in duplicates:
             part = _part_for(len(g), wanted, taken)
@@ -89,12 +89,13 @@ def stratified_group_split(
 
 
 def _part_for(size: int, wanted: dict[str, int], taken: dict[str, int]) -> str:
-    """The part a group of ``size`` rows joins: of those it fits into, the one furthest below its
-    wanted size (as a share of it); where it fits nowhere, the part with the most room left."""
+    """The part a group of ``size`` rows joins: of those it fits into, the one it would weigh least in
+    (the smallest share of that part's wanted size: train, while it has room), so no large group tips
+    a small part; where it fits nowhere, the part with the most room left."""
     room = {p: wanted[p] - taken[p] for p in wanted if wanted[p] > 0}
     fits = [p for p in room if room[p] >= size]
     if fits:
-        return max(fits, key=lambda p: (room[p] / wanted[p], room[p]))
+        return min(fits, key=lambda p: (size / wanted[p], -room[p]))
     return max(room, key=lambda p: room[p])
 
 

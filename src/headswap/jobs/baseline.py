@@ -13,6 +13,7 @@ from rich.table import Table
 
 from headswap.io import write_json
 from headswap.jobs.build import build_datamodule
+from headswap.jobs.checks import check_config
 from headswap.jobs.runtime import configure_runtime
 from headswap.lit.datamodule import PARTS
 from headswap.lit.metrics import scores_at
@@ -35,6 +36,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     except ModuleNotFoundError:
         raise ModuleNotFoundError('the baselines need scikit-learn: pip install -e ".[baseline]"') from None
     configure_runtime(cfg)
+    check_config(cfg)  # a bad setting ends in one line before any work
     datamodule = build_datamodule(cfg)
     data = {part: (datamodule.texts(part), datamodule.parts[part].labels.tolist()) for part in PARTS}
     # liblinear and random_state=0: every fit is deterministic, so nothing else needs a seed

@@ -73,7 +73,7 @@ def check_config(cfg: DictConfig) -> None:
             f"data.max_len={cfg.data.max_len} exceeds body.model.max_len={body.cfg.max_len}, "
             "the body's position table: lower data.max_len or enlarge the body"
         )
-    check_writable(cfg.paths.output_dir, "hydra.run.dir")
+    check_writable(cfg.paths.output_dir, "hydra.run.dir (hydra.sweep.dir in a sweep)")
     for name, callback in (cfg.get("callbacks") or {}).items():
         if callback is not None and callback.get("dirpath"):
             check_writable(callback.dirpath, f"callbacks.{name}.dirpath")

@@ -18,7 +18,7 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
-from headswap.run_record import FILE_NAME, RunRecord, read_run_record
+from headswap.run_record import FILE_NAME, RunRecord, RunRecordError, read_run_record
 from headswap.stats import Estimate
 
 
@@ -119,8 +119,11 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
             continue
         overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
         metrics_file, error_file = job_dir / FILE_NAME, job_dir / "error.txt"
-        metrics = read_run_record(metrics_file) if metrics_file.exists() else None
         error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
+        try:
+            metrics = read_run_record(metrics_file) if metrics_file.exists() else None
+        except RunRecordError as e:  # one unreadable job is listed as failed; the others still compare
+            metrics, error = None, str(e)
         if metrics is None and error is None:
             error = "no metrics.json: the job failed or has not finished"
         jobs.append(Job(job_dir, overrides, metrics, error))

@@ -9,12 +9,14 @@ from rich.table import Table
 
 from headswap.jobs.bodies import pretrained_body
 from headswap.jobs.build import build_datamodule
+from headswap.jobs.checks import check_config
 from headswap.jobs.runtime import configure_runtime
 from headswap.report import console as make_console
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     configure_runtime(cfg)
+    check_config(cfg)  # a bad setting ends in one line before any work
     datamodule = build_datamodule(cfg)
     _, info = pretrained_body(cfg, datamodule, force=bool(cfg.get("force", False)))
     table = Table(title="LM pre-training (next-token loss on the validation texts)", title_justify="left")

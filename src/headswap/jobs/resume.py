@@ -22,7 +22,8 @@ from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import SettingsInCheckpoint
 
 # Keys that do not change what training computes: where files go, what is printed or logged, the
-# evaluation after training, the number of threads, and max_epochs (a resume may extend a run).
+# evaluation after training, the number of threads, and max_epochs (a resume may extend a run, unless
+# the learning-rate schedule is sized by it: see ``training_settings``).
 NOT_TRAINING = (
     "task_name",
     "threads",
@@ -47,6 +48,9 @@ def training_settings(cfg: DictConfig, datamodule: TextDataModule) -> dict[str, 
     """The composed config as dotted keys, less ``NOT_TRAINING``, plus the data's fingerprint."""
     settings = {k: v for k, v in _flatten(cfg).items() if not k.startswith(NOT_TRAINING)}
     settings["data.fingerprint"] = datamodule.source.fingerprint()
+    if OmegaConf.select(cfg, "schedule._target_") != "headswap.model.schedules.constant":
+        # a decaying schedule spreads over every step of max_epochs: another count, another curve
+        settings["trainer.max_epochs"] = cfg.trainer.max_epochs
     return settings
 
 

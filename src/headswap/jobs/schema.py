@@ -36,8 +36,11 @@ def schema_of(cls: type, target: str, convert: str | None = None) -> type:
     if convert is not None:
         fields.append(("_convert_", str, field(default=convert)))
     for f in dataclasses.fields(cls):
-        default = MISSING if f.default is dataclasses.MISSING else f.default
-        fields.append((f.name, _omegaconf_type(hints[f.name]), field(default=default)))
+        if f.default_factory is not dataclasses.MISSING:
+            default = field(default_factory=f.default_factory)
+        else:
+            default = field(default=MISSING if f.default is dataclasses.MISSING else f.default)
+        fields.append((f.name, _omegaconf_type(hints[f.name]), default))
     return dataclasses.make_dataclass(f"{cls.__name__}Schema", fields)
 
 

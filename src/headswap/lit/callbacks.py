@@ -99,13 +99,18 @@ class SeedPerStep(L.Callback):
 def seed_step(seed: int, device: torch.device) -> None:
     """Seed the generators a step's dropout draws from: the CPU's, and on a GPU that device's own.
 
-    ``torch.manual_seed`` would also queue the seeding of every CUDA and XPU device and record a stack
-    trace each time (about 1.5 ms a call on this project's CPU machine, as much as a head-only step).
-    The CPU generator ends in the same state either way.
+    ``torch.manual_seed`` also queues the seeding of every CUDA and XPU device, recording a stack trace
+    each time: more than a head-only step costs on CPU (BENCHMARKS.md times both). The CPU generator
+    ends in the same state either way. Other accelerators (MPS, XPU) keep ``torch.manual_seed``.
     """
-    torch.random.default_generator.manual_seed(seed)
-    if device.type == "cuda":
-        torch.cuda.default_generators[device.index or torch.cuda.current_device()].manual_seed(seed)
+    if device.type == "cpu":
+        torch.random.default_generator.manual_seed(seed)
+    elif device.type == "cuda":
+        torch.random.default_generator.manual_seed(seed)
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        torch.cuda.default_generators[index].manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
 
 
 class InterruptReport(L.Callback):

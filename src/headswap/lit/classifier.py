@@ -18,6 +18,7 @@ from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
 from headswap.model.classifier import Classifier, linear_head
 from headswap.model.feature_cache import FeatureCache
+from headswap.model.regime import trains
 from headswap.model.schedules import constant
 
 
@@ -52,7 +53,7 @@ class HeadSwapClassifier(L.LightningModule):
         if regime.adapters:
             add_lora(body, **regime.adapters)
         regime.apply_requires_grad(body.parts())  # so parameter counts are right before fit starts
-        self._body_params = list(body.parameters())  # asked every step whether any trains: walk once
+        self._body_trains_this_epoch: bool | None = None  # see body_trains
         self.feature_cache = FeatureCache() if cache_features else None
         if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
             body.register_load_state_dict_pre_hook(self._clear_cache)
@@ -89,7 +90,11 @@ class HeadSwapClassifier(L.LightningModule):
         return self.classifier.logits_from_features(features, attention_mask)
 
     def body_trains(self) -> bool:
-        return any(p.requires_grad for p in self._body_params)
+        """Whether any body weight trains. Asked every step, so a training epoch asks the parameters
+        once, at its start, after callbacks such as ``GradualUnfreezing`` have changed them."""
+        if self._body_trains_this_epoch is not None:
+            return self._body_trains_this_epoch
+        return trains(self.body)
 
     def on_fit_start(self) -> None:
         self._clear_cache()  # the body may have changed since the last fit
@@ -118,6 +123,7 @@ class HeadSwapClassifier(L.LightningModule):
         self.pool.train()
         self.head.train()
         self._loss_sum, self._loss_count = torch.zeros((), device=self.device), 0
+        self._body_trains_this_epoch = trains(self.body)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         _, loss = self._logits_and_loss(batch)
@@ -128,7 +134,13 @@ class HeadSwapClassifier(L.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/loss", self._loss_sum / max(self._loss_count, 1), sync_dist=True)
+        self._body_trains_this_epoch = None
+        # summed over every process's examples before dividing, so uneven shares weigh right under DDP
+        total = self.trainer.strategy.reduce(self._loss_sum, reduce_op="sum")
+        count = self.trainer.strategy.reduce(
+            torch.tensor(float(self._loss_count), device=self.device), reduce_op="sum"
+        )
+        self.log("train/loss", total / count.clamp(min=1))
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs = self._step(batch)
