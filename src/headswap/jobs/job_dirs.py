@@ -1,4 +1,8 @@
-"""Names of sweep job folders: ``regime=head,seed=0`` where the overrides are plain; flat and unique always.
+"""Names of run and sweep job folders: unique whatever the clock says, flat whatever the overrides hold.
+
+A run folder is named by the second and the process id (``${pid:}``), so two runs started in the same
+second never share one and write into each other's logs and checkpoints. A sweep job folder is
+``regime=head,seed=0`` where the overrides are plain.
 
 Hydra names a job folder by ``hydra.job.override_dirname``, so ``data.path=/data/comments.csv`` would
 nest the folder three levels deep. ``${job_dir_name:...}`` (used by ``conf/hydra/default.yaml``) keeps a
@@ -8,6 +12,7 @@ jobs whose values differ only in such characters still get folders of their own.
 
 from __future__ import annotations
 
+import os
 import re
 
 from omegaconf import OmegaConf
@@ -26,6 +31,7 @@ def job_dir_name(override_dirname: str, job_num: int | str) -> str:
 
 def register() -> None:
     OmegaConf.register_new_resolver("job_dir_name", job_dir_name, replace=True)
+    OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 
 
 register()

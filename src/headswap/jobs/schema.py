@@ -8,21 +8,19 @@ from its schema (``defaults: [/schema/regime@_here_, _self_]``) and holds only w
 
 A wrong type (``regime.head_lr=abc``) then fails while Hydra composes the config, naming the key;
 values out of range fail when the dataclass is built (``__post_init__``), before any data is read.
-Importing this module registers the schemas, and the ``${pid:}`` resolver the run folder's name uses;
-the scripts and the tests do.
+Importing this module registers the schemas; the scripts and the tests do.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING
 
 from headswap.lit.pretraining import PretrainConfig
 from headswap.model.body import BodyConfig
@@ -70,11 +68,4 @@ def register() -> None:
     )
 
 
-def register_resolvers() -> None:
-    """``${pid:}``: a run folder is named by the second and the process id, so two runs started in the
-    same second never share one (and write into each other's logs and checkpoints)."""
-    OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
-
-
 register()
-register_resolvers()
