@@ -128,6 +128,7 @@ def assemble_result(
     cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
     return {
         "format_version": FORMAT_VERSION,
+        "body": model.body.name,
         "regime": model.regime.name,
         "pool": model.pool.name,
         "schedule": model.schedule_name,
