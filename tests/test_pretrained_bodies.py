@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from headswap.jobs import pretrain
 from headswap.jobs.predict import predict
-from tests.conftest import ROOT, run_train_script
+from tests.conftest import ROOT, compose_cfg, run_train_script
 
 SPAM, HAM = "WINNER!! Claim your free prize now", "Hey Sam, are we still on for dinner tonight?"
 
@@ -66,3 +67,9 @@ def test_hf_body_without_a_model_fails_in_one_line_and_writes_nothing(
     assert proc.stderr.startswith(message.format(weightless=weightless)) and proc.stderr.count("\n") == 1
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".hydra", "train.log"]  # Hydra's own
     assert not (tmp_path / ".cache").exists()
+
+
+def test_pretrain_job_refuses_a_body_that_arrives_pretrained(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, ["body=minilm"], config_name="pretrain")
+    with pytest.raises(ValueError, match="body all-MiniLM-L6-v2 arrives pretrained"):
+        pretrain.run(cfg)
