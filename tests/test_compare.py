@@ -49,8 +49,8 @@ def test_groups_by_everything_but_the_seed(sweep: Path) -> None:
 
 
 def test_jobs_of_several_bodies_are_grouped_by_the_body_their_records_name(tmp_path: Path) -> None:
-    """``body=minilm`` and ``body=hf body.path=<its directory>`` ran the same body; records without the
-    key (written before it existed) ran the tiny one."""
+    """Two spellings of one body (records name it alike) group together; records without the key
+    (written before it existed) ran the tiny body."""
     sweep = tmp_path / "sweep"
     for seed in range(2):
         make_job(sweep, ["regime=full", f"seed={seed}"], 0.90)  # no "body" key: the tiny body

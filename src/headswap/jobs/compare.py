@@ -37,8 +37,8 @@ def group_name(
 ) -> str:
     """The overrides that define a group: all but the seed, infrastructure keys and those every job shares.
 
-    With ``body`` (when the jobs ran more than one body) the group is named by the body each job's
-    ``metrics.json`` records, so ``body=minilm`` and ``body=hf body.path=<its directory>`` group together.
+    With ``body`` (when the jobs ran more than one body) the group is named by the body the job's
+    ``metrics.json`` records instead of by how the command line chose it (``body=...``, ``body.path=...``).
     """
     kept = [
         str(o.input_line)
