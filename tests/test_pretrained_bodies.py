@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from headswap.jobs import pretrain
+from headswap.jobs import pretrain, train
 from headswap.jobs.predict import predict
 from tests.conftest import ROOT, compose_cfg, run_train_script
+from tests.hf_models import write_tiny_bert
 
 SPAM, HAM = "WINNER!! Claim your free prize now", "Hey Sam, are we still on for dinner tonight?"
+QUICK = ("trainer.max_epochs=2", "trainer.enable_progress_bar=false")
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +75,29 @@ def test_pretrain_job_refuses_a_body_that_arrives_pretrained(tmp_path: Path) -> 
     cfg = compose_cfg(tmp_path, ["body=minilm"], config_name="pretrain")
     with pytest.raises(ValueError, match="body all-MiniLM-L6-v2 arrives pretrained"):
         pretrain.run(cfg)
+
+
+@pytest.fixture(scope="module")
+def bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.mark.parametrize(
+    ("regime", "pool", "trained"),
+    [
+        ("partial", "cls", ["blocks.1"]),  # norm is empty in a post-norm encoder: nothing else to train
+        ("gradual", "attention", ["blocks.1"]),  # the last layer joins at epoch 1 (of 2)
+        ("lora", "mean", ["blocks.0", "blocks.1"]),  # the adapters in both layers
+        ("full", "max", ["embed", "blocks.0", "blocks.1"]),
+    ],
+)
+def test_every_regime_and_pool_runs_on_an_hf_body(
+    tmp_path: Path, bert_dir: Path, regime: str, pool: str, trained: list[str]
+) -> None:
+    overrides = [f"body.path={bert_dir}", f"regime={regime}", f"pool={pool}", "regime.unfreeze.0.epoch=1"]
+    if regime != "gradual":
+        overrides.pop()
+    cfg = compose_cfg(tmp_path, ["body=hf", "data.source.n_per_class=20", *QUICK, *overrides])
+    record = train.run(cfg)
+    assert (record["body"], record["regime"], record["pool"]) == (bert_dir.name, regime, pool)
+    assert record["params"]["body_trainable_parts"] == trained
