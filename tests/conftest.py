@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,19 @@ def tiny_cfg(tmp_path: Path) -> DictConfig:
 def _one_thread() -> None:
     """Tests run several tiny models; one thread each is fastest and keeps results reproducible."""
     torch.set_num_threads(1)
+
+
+def run_train_script(tmp_path: Path, *overrides: str) -> Path:
+    """A finished run folder, written by ``scripts/train.py`` exactly as a user's would be."""
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        *overrides,
+        "trainer.enable_progress_bar=false",
+        f"paths.root_dir={tmp_path}",
+        f"hydra.run.dir={run_dir}",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return run_dir

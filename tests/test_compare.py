@@ -50,6 +50,19 @@ def test_groups_by_everything_but_the_seed(sweep: Path) -> None:
     assert full.mean_of("cost", "train_seconds") == 3.0
 
 
+def test_jobs_of_several_bodies_are_grouped_by_the_body_their_records_name(tmp_path: Path) -> None:
+    """Two spellings of one body (records name it alike) group together; records without the key
+    (written before it existed) ran the tiny body."""
+    sweep = tmp_path / "sweep"
+    for seed in range(2):
+        make_job(sweep, ["regime=full", f"seed={seed}"], 0.90)  # no "body" key: the tiny body
+        for overrides in (["body=minilm"], ["body=hf", "body.path=minilm_dir"]):
+            job = make_job(sweep, [*overrides, "regime=full", f"seed={seed}"], None)
+            (job / "metrics.json").write_text(json.dumps({**sample_record(0.95), "body": "all-MiniLM-L6-v2"}))
+    c = compare(sweep)
+    assert [(g.name, len(g.jobs)) for g in c.groups] == [("body=all-MiniLM-L6-v2", 4), ("body=tiny", 2)]
+
+
 def test_groups_are_ranked_by_validation_never_by_test(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     for seed in range(2):  # lr=1 wins on test, lr=2 on validation: validation decides the order

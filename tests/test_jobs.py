@@ -209,7 +209,7 @@ def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
     [
         ("regime.head_lr=-1", "error: regime.head_lr=-1.0 must be > 0"),
         ("body.model.n_heads=3", "error: body.model.n_heads=3 does not divide body.model.d_model=64"),
-        ("data.max_len=64", "error: data.max_len=64 exceeds body.model.max_len=32"),
+        ("data.max_len=64", "error: data.max_len=64 exceeds the body's position table (32 tokens)"),
     ],
 )
 def test_bad_config_value_ends_in_one_line_before_training(

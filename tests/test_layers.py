@@ -39,7 +39,7 @@ def test_layer_imports_only_what_is_below_it(layer: str) -> None:
         assert not bad, f"{path.name} imports {bad}"
 
 
-JOBS = ("train", "pretrain", "demo", "bench", "baseline", "compare")
+JOBS = ("train", "pretrain", "demo", "bench", "baseline", "compare", "predict", "export")
 
 
 @pytest.mark.parametrize("job", JOBS)

@@ -14,7 +14,7 @@ from headswap.run_record import SCORES, Cost, DataStats, RunRecord
 
 def render_report(result: RunRecord) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
-    title = "  ".join(f"{key}={result[key]}" for key in ("regime", "pool", "schedule", "seed"))
+    title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
     tuned = result.get("test_at_val_threshold")
     scores = Table(title=title, title_justify="left")
     scores.add_column("metric")

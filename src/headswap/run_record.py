@@ -110,6 +110,7 @@ class RunTime(TypedDict):
 
 class _Record(TypedDict):
     format_version: int
+    body: str  # "tiny", or the pretrained model's name
     regime: str
     pool: str
     schedule: str
@@ -142,7 +143,8 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
         raise RunRecordError(
             f"{source}: not a run record: a JSON object was expected, not {type(data).__name__}"
         )
-    record = {"format_version": 1, **data}  # files from before the field existed are version 1
+    # files from before these fields existed are version 1, and ran the tiny body (the only one then)
+    record = {"format_version": 1, "body": "tiny", **data}
     if type(record["format_version"]) is not int or record["format_version"] != FORMAT_VERSION:
         raise RunRecordError(
             f"{source}: key 'format_version' is {record['format_version']!r}, but this headswap reads "

@@ -56,7 +56,11 @@ def pretrained_body(
 
     A file lock makes parallel jobs of a sweep wait for one pre-training instead of racing; the
     checkpoint is written atomically, after its metadata, so its presence means it is complete.
+    A body that arrives pretrained (``body.lm_pretraining=false``) is loaded as it is.
     """
+    if not cfg.body.lm_pretraining:
+        body = instantiate(cfg.body.model)
+        return body, {"name": body.name, "path": str(cfg.body.path), "lm_pretraining": False}
     settings: PretrainConfig = instantiate(cfg.pretrain)
     seed_everything(settings.seed)  # the body's initial weights are part of what pre-training determines
     body = instantiate(cfg.body.model)

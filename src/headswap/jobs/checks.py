@@ -63,15 +63,15 @@ def check_config(cfg: DictConfig) -> None:
     instantiate(cfg.pretrain)
     for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
         resolve_parts(body.parts(), stage["parts"])
-    if pool.name == "cls" and body.cfg.causal:
+    if pool.name == "cls" and body.causal:
         raise ValueError(
             "pool=cls reads the first token, which a causal body lets see only itself: "
             "set body.model.causal=false, or choose pool=lasttoken"
         )
-    if cfg.data.max_len > body.cfg.max_len:
+    if cfg.data.max_len > body.max_len:
         raise ValueError(
-            f"data.max_len={cfg.data.max_len} exceeds body.model.max_len={body.cfg.max_len}, "
-            "the body's position table: lower data.max_len or enlarge the body"
+            f"data.max_len={cfg.data.max_len} exceeds the body's position table ({body.max_len} tokens): "
+            "lower data.max_len or enlarge the body"
         )
     check_writable(cfg.paths.output_dir, "hydra.run.dir (hydra.sweep.dir in a sweep)")
     for name, callback in (cfg.get("callbacks") or {}).items():

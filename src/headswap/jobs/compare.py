@@ -1,8 +1,9 @@
 """Compare the jobs of a multirun: which group wins, by how much, at what cost, and is it real.
 
-Jobs are grouped by every override except ``seed`` (and infrastructure keys such as paths), each
-group summarised as mean ± std with a 95% t-interval over its seeds, and every pair of groups compared
-on the seeds they share (a paired t-interval on the F1 difference: seed noise cancels in the pairing).
+Jobs are grouped by every override except ``seed`` (and infrastructure keys such as paths), and by
+the body they ran when there is more than one; each group summarised as mean ± std with a 95%
+t-interval over its seeds, and every pair of groups compared on the seeds they share (a paired
+t-interval on the F1 difference: seed noise cancels in the pairing).
 Groups are listed by validation F1, the figure a choice among them may rest on; test figures are
 what the chosen group reports, never what chooses it.
 """
@@ -28,16 +29,25 @@ from headswap.run_record import THRESHOLD_METRICS
 from headswap.stats import Estimate, estimate
 
 IGNORED_KEYS = ("seed", "threads", "paths.")  # not part of what a group is
+BODY_KEYS = ("body", "body.path", "body.name")  # which body ran is read from metrics.json instead
 
 
-def group_name(overrides: Sequence[Override], constant: set[str] = frozenset()) -> str:
-    """The overrides that define a group: all but the seed, infrastructure keys and those every job shares."""
+def group_name(
+    overrides: Sequence[Override], constant: set[str] = frozenset(), body: str | None = None
+) -> str:
+    """The overrides that define a group: all but the seed, infrastructure keys and those every job shares.
+
+    With ``body`` (when the jobs ran more than one body) the group is named by the body the job's
+    ``metrics.json`` records instead of by how the command line chose it (``body=...``, ``body.path=...``).
+    """
     kept = [
         str(o.input_line)
         for o in overrides
-        if o.input_line not in constant and not o.key_or_group.startswith(IGNORED_KEYS)
+        if o.input_line not in constant
+        and not o.key_or_group.startswith(IGNORED_KEYS)
+        and not (body and o.key_or_group in BODY_KEYS)
     ]
-    return ",".join(sorted(kept)) or "(all runs)"
+    return ",".join(([f"body={body}"] if body else []) + sorted(kept)) or "(all runs)"
 
 
 def compare(sweep_dir: str | Path) -> Comparison:
@@ -51,9 +61,11 @@ def compare(sweep_dir: str | Path) -> Comparison:
         if len(done) > 1
         else set()
     )
+    several_bodies = len({j.metrics["body"] for j in done}) > 1
     by_group: dict[str, list[Job]] = defaultdict(list)
     for job in done:
-        by_group[group_name(job.overrides, constant)].append(job)
+        body = job.metrics["body"] if several_bodies else None
+        by_group[group_name(job.overrides, constant, body)].append(job)
     groups = [GroupSummary(name, members) for name, members in by_group.items()]
     for g in groups:
         g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in THRESHOLD_METRICS}

@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+from omegaconf.errors import InterpolationResolutionError
 
 from headswap.io import atomic_write
 from headswap.jobs.checks import check_writable
@@ -58,10 +59,15 @@ def fail_in_one_line(e: BaseException) -> NoReturn:
 
 
 def root_cause(e: BaseException) -> BaseException:
-    """Hydra wraps an error raised while instantiating a config; the user needs the original one."""
-    while isinstance(e, InstantiationException) and e.__cause__ is not None:
-        e = e.__cause__
-    return e
+    """Hydra wraps an error raised while instantiating a config, OmegaConf one raised by a resolver
+    (such as ``body.path``'s checks); the user needs the original one."""
+    while True:
+        if isinstance(e, InstantiationException) and e.__cause__ is not None:
+            e = e.__cause__
+        elif isinstance(e, InterpolationResolutionError) and e.__context__ is not None:
+            e = e.__context__  # OmegaConf re-raises a resolver's error without ``from``
+        else:
+            return e
 
 
 @contextmanager

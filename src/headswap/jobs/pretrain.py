@@ -16,6 +16,11 @@ from headswap.report import console as make_console
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     configure_runtime(cfg)
+    if not cfg.body.lm_pretraining:
+        raise ValueError(
+            f"body {cfg.body.name or cfg.body.path} arrives pretrained (body.lm_pretraining=false): there is "
+            "no LM pre-training to run; train with scripts/train.py directly"
+        )
     check_config(cfg)  # a bad setting ends in one line before any work
     datamodule = build_datamodule(cfg)
     _, info = pretrained_body(cfg, datamodule, force=bool(cfg.get("force", False)))

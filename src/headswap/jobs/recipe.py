@@ -113,6 +113,7 @@ def assemble_result(
     pretrain_seconds = 0.0 if pretrain_info["cached"] else pretrain_info["seconds"]  # a cached body: free
     return {
         "format_version": FORMAT_VERSION,
+        "body": model.body.name,
         "regime": model.regime.name,
         "pool": model.pool.name,
         "schedule": model.schedule_name,

@@ -48,6 +48,8 @@ def configure_runtime(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Tiny validation sets give batches smaller than the batch size; the count is passed explicitly.
     warnings.filterwarnings("ignore", message=r".*Trying to infer the `batch_size`.*")
+    # Frozen body parts run in eval mode on purpose (no dropout, cacheable features).
+    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training.*")
     # Raised inside Lightning 2.6 on torch >= 2.10; nothing in this project to change.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     # Lightning's info lines (GPU/TPU available, a litlogger tip, checkpoint restores) on every Trainer;

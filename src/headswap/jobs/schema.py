@@ -8,7 +8,8 @@ from its schema (``defaults: [/schema/regime@_here_, _self_]``) and holds only w
 
 A wrong type (``regime.head_lr=abc``) then fails while Hydra composes the config, naming the key;
 values out of range fail when the dataclass is built (``__post_init__``), before any data is read.
-Importing this module registers the schemas; the scripts and the tests do.
+Importing this module registers the schemas and the resolvers the body configs use; the scripts and
+the tests do.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from headswap.lit.pretraining import PretrainConfig
 from headswap.model.body import BodyConfig
+from headswap.model.hf_body import hidden_size, package_model_dir
 from headswap.model.regime import Regime
 
 
@@ -51,13 +53,25 @@ def _omegaconf_type(hint: Any) -> Any:
 
 @dataclass
 class BodySchema:
-    """``body``: the tokenizer that comes with the body, and the body itself."""
+    """``body=tiny``: the tokenizer that comes with the body, and the body itself (``body=hf`` has its
+    own keys, in ``conf/body/hf.yaml``)."""
 
+    name: str = "tiny"  # what reports and comparisons call the body
+    lm_pretraining: bool = True  # pre-train it on the training texts first (cached); a pretrained body: false
+    lr_scale: float = 1.0  # factor on the regime's body rates
     tokenizer: dict[str, Any] = field(default_factory=dict)
     model: Any = field(default_factory=schema_of(BodyConfig, "headswap.model.body.build_body"))
 
 
+def register_resolvers() -> None:
+    """``${hf_hidden_size:PATH}`` sizes the pool from a model's config.json before the model loads;
+    ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships."""
+    for name, resolver in (("hf_hidden_size", hidden_size), ("package_model_dir", package_model_dir)):
+        OmegaConf.register_new_resolver(name, resolver, replace=True)
+
+
 def register() -> None:
+    register_resolvers()
     cs = ConfigStore.instance()
     cs.store(group="schema", name="regime", node=schema_of(Regime, "headswap.model.regime.Regime", "all"))
     cs.store(group="schema", name="body", node=BodySchema)

@@ -28,7 +28,9 @@ class HeadSwapClassifier(L.LightningModule):
     The regime decides ``requires_grad`` and learning rates; this module adds only what training
     needs: steps, metrics, the optimizer and the feature cache. The body is used as given (already
     pretrained). When no body weight trains, the body runs without an autograd graph, in eval mode,
-    and what it computes for an example is cached after the first epoch.
+    and what it computes for an example is cached after the first epoch. ``body_lr_scale`` (the body's
+    ``lr_scale``) scales the regime's body rates: a pretrained encoder moves at a fraction of the tiny
+    body's rates.
     """
 
     def __init__(
@@ -41,10 +43,11 @@ class HeadSwapClassifier(L.LightningModule):
         class_weights: Sequence[float] | None = None,
         standardize: bool = True,
         cache_features: bool = True,
+        body_lr_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.classifier = Classifier(body, pool, linear_head(pool.out_dim, standardize))
-        self.regime = regime
+        self.regime = regime.scale_body_rates(body_lr_scale) if body_lr_scale != 1.0 else regime
         self.optimizer_factory = optimizer
         self.schedule = schedule
         self.register_buffer(
@@ -161,11 +164,13 @@ class HeadSwapClassifier(L.LightningModule):
 
     @torch.no_grad()
     def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Class-1 probabilities and labels of every example in ``loader``, in eval mode."""
+        """Class-1 probabilities and labels of every example in ``loader``, in eval mode (a frozen body's
+        features come from the cache, which validation and testing have filled)."""
         self.eval()
         probs, labels = [], []
         for batch in loader:
-            probs.append(self(batch["input_ids"], batch["attention_mask"]).softmax(dim=-1)[:, 1])
+            logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
+            probs.append(logits.softmax(dim=-1)[:, 1])
             labels.append(batch["labels"])
         return torch.cat(probs), torch.cat(labels)
 

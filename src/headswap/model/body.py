@@ -113,6 +113,8 @@ class Embeddings(nn.Module):
 class TransformerBody(nn.Module):
     """Token ids and padding mask -> hidden states B x T x D. No output head: that is the point."""
 
+    name = "tiny"  # what reports call this body, beside a pretrained model's name
+
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -124,6 +126,15 @@ class TransformerBody(nn.Module):
     @property
     def d_model(self) -> int:
         return self.cfg.d_model
+
+    @property
+    def causal(self) -> bool:
+        return self.cfg.causal
+
+    @property
+    def max_len(self) -> int:
+        """The longest sequence the position table holds."""
+        return self.cfg.max_len
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, causal: bool | None = None) -> Tensor:
         """``causal`` overrides the config's choice: next-token pre-training must never see ahead."""

@@ -7,6 +7,7 @@ same code.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,17 @@ class Regime:
                 f"regime.body_lr={self.body_lr} must be > 0 when body parts or adapters train "
                 f"({list(self.body_trainable)}); use body_trainable=[] to freeze the body"
             )
+
+    def scale_body_rates(self, factor: float) -> Regime:
+        """This regime with every body rate (``body_lr``, each ``unfreeze`` stage's) times ``factor``.
+
+        Regimes' rates suit the tiny body; a pretrained body says how much gentler its weights need
+        to be moved (``body.lr_scale``), so one regime file serves every body. The head's rate stays.
+        """
+        if factor <= 0:
+            raise ValueError(f"body.lr_scale={factor} must be > 0")
+        stages = tuple({**stage, "lr": float(stage["lr"]) * factor} for stage in self.unfreeze)
+        return dataclasses.replace(self, body_lr=self.body_lr * factor, unfreeze=stages)
 
     def trainable_parts(self, parts: Mapping[str, nn.Module]) -> list[str]:
         """The body part names this regime trains from the start, in body order."""

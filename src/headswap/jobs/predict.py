@@ -1,0 +1,56 @@
+"""Classify new texts with a finished run: label, positive-class probability and the threshold used."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from headswap.jobs.finished_run import load_finished_run
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    label: str
+    probability: float  # of the positive class (the run's second label, e.g. spam)
+    threshold: float
+
+    def line(self, as_json: bool = False) -> str:
+        if as_json:
+            return json.dumps(asdict(self), ensure_ascii=False)
+        return f"{self.label}\t{self.probability:.4f}\t(threshold {self.threshold:.3f})\t{self.text}"
+
+
+def read_lines(stream: BinaryIO, name: str) -> list[str]:
+    """One text a line, blank lines skipped; a line that is not UTF-8 stops everything, naming it."""
+    texts = []
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"{name}: line {number} is not UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1}): "
+                "save the file as UTF-8"
+            ) from None
+        if line.strip():
+            texts.append(line)
+    return texts
+
+
+def predict(run_dir: str | Path, texts: Sequence[str], tuned_threshold: bool = False) -> list[Prediction]:
+    """Each text's label and positive-class probability under the run's best checkpoint.
+
+    The threshold is 0.5, or with ``tuned_threshold`` the one that maximised validation F1 in training.
+    """
+    if not texts:
+        raise ValueError("no texts to classify: pass them as arguments, with --file, or on stdin")
+    run = load_finished_run(run_dir)
+    threshold = run.threshold(tuned_threshold)
+    negative, positive = run.labels
+    return [
+        Prediction(text, positive if p >= threshold else negative, round(p, 6), threshold)
+        for text, p in zip(texts, run.positive_probabilities(list(texts)))
+    ]

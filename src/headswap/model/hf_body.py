@@ -1,0 +1,166 @@
+"""A pretrained Hugging Face encoder as a headswap body, read from a local directory and never the hub.
+
+``HFBody`` gives the encoder the body interface the rest of the project uses: ``(input_ids,
+attention_mask) -> B x T x D``, ``d_model`` and ``parts()`` named like the tiny body's (``embed``,
+``blocks.0`` ... ``blocks.N-1``, ``norm``), so every pool and regime applies unchanged. ``HFTokenizer``
+gives the model's own tokenizer the data module's ``Tokenizer`` interface. ``transformers`` is the
+optional ``hf`` extra and is imported only when an HF body is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+INSTALL_HINT = 'pip install -e ".[hf]"'
+
+
+def model_dir(path: str | Path | None) -> Path:
+    """``path`` if it holds a model's config and weights; one line naming the path and the fix if not."""
+    if path is None or str(path) in ("", "???"):
+        raise ValueError("body.path is not set: pass a local model directory, e.g. body.path=/models/bert")
+    directory = Path(path).expanduser()
+    if not (directory / "config.json").is_file():
+        raise FileNotFoundError(
+            f"body.path={path}: no config.json there; pass a local Hugging Face model directory "
+            "(one that save_pretrained wrote)"
+        )
+    if not any((directory / name).is_file() for name in WEIGHT_FILES):
+        raise FileNotFoundError(
+            f"body.path={path}: no weights there ({' or '.join(WEIGHT_FILES)}); "
+            "copy the model's weight file into it"
+        )
+    return directory
+
+
+def package_model_dir(package: str, subdir: str = "model") -> str:
+    """The model directory shipped inside an installed Python package (``body=minilm``'s wheel)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"the model package {package} is not installed: {INSTALL_HINT}")
+    return str(Path(next(iter(spec.submodule_search_locations))) / subdir)
+
+
+def hidden_size(path: str | Path) -> int:
+    """The encoder's hidden size from its ``config.json``, for configs that size the pool before loading."""
+    config = json.loads((model_dir(path) / "config.json").read_text())
+    for key in ("hidden_size", "d_model", "dim"):
+        if key in config:
+            return int(config[key])
+    raise ValueError(f"body.path={path}: config.json names no hidden size (hidden_size, d_model or dim)")
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(f"body=hf needs transformers: {INSTALL_HINT}") from None
+    transformers.utils.logging.set_verbosity_error()  # its load report lists the LM weights we leave out
+    transformers.utils.logging.disable_progress_bar()
+    return transformers
+
+
+class HFTokenizer:
+    """A model's own tokenizer (``AutoTokenizer``) with the interface of ``ByteTokenizer``.
+
+    ``encode`` adds the model's special tokens (``[CLS] ... [SEP]`` for BERT) and truncates to
+    ``max_len`` keeping the final special token, as the model saw texts in pre-training.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(model_dir(path))
+        self._tokenizer = _transformers().AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        if self._tokenizer.pad_token_id is None:
+            raise ValueError(f"body.path={path}: the tokenizer has no padding token; choose another model")
+        self.pad_id: int = self._tokenizer.pad_token_id
+
+    def encode(self, text: str, max_len: int) -> list[int]:
+        return self._tokenizer(text, truncation=True, max_length=max_len)["input_ids"]
+
+    def is_truncated(self, text: str, max_len: int) -> bool:
+        return len(self._tokenizer(text)["input_ids"]) > max_len
+
+    def save(self, directory: str | Path) -> None:
+        """The tokenizer's files, as ``AutoTokenizer.from_pretrained`` reads them (for serving)."""
+        self._tokenizer.save_pretrained(str(directory))
+
+
+class HFBody(nn.Module):
+    """A Hugging Face encoder (``AutoModel``) as a body: token ids and mask -> last hidden states B x T x D.
+
+    Parts: ``embed`` (the embeddings), ``blocks.i`` (the encoder's layers) and ``norm`` (whatever has
+    weights after the last layer: empty for post-norm encoders such as BERT, whose last layer ends in
+    its own LayerNorm). Every weight belongs to exactly one part, so a regime decides all of them.
+    ``from_pretrained`` returns eval mode; the training loop sets each part's mode from what trains.
+    """
+
+    causal = False  # an encoder attends both ways: pool=cls reads a token that has seen the whole text
+
+    def __init__(self, encoder: nn.Module, name: str) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.name = name
+        self._embed_name, self._layers_name = _embeddings_and_layers(encoder, name)
+        self.train(encoder.training)  # the encoder's mode (eval, from from_pretrained), not a new module's
+
+    @property
+    def d_model(self) -> int:
+        return int(self.encoder.config.hidden_size)
+
+    @property
+    def max_len(self) -> int:
+        """The longest sequence the position table holds."""
+        return int(getattr(self.encoder.config, "max_position_embeddings", 512))
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def parts(self) -> dict[str, nn.Module]:
+        """The body's named parts in input-to-output order; regimes choose among these names."""
+        layers = self.encoder.get_submodule(self._layers_name)
+        inside = (self._embed_name + ".", self._layers_name + ".")
+        after = [
+            module
+            for name, module in self.encoder.named_modules()
+            if name and not (name + ".").startswith(inside) and any(module.parameters(recurse=False))
+        ]
+        return {
+            "embed": self.encoder.get_submodule(self._embed_name),
+            **{f"blocks.{i}": layer for i, layer in enumerate(layers)},
+            "norm": nn.ModuleList(after),  # built per call, not registered: the weights stay the encoder's
+        }
+
+
+def _embeddings_and_layers(encoder: nn.Module, name: str) -> tuple[str, str]:
+    """Where the embeddings and the list of layers are, by structure rather than by model family."""
+    n_layers = getattr(encoder.config, "num_hidden_layers", None)
+    lists = [n for n, m in encoder.named_modules() if isinstance(m, nn.ModuleList) and len(m) == n_layers]
+    if not hasattr(encoder, "embeddings") or not lists:
+        raise ValueError(
+            f"body {name}: found no embeddings and list of {n_layers} layers in {type(encoder).__name__}; "
+            "body=hf supports encoders such as BERT, RoBERTa, DistilBERT and MiniLM"
+        )
+    return "embeddings", lists[0]
+
+
+def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None = None) -> HFBody:
+    """``AutoModel.from_pretrained(path)`` offline, without a pooler (the pool and head replace it).
+
+    ``d_model`` is the hidden size the config sized the pool for; it must match the model's.
+    """
+    directory = model_dir(path)
+    encoder = _transformers().AutoModel.from_pretrained(str(directory), local_files_only=True)
+    if getattr(encoder, "pooler", None) is not None:
+        encoder.pooler = None  # BERT's tanh pooler feeds its own next-sentence head, not ours
+    body = HFBody(encoder, name or directory.name)
+    if d_model is not None and d_model != body.d_model:
+        raise ValueError(
+            f"body.model.d_model={d_model} but the model at {path} has hidden size {body.d_model}: "
+            "leave body.model.d_model unset"
+        )
+    return body
