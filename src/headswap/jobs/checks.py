@@ -77,4 +77,5 @@ def check_config(cfg: DictConfig) -> None:
     for name, callback in (cfg.get("callbacks") or {}).items():
         if callback is not None and callback.get("dirpath"):
             check_writable(callback.dirpath, f"callbacks.{name}.dirpath")
-    check_writable(cfg.paths.cache_dir, "paths.cache_dir")
+    if cfg.body.get("lm_pretraining", True):  # only a body pre-trained here is cached
+        check_writable(cfg.paths.cache_dir, "paths.cache_dir")

@@ -110,7 +110,8 @@ def assemble_result(
 ) -> dict[str, Any]:
     trainable, total = model.parameter_counts()
     cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
-    pretrain_seconds = 0.0 if pretrain_info["cached"] else pretrain_info["seconds"]  # a cached body: free
+    # a body from the cache, or one that arrived pretrained, cost this run no pre-training
+    pretrain_seconds = 0.0 if pretrain_info.get("cached", True) else pretrain_info["seconds"]
     return {
         "format_version": FORMAT_VERSION,
         "body": model.body.name,
