@@ -31,32 +31,31 @@ Files written before the field existed hold exactly version 1's keys, so they ar
 FILE_NAME = "metrics.json"
 
 
-class Scores(TypedDict):
-    """One split's figures as logged, at threshold 0.5 (``loss``: mean cross-entropy)."""
+class Figures(TypedDict):
+    """The scores at a threshold, and the two that need none."""
 
-    loss: float
     precision: float
     recall: float
     f1: float
     accuracy: float
     pr_auc: float
     roc_auc: float
+
+
+class Scores(Figures):
+    """One split's figures as logged, at threshold 0.5 (``loss``: mean cross-entropy)."""
+
+    loss: float
 
 
 class BestVal(Scores):
     epoch: int | None  # the best checkpoint's epoch; None when no checkpoint was kept
 
 
-class ThresholdScores(TypedDict):
+class ThresholdScores(Figures):
     """Test figures at the threshold that maximised validation F1."""
 
     threshold: float
-    precision: float
-    recall: float
-    f1: float
-    accuracy: float
-    pr_auc: float
-    roc_auc: float
     confusion_matrix: list[list[int]]
 
 

@@ -13,7 +13,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from headswap.data.examples import Example
+from headswap.data.examples import Example, distinct_examples
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "name": ("Sam", "Alex", "Priya", "Tom", "Jess", "Mo", "Kate", "Dan", "Lucy", "Raj", "Ben", "Amy"),
@@ -104,19 +104,12 @@ def _message(label: int, rng: random.Random) -> str:
 def make_fixture(n_per_class: int = 400, seed: int = 1234) -> list[Example]:
     """``n_per_class`` distinct spam and ham messages of 5 to 25 words, interleaved, identical everywhere."""
     rng = random.Random(seed)
-    seen: set[str] = set()
-    examples: list[Example] = []
-    for i in range(2 * n_per_class):
-        label = i % 2
-        for _ in range(1000):
-            text = _message(label, rng)
-            if text not in seen and MIN_WORDS <= len(text.split()) <= MAX_WORDS:
-                break
-        else:
-            raise RuntimeError(f"fixture ran out of distinct messages at n_per_class={n_per_class}")
-        seen.add(text)
-        examples.append(Example(text, label))
-    return examples
+
+    def draw(i: int) -> str:
+        text = _message(i % 2, rng)
+        return text if MIN_WORDS <= len(text.split()) <= MAX_WORDS else ""
+
+    return distinct_examples(n_per_class, draw)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from headswap.data.examples import Example
+from headswap.data.examples import Example, distinct_examples
 from headswap.data.fixture import SLOTS as _HARD_SLOTS
 
 SLOTS: dict[str, tuple[str, ...]] = {
@@ -117,21 +117,14 @@ def make_lesson_fixture(
     rng = random.Random(seed)
     n_ambiguous = {1: round(spam_like_ham * n_per_class), 0: round(ham_like_spam * n_per_class)}
     ambiguous = {label: set(rng.sample(range(n_per_class), n_ambiguous[label])) for label in (0, 1)}
-    seen: set[str] = set()
-    examples: list[Example] = []
-    for i in range(2 * n_per_class):
+
+    def draw(i: int) -> str:
         label = i % 2
-        kind = 1 - label if i // 2 in ambiguous[label] else label
-        for _ in range(1000):
-            opening = _fill(rng.choice(OPENINGS[kind]), rng)
-            text = opening + " " + _fill(rng.choice(CONTINUATIONS[label][kind]), rng)
-            if text not in seen:
-                break
-        else:
-            raise RuntimeError(f"fixture ran out of distinct messages at n_per_class={n_per_class}")
-        seen.add(text)
-        examples.append(Example(text, label))
-    return examples
+        kind = 1 - label if i // 2 in ambiguous[label] else label  # the opening's class
+        opening = _fill(rng.choice(OPENINGS[kind]), rng)
+        return opening + " " + _fill(rng.choice(CONTINUATIONS[label][kind]), rng)
+
+    return distinct_examples(n_per_class, draw)
 
 
 @dataclass(frozen=True)
