@@ -85,3 +85,14 @@ def test_frozen_parts_run_in_eval_mode(body: TransformerBody) -> None:
     Regime("head").apply_requires_grad(parts)
     set_train_modes(body, parts)
     assert not any(m.training for m in body.modules())
+
+
+def test_a_bodys_lr_scale_scales_every_body_rate_and_leaves_the_head_alone() -> None:
+    stages = [{"epoch": 2, "parts": ["blocks.-1"], "lr": 1e-3}, {"epoch": 4, "parts": ["*"], "lr": 2e-4}]
+    regime = Regime("gradual", body_trainable=["norm"], head_lr=1e-2, body_lr=1e-3, unfreeze=stages)
+    scaled = regime.scale_body_rates(0.03)
+    assert (scaled.head_lr, scaled.body_lr) == (1e-2, pytest.approx(3e-5))
+    assert [s["lr"] for s in scaled.unfreeze] == [pytest.approx(3e-5), pytest.approx(6e-6)]
+    assert [s["parts"] for s in scaled.unfreeze] == [["blocks.-1"], ["*"]] and regime.body_lr == 1e-3
+    with pytest.raises(ValueError, match=r"body.lr_scale=0 must be > 0"):
+        regime.scale_body_rates(0)

@@ -47,7 +47,7 @@ class HeadSwapClassifier(L.LightningModule):
     ) -> None:
         super().__init__()
         self.classifier = Classifier(body, pool, linear_head(pool.out_dim, standardize))
-        self.regime = regime.scale_body_rates(body_lr_scale) if body_lr_scale != 1.0 else regime
+        self.regime = regime.scale_body_rates(body_lr_scale)
         self.optimizer_factory = optimizer
         self.schedule = schedule
         self.register_buffer(
