@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from headswap.jobs import schema  # noqa: F401  (registers the resolvers the saved configs use)
-from headswap.jobs.errors import root_cause
+from headswap.jobs.errors import BAD_INPUT, fail_in_one_line, root_cause
 from headswap.jobs.export import export
 
 
@@ -18,9 +18,8 @@ def main() -> int:
     args = parser.parse_args()
     try:
         print(export(args.run_dir, args.out))
-    except (ValueError, OSError, ImportError) as e:
-        print(f"error: {root_cause(e)}", file=sys.stderr)
-        return 2
+    except BAD_INPUT as e:
+        fail_in_one_line(root_cause(e))
     return 0
 
 

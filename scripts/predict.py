@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from headswap.jobs import schema  # noqa: F401  (registers the resolvers the saved configs use)
-from headswap.jobs.errors import root_cause
+from headswap.jobs.errors import BAD_INPUT, fail_in_one_line, root_cause
 from headswap.jobs.predict import predict, read_lines
 
 
@@ -35,9 +35,8 @@ def main() -> int:
                 texts += read_lines(f, args.file)
         for prediction in predict(args.run_dir, texts, args.tuned_threshold):
             print(prediction.line(args.json))
-    except (ValueError, OSError, ImportError) as e:
-        print(f"error: {root_cause(e)}", file=sys.stderr)
-        return 2
+    except BAD_INPUT as e:
+        fail_in_one_line(root_cause(e))
     return 0
 
 

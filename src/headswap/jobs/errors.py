@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 
+BAD_INPUT = (ValueError, OSError, ImportError)  # what a user can fix: ends in one line, exit 2
+
+
 def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """What a script's ``@hydra.main`` calls. A bad input in a single run ends in one line naming it
     (``HYDRA_FULL_ERROR=1`` shows the traceback); in a multirun a failing job writes ``error.txt`` to its
@@ -45,7 +48,7 @@ def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
                 atomic_write(os.path.join(output_dir, "error.txt"), lambda f: f.write(text.encode()))
                 log.error("job failed (%s: %s); the sweep goes on", type(e).__name__, e)
                 return float("nan")
-            if not isinstance(e, (ValueError, OSError, ImportError)):
+            if not isinstance(e, BAD_INPUT):
                 raise
             fail_in_one_line(e)
 
