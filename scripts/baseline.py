@@ -3,11 +3,11 @@
 import hydra
 from omegaconf import DictConfig
 
-from headswap.jobs import (
-    baseline,
-    schema,  # noqa: F401  (registers the structured configs)
-)
-from headswap.jobs.errors import run_job
+from headswap.app import schema
+from headswap.app.launch import run_job
+from headswap.jobs import baseline
+
+schema.register()  # the config schemas and resolvers, before @hydra.main composes the config
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="baseline")

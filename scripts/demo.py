@@ -3,14 +3,16 @@
 import hydra
 from omegaconf import DictConfig
 
-from headswap.jobs import schema  # noqa: F401  (registers the structured configs)
-from headswap.jobs.demo import run_demo
-from headswap.jobs.errors import run_job
+from headswap.app import schema
+from headswap.app.launch import run_job
+from headswap.jobs import demo
+
+schema.register()  # the config schemas and resolvers, before @hydra.main composes the config
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="demo")
 def main(cfg: DictConfig) -> None:
-    run_job(run_demo, cfg)
+    run_job(demo.run, cfg)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from headswap.jobs import schema  # noqa: F401  (registers the structured configs, as the scripts do)
+from headswap.app import schema
 
 ROOT = Path(__file__).resolve().parents[1]
+schema.register()  # as each script does before composing its config
 
 # Small enough for seconds per run, large enough that every split part holds both classes.
 TINY = (

@@ -10,8 +10,8 @@ import pytest
 from sklearn import pipeline as sklearn_pipeline  # the baseline extra, part of dev
 
 from headswap.jobs import baseline
-from headswap.jobs.build import build_datamodule
 from headswap.run_record import SCORES
+from headswap.training.build import build_datamodule
 
 from .conftest import compose_cfg
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as student_t
 
-from headswap.jobs.compare import compare, compare_and_report, group_name, latest_sweep
-from headswap.jobs.job_dirs import MAX_LENGTH, job_dir_name
-from headswap.jobs.multirun import parse_overrides
+from headswap.app.job_dirs import MAX_LENGTH, job_dir_name
+from headswap.jobs.compare import latest_sweep
+from headswap.sweeps.comparison import compare, compare_and_report, group_name
+from headswap.sweeps.multirun import parse_overrides
 
 from .records import sample_record
 

@@ -11,8 +11,8 @@ import pytest
 from hydra.utils import instantiate
 
 from headswap.io import safe_load
-from headswap.jobs.build import build_datamodule
 from headswap.lit.metrics import scores_at
+from headswap.training.build import build_datamodule
 
 from .conftest import ROOT, TINY, compose_cfg
 

@@ -13,13 +13,13 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from hydra.utils import instantiate
 from rich.console import Console
 
+from headswap.app.runtime import seed_everything
 from headswap.io import load_state_dict
-from headswap.jobs import pretrain, train
-from headswap.jobs.bodies import pretrained_body
-from headswap.jobs.build import build_datamodule
-from headswap.jobs.demo import comparison_table, run_demo
-from headswap.jobs.runtime import seed_everything
+from headswap.jobs import demo, pretrain, train
+from headswap.jobs.demo import comparison_table
 from headswap.lit import LMPretrainModule
+from headswap.training.bodies import pretrained_body
+from headswap.training.build import build_datamodule
 
 from .conftest import ROOT, TINY, compose_cfg
 
@@ -151,7 +151,7 @@ def test_pretrain_job_reports_loss_before_and_after(tmp_path: Path, capsys) -> N
 
 
 def test_demo_trains_head_then_full_from_one_body(tmp_path: Path, capsys) -> None:
-    results = run_demo(compose_cfg(tmp_path, TINY, config_name="demo"))
+    results = demo.run(compose_cfg(tmp_path, TINY, config_name="demo"))
     assert list(results) == ["head", "full"]
     assert results["head"]["params"]["trainable"] < results["full"]["params"]["trainable"]
     assert results["head"]["pretrained_body"]["path"] == results["full"]["pretrained_body"]["path"]

@@ -7,15 +7,20 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "headswap"
 FRAMEWORKS = {"lightning", "pytorch_lightning", "hydra", "omegaconf", "torchmetrics"}
+EDGE = {"headswap.app", "headswap.training", "headswap.sweeps", "headswap.jobs"}  # the Hydra edge, bottom up
 # layer -> what it must not import
 FORBIDDEN = {
-    "model": FRAMEWORKS | {"headswap.data", "headswap.lit", "headswap.jobs"},
-    "data": FRAMEWORKS | {"torch", "headswap.model", "headswap.lit", "headswap.jobs"},
-    "io.py": FRAMEWORKS | {"headswap.lit", "headswap.jobs"},
-    "report.py": FRAMEWORKS | {"torch", "headswap.lit", "headswap.jobs"},
-    "stats.py": FRAMEWORKS | {"torch", "headswap.lit", "headswap.jobs"},
-    "run_record.py": FRAMEWORKS | {"torch", "headswap.lit", "headswap.jobs"},
-    "lit": {"hydra", "omegaconf", "headswap.jobs"},
+    "model": FRAMEWORKS | {"headswap.data", "headswap.lit"} | EDGE,
+    "data": FRAMEWORKS | {"torch", "headswap.model", "headswap.lit"} | EDGE,
+    "io.py": FRAMEWORKS | {"headswap.lit"} | EDGE,
+    "report.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
+    "stats.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
+    "run_record.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
+    "lit": {"hydra", "omegaconf"} | EDGE,
+    # the edge: the app shell, then the training recipe and the sweeps (neither knows the other), then jobs
+    "app": {"headswap.training", "headswap.sweeps", "headswap.jobs"},
+    "training": {"headswap.sweeps", "headswap.jobs"},
+    "sweeps": {"headswap.training", "headswap.jobs", "headswap.lit"},
 }
 
 
@@ -42,16 +47,26 @@ def test_layer_imports_only_what_is_below_it(layer: str) -> None:
 JOBS = ("train", "pretrain", "demo", "bench", "baseline", "compare", "predict", "export")
 
 
+def test_jobs_holds_the_entry_points_and_nothing_else() -> None:
+    assert {p.stem for p in (SRC / "jobs").glob("*.py")} == {"__init__", *JOBS}
+
+
 @pytest.mark.parametrize("job", JOBS)
 def test_no_job_imports_another(job: str) -> None:
     others = {f"headswap.jobs.{j}" for j in JOBS if j != job}
     assert not imports(SRC / "jobs" / f"{job}.py") & others
 
 
+def test_scripts_are_thin_and_import_nothing_for_its_side_effects() -> None:
+    """A script imports its job and the app shell; registering configs is a call, not an import."""
+    for script in (SRC.parents[1] / "scripts").glob("*.py"):
+        text = script.read_text()
+        assert "noqa: F401" not in text, script.name
+        assert f"from headswap.jobs import {script.stem}" in text, script.name
+
+
 def test_comparison_modules_do_not_import_each_other() -> None:
-    """What a job and a group are lives in ``multirun``; ``plots`` draws them without knowing ``compare``."""
-    jobs = SRC / "jobs"
-    assert not imports(jobs / "multirun.py") & {"headswap.jobs.compare", "headswap.jobs.plots"}
-    assert "headswap.jobs.compare" not in imports(jobs / "plots.py")
-    importers = {p.name for p in jobs.glob("*.py") if {"headswap.jobs.compare"} & imports(p)}
-    assert importers <= {"sweep.py"}  # the multirun-end callback runs it; no job borrows from it
+    """What a job and a group are lives in ``multirun``; ``plots`` draws them without the comparison."""
+    sweeps = SRC / "sweeps"
+    assert not imports(sweeps / "multirun.py") & {"headswap.sweeps.comparison", "headswap.sweeps.plots"}
+    assert "headswap.sweeps.comparison" not in imports(sweeps / "plots.py")

@@ -13,8 +13,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from headswap.jobs.export import export
-from headswap.jobs.finished_run import load_finished_run
 from headswap.jobs.predict import predict, read_lines
+from headswap.training.finished_run import load_finished_run
 from tests.conftest import ROOT, run_train_script
 from tests.hf_models import write_tiny_bert
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from headswap.jobs import train
-from headswap.jobs.build import build_datamodule
+from headswap.training.build import build_datamodule
 
 from .conftest import ROOT, compose_cfg
 
@@ -60,7 +60,7 @@ def test_sms_collection_groups_duplicates_and_counts_truncation(tmp_path: Path) 
 
 
 def test_balanced_class_weights_follow_the_training_counts(tmp_path: Path) -> None:
-    from headswap.jobs.recipe import class_weights
+    from headswap.training.recipe import class_weights
 
     dm = build_datamodule(compose_cfg(tmp_path, ["data=sms_spam_collection"]))
     counts = dm.parts["train"].labels.bincount().tolist()

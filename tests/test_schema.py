@@ -11,8 +11,8 @@ from hydra.errors import InstantiationException, MissingConfigException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from headswap.jobs.errors import root_cause
-from headswap.jobs.schema import schema_of
+from headswap.app.launch import root_cause
+from headswap.app.schema import schema_of
 from headswap.lit import PretrainConfig
 from headswap.model import BodyConfig, Regime
 

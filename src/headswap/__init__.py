@@ -4,7 +4,8 @@ and report what each regime scores and costs.
 Layers, each importing only those below it:
   headswap.model, headswap.data, headswap.io, headswap.report -- plain PyTorch / Python
   headswap.lit  -- Lightning wrappers (data module, classifier, pre-training, callbacks)
-  headswap.jobs -- the Hydra edge: one ``run(cfg)`` per job
+  headswap.app, then headswap.training and headswap.sweeps -- the Hydra edge: the shell, recipe, sweeps
+  headswap.jobs -- the entry points, one module a job, called by ``scripts/``
 """
 
 __version__ = "0.1.0"

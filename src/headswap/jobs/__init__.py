@@ -1,3 +1,5 @@
-"""The Hydra edge: one ``run(cfg)`` per job, called by the thin scripts in ``scripts/``."""
+"""The jobs, one module each, called by the thin scripts in ``scripts/``.
 
-from headswap.jobs import job_dirs  # noqa: F401  (registers the resolvers that name run and job folders)
+The Hydra jobs (train, pretrain, demo, bench, baseline) each have ``run(cfg)``; the command-line jobs
+(predict, export, compare) each have ``main(argv) -> exit code``. No job imports another.
+"""

@@ -11,15 +11,15 @@ import torch
 from omegaconf import DictConfig
 from rich.table import Table
 
+from headswap.app.checks import check_config
+from headswap.app.runtime import configure_runtime
 from headswap.io import write_json
-from headswap.jobs.build import build_datamodule
-from headswap.jobs.checks import check_config
-from headswap.jobs.runtime import configure_runtime
 from headswap.lit.datamodule import PARTS
 from headswap.lit.metrics import scores_at
 from headswap.report import console as make_console
 from headswap.report import render_split
 from headswap.run_record import SCORES
+from headswap.training.build import build_datamodule
 
 GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 

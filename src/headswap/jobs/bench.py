@@ -28,17 +28,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import MeanMetric
 
+from headswap.app.checks import check_config
+from headswap.app.runtime import configure_runtime, overrides, seed_everything
 from headswap.io import atomic_write
-from headswap.jobs.bodies import pretrained_body
-from headswap.jobs.build import build_datamodule, instantiate_all
-from headswap.jobs.checks import check_config
-from headswap.jobs.runtime import configure_runtime, overrides, seed_everything
 from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import seed_step
 from headswap.model import set_train_modes
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
 from headswap.report import console as make_console
+from headswap.training.bodies import pretrained_body
+from headswap.training.build import build_datamodule, instantiate_all
 
 REGIMES = ("head", "partial", "full")
 

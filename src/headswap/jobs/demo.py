@@ -10,16 +10,16 @@ from pathlib import Path
 from omegaconf import DictConfig
 from rich.table import Table
 
-from headswap.jobs.bodies import pretrained_body
-from headswap.jobs.build import build_datamodule
-from headswap.jobs.checks import check_config
-from headswap.jobs.recipe import train_and_test
-from headswap.jobs.runtime import configure_runtime
+from headswap.app.checks import check_config
+from headswap.app.runtime import configure_runtime
 from headswap.report import console as make_console
 from headswap.run_record import RunRecord
+from headswap.training.bodies import pretrained_body
+from headswap.training.build import build_datamodule
+from headswap.training.recipe import train_and_test
 
 
-def run_demo(cfg: DictConfig) -> dict[str, RunRecord]:
+def run(cfg: DictConfig) -> dict[str, RunRecord]:
     """Train every regime in ``cfg.regimes`` (a fresh head each) from one pretrained body; compare them.
 
     Each result is the regime's ``metrics.json`` as the recipe read it back.

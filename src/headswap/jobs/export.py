@@ -7,9 +7,11 @@ become those inputs; a pretrained body's tokenizer files go to ``tokenizer/`` be
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,10 @@ import torch
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
+from headswap.app.launch import BAD_INPUT, fail_in_one_line, root_cause
 from headswap.io import write_json
-from headswap.jobs.finished_run import FinishedRun, load_finished_run
 from headswap.model.tokenizer import ByteTokenizer
+from headswap.training.finished_run import FinishedRun, load_finished_run
 
 OPSET = 17
 BYTE_ENCODING = (
@@ -99,3 +102,16 @@ def preprocessing(run: FinishedRun, out: Path) -> dict[str, Any]:
             "AutoTokenizer.from_pretrained('tokenizer')(text, truncation=True, max_length=max_len)"
         )
     return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``python scripts/export.py --help``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", help="a run folder that scripts/train.py wrote (logs/train/runs/<time>)")
+    parser.add_argument("--out", help="where to write (default: RUN_DIR/export)")
+    args = parser.parse_args(argv)
+    try:
+        print(export(args.run_dir, args.out))
+    except BAD_INPUT as e:
+        fail_in_one_line(root_cause(e))
+    return 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from headswap.jobs.finished_run import load_finished_run
+from headswap.app.launch import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.training.finished_run import load_finished_run
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,32 @@ def predict(run_dir: str | Path, texts: Sequence[str], tuned_threshold: bool = F
         Prediction(text, positive if p >= threshold else negative, round(p, 6), threshold)
         for text, p in zip(texts, run.positive_probabilities(list(texts)))
     ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``python scripts/predict.py --help``."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run_dir", help="a run folder that scripts/train.py wrote (logs/train/runs/<time>)")
+    parser.add_argument("texts", nargs="*", help="texts to classify")
+    parser.add_argument("--file", help="a UTF-8 file of one text a line; - reads stdin")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument(
+        "--tuned-threshold",
+        action="store_true",
+        help="the threshold that maximised validation F1 in training, instead of 0.5",
+    )
+    args = parser.parse_args(argv)
+    try:
+        texts = list(args.texts)
+        if args.file == "-" or (args.file is None and not texts):
+            texts += read_lines(sys.stdin.buffer, "stdin")
+        elif args.file is not None:
+            with open(args.file, "rb") as f:
+                texts += read_lines(f, args.file)
+        for prediction in predict(args.run_dir, texts, args.tuned_threshold):
+            print(prediction.line(args.json))
+    except BAD_INPUT as e:
+        fail_in_one_line(root_cause(e))
+    return 0

@@ -7,11 +7,11 @@ from typing import Any
 from omegaconf import DictConfig
 from rich.table import Table
 
-from headswap.jobs.bodies import pretrained_body
-from headswap.jobs.build import build_datamodule
-from headswap.jobs.checks import check_config
-from headswap.jobs.runtime import configure_runtime
+from headswap.app.checks import check_config
+from headswap.app.runtime import configure_runtime
 from headswap.report import console as make_console
+from headswap.training.bodies import pretrained_body
+from headswap.training.build import build_datamodule
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:

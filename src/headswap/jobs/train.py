@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from headswap.jobs.checks import check_config
-from headswap.jobs.recipe import train_and_test
-from headswap.jobs.runtime import configure_runtime
+from headswap.app.checks import check_config
+from headswap.app.runtime import configure_runtime
 from headswap.run_record import RunRecord
+from headswap.training.recipe import train_and_test
 
 
 def run(cfg: DictConfig) -> RunRecord:

@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
+from headswap.app.schema import register_resolvers
 from headswap.io import check_state_dict, safe_load
 from headswap.lit import HeadSwapClassifier
 from headswap.lit.datamodule import PadCollate, Tokenizer
@@ -72,6 +73,7 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     for needed in (config_file, run_dir / FILE_NAME):
         if not needed.is_file():
             raise FileNotFoundError(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
+    register_resolvers()  # the saved config names the resolvers it was composed with
     cfg = OmegaConf.load(config_file)
     record = read_run_record(run_dir / FILE_NAME)
     epoch = record["best_val"]["epoch"]

@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 
 from headswap.io import atomic_write
-from headswap.jobs.multirun import Comparison
+from headswap.sweeps.multirun import Comparison
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from headswap.jobs.compare import compare_and_report
+from headswap.sweeps.comparison import compare_and_report
 
 log = logging.getLogger(__name__)
 

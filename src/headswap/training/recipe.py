@@ -16,18 +16,18 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from headswap.app.runtime import overrides, seed_everything
 from headswap.io import safe_load
-from headswap.jobs.announce import announce
-from headswap.jobs.bodies import pretrained_body
-from headswap.jobs.build import build_datamodule, instantiate_all
-from headswap.jobs.resume import resume_checkpoint, training_settings
-from headswap.jobs.runtime import overrides, seed_everything
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import SettingsInCheckpoint
 from headswap.lit.metrics import choose_threshold, class_scores, scores_at
 from headswap.model.regime import trains
 from headswap.report import print_report
 from headswap.run_record import FORMAT_VERSION, RunRecord, read_run_record, write_run_record
+from headswap.training.announce import announce
+from headswap.training.bodies import pretrained_body
+from headswap.training.build import build_datamodule, instantiate_all
+from headswap.training.resume import resume_checkpoint, training_settings
 
 
 def train_and_test(cfg: DictConfig) -> RunRecord:

@@ -8,8 +8,8 @@ from its schema (``defaults: [/schema/regime@_here_, _self_]``) and holds only w
 
 A wrong type (``regime.head_lr=abc``) then fails while Hydra composes the config, naming the key;
 values out of range fail when the dataclass is built (``__post_init__``), before any data is read.
-Importing this module registers the schemas and the resolvers the body configs use; the scripts and
-the tests do.
+``register()`` stores the schemas and registers every resolver the configs use: each Hydra script calls it
+before ``@hydra.main`` composes its config, and the tests before they compose one.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from headswap.app import job_dirs
 from headswap.lit.pretraining import PretrainConfig
 from headswap.model.body import BodyConfig
 from headswap.model.hf_body import hidden_size, package_model_dir
@@ -65,12 +66,15 @@ class BodySchema:
 
 def register_resolvers() -> None:
     """``${hf_hidden_size:PATH}`` sizes the pool from a model's config.json before the model loads;
-    ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships."""
+    ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships; the folder
+    names' resolvers (``job_dirs``). A saved run config needs these to load again."""
+    job_dirs.register_resolvers()
     for name, resolver in (("hf_hidden_size", hidden_size), ("package_model_dir", package_model_dir)):
         OmegaConf.register_new_resolver(name, resolver, replace=True)
 
 
 def register() -> None:
+    """The schemas under ``schema/<group>`` and every resolver."""
     register_resolvers()
     cs = ConfigStore.instance()
     cs.store(group="schema", name="regime", node=schema_of(Regime, "headswap.model.regime.Regime", "all"))
@@ -80,6 +84,3 @@ def register() -> None:
         name="pretrain",
         node=schema_of(PretrainConfig, "headswap.lit.pretraining.PretrainConfig"),
     )
-
-
-register()

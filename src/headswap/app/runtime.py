@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from headswap.jobs.checks import SEED_RANGE, int_setting
+from headswap.app.checks import SEED_RANGE, int_setting
 
 
 def in_multirun() -> bool:

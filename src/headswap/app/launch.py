@@ -20,9 +20,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from omegaconf.errors import InterpolationResolutionError
 
+from headswap.app.checks import check_writable
+from headswap.app.runtime import in_multirun
 from headswap.io import atomic_write
-from headswap.jobs.checks import check_writable
-from headswap.jobs.runtime import in_multirun
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from filelock import FileLock
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from headswap.app.runtime import seed_everything
 from headswap.io import load_state_dict, save_state_dict, write_json
-from headswap.jobs.runtime import seed_everything
 from headswap.lit import PretrainConfig, TextDataModule, pretrain_quick
 from headswap.model import TransformerBody
 

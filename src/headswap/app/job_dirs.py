@@ -29,9 +29,7 @@ def job_dir_name(override_dirname: str, job_num: int | str) -> str:
     return f"{job_num}_{safe[:MAX_LENGTH]}".rstrip("_")
 
 
-def register() -> None:
+def register_resolvers() -> None:
+    """``${job_dir_name:...}`` and ``${pid:}``, which ``conf/hydra/default.yaml`` names folders with."""
     OmegaConf.register_new_resolver("job_dir_name", job_dir_name, replace=True)
     OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
-
-
-register()
