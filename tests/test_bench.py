@@ -74,7 +74,7 @@ def test_gpu_section_says_unmeasured_without_a_gpu() -> None:
         for name in [f"{kind}/{r}" for kind in ("lightning", "plain") for r in bench.REGIMES]
         + ["bare/head", "lightning/head-uncached"]
     }
-    meta = {"command": "x", "machine": {}, "reps": 1, "epochs": 2, "steps": 16, "data": "LessonFixture"}
+    meta = {"command": "x", "machine": {}, "reps": 1, "epochs": 2, "steps": 16, "data": "Fixture"}
     text = bench.markdown(timings, None, [], {}, meta)
     assert "## On a GPU\n\nUnmeasured: this machine has no CUDA GPU." in text
     with_gpu = bench.markdown(timings, timings, [], {}, {**meta, "data": "SMSSpamCollection, 3790 texts"})

@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 
-from headswap.data import SMSFixture
+from headswap.data import FixtureHard
 from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.model import BodyConfig, ByteTokenizer, Classifier, MeanPool, Regime, TransformerBody
 
@@ -19,7 +19,7 @@ REGIMES = {
 
 @pytest.fixture(scope="module")
 def datamodule() -> TextDataModule:
-    dm = TextDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16)
+    dm = TextDataModule(FixtureHard(n_per_class=40), ByteTokenizer(), batch_size=16)
     dm.setup()
     return dm
 

@@ -1,12 +1,12 @@
 import torch
 
-from headswap.data import SMSFixture
+from headswap.data import FixtureHard
 from headswap.lit import PadCollate, TextDataModule
 from headswap.model import ByteTokenizer
 
 
 def make_dm(**kwargs) -> TextDataModule:
-    dm = TextDataModule(SMSFixture(), ByteTokenizer(), **kwargs)
+    dm = TextDataModule(FixtureHard(), ByteTokenizer(), **kwargs)
     dm.setup()
     return dm
 
@@ -45,7 +45,7 @@ def test_keys_are_unique_corpus_positions_across_parts() -> None:
     dm = make_dm()
     keys = [k for p in ("train", "val", "test") for k in dm.parts[p].keys.tolist()]
     assert sorted(keys) == list(range(800))
-    fixture = SMSFixture().load()
+    fixture = FixtureHard().load()
     assert all(fixture[k].text == t for k, t in zip(dm.parts["test"].keys.tolist(), dm.texts("test")))
 
 

@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 
-from headswap.data import SMSFixture
+from headswap.data import FixtureHard
 from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import GradualUnfreezing
 from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
@@ -18,7 +18,7 @@ from headswap.model.schedules import constant, cosine, cosine_factor, cosine_hea
 
 @pytest.fixture(scope="module")
 def datamodule() -> TextDataModule:
-    dm = TextDataModule(SMSFixture(n_per_class=40), ByteTokenizer(), batch_size=16, shuffle_seed=0)
+    dm = TextDataModule(FixtureHard(n_per_class=40), ByteTokenizer(), batch_size=16, shuffle_seed=0)
     dm.setup()
     return dm  # 52 training texts: 4 steps per epoch
 

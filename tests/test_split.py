@@ -2,12 +2,12 @@ from collections import Counter
 
 import pytest
 
-from headswap.data import make_fixture, stratified_group_split
+from headswap.data import make_fixture_hard, stratified_group_split
 from headswap.data.split import split_warnings
 
 
 def split_fixture(seed: int = 0):
-    examples = make_fixture()
+    examples = make_fixture_hard()
     return examples, stratified_group_split(
         [e.text for e in examples], [e.label for e in examples], 0.2, 0.2, seed
     )

@@ -1,9 +1,28 @@
-"""A deterministic SMS corpus: 400 spam and 400 ham built from templates and slot fillers.
+"""The default SMS corpus (``data=fixture``): 400 spam and 400 ham whose ceiling is set by the data.
 
-It is built to be learnable but not trivially separable: both classes share vocabulary (prizes,
-phone numbers, "call me", "free"), a share of the spam reads like a friend's message and a share of
-the ham reads like an advert. Only ``random.Random(seed)`` draws, whose output Python guarantees across
-platforms, so the corpus is byte-identical everywhere (a test pins its hash).
+Every message is an *opening* followed by a *continuation*. Openings come in two kinds, advert-like
+and personal, each at least 31 bytes long, so the window a ``max_len: 32`` body sees (``bos`` + the
+first 31 bytes) shows a part of the opening and nothing else. Within a kind, the opening is drawn the
+same way whatever the label; only the continuation, beyond the window, depends on the label. The
+window therefore tells the opening's kind and carries no other information about the label.
+
+Most messages open in their own class's kind. The ambiguous share opens in the other class's kind:
+
+* ``spam_like_ham = 0.15``: 60 of the 400 spam open like a friend's message and show themselves only
+  after byte 31 (phishing: "Hey Sam, sorry I missed your call earlier, you have won a ...").
+* ``ham_like_spam = 0.095``: 38 of the 400 ham open like an advert and show themselves only after
+  byte 31 (a friend quoting a scam text: "URGENT! Your mobile number has ... that's the scam text mum
+  got").
+
+So 98 messages (12.25%) are genuinely ambiguous in the window, and no model of the window can do
+better than predicting the kind: spam recall 340 / 400 = 0.85, precision 340 / (340 + 38) = 0.90,
+F1 0.874 (in expectation; a 160-message test part varies around it). Clear messages are easy: the
+two kinds of opening differ in case, punctuation and vocabulary from the first word, which a frozen
+5-epoch body separates as well as a fine-tuned one, so head-only and full fine-tuning meet at the
+same ceiling. There is no label noise: every label is right given the whole message. The ambiguous
+messages are chosen with ``rng.sample`` (exact counts), all draws are ``random.Random(seed)``'s, so
+the corpus is byte-identical everywhere (a test pins its hash). ``data=fixture_hard``
+(:mod:`headswap.data.fixture_hard`) is the harder corpus, on which a fine-tuned body beats a frozen one.
 """
 
 from __future__ import annotations
@@ -14,114 +33,113 @@ import re
 from dataclasses import dataclass
 
 from headswap.data.examples import Example, distinct_examples
+from headswap.data.fixture_hard import SLOTS as _HARD_SLOTS
 
 SLOTS: dict[str, tuple[str, ...]] = {
-    "name": ("Sam", "Alex", "Priya", "Tom", "Jess", "Mo", "Kate", "Dan", "Lucy", "Raj", "Ben", "Amy"),
-    "place": ("the station", "the pub", "Costa", "the gym", "the library", "mum's", "the park", "town"),
-    "time": ("6", "7pm", "half 8", "noon", "ten", "5.30", "9am", "lunch"),
-    "day": ("Monday", "Tuesday", "Friday", "Saturday", "Sunday", "tomorrow", "tonight", "the weekend"),
-    "item": ("phone", "ringtone", "iPod", "camera", "voucher", "holiday", "laptop", "tickets"),
-    "prize": ("cash prize", "holiday", "voucher", "new phone", "award", "bonus"),
-    "money": ("£100", "£250", "£500", "£1000", "£2000", "£50", "£5", "£20"),
-    "phone": ("07781 482 119", "0800 542 0176", "09061 701 461", "07946 746 291", "0871 872 1999"),
-    "short": ("80086", "87121", "62468", "81010", "69888"),
-    "food": ("milk", "bread", "pizza", "curry", "chips", "eggs", "cake"),
-    "shop": ("Tesco", "Argos", "Currys", "the corner shop", "Boots", "Next"),
-    "task": ("essay", "report", "homework", "forms", "slides", "shopping"),
-    "mins": ("5", "10", "15", "20", "30"),
-    "url": ("www.win-now.co.uk", "www.claimfree.com", "www.txt4prize.net", "www.luckydraw.org"),
+    **_HARD_SLOTS,
+    "who": ("mum", "dad", "my nan", "Sam", "Priya", "my boss", "Raj"),
 }
 
-SPAM = (
-    # plainly promotional
-    "URGENT! Your number has been selected for a {prize}. Call {phone} now to claim",
-    "Congratulations you have won a {prize}! Text WIN to {short} to claim your reward",
-    "FREE {item} for you this {day}. Reply YES to {short} now. T&C apply",
-    "You have been chosen to receive {money} cash. Call {phone} before {time} {day}",
-    "Your mobile won {money} in our weekly draw. Claim at {url} today",
-    "Final notice: your {prize} is waiting. Call {phone} to arrange delivery",
-    "WINNER!! As a valued customer you get a {money} {item} voucher. Call {phone}",
-    "Get the latest {item} FREE when you upgrade. Text UPGRADE to {short}",
-    # spam that reads like a friend
-    "Hey {name} its me, I have a surprise {item} for you, call {phone} to get it",
-    "Hi {name}, sorry I missed you. Please call me back on {phone} about the {prize}",
-    "{name} said you would like this: a {item} for only {money}, reply YES to {short}",
-    "Hi its {name}, I tried to reach you {day}, your {prize} is still waiting, call {phone}",
-    "Are you free {day}? I have {money} for you, just text me back on {short}",
-)
+WINDOW_BYTES = 31  # max_len 32 = bos + 31 bytes; every opening is at least this long
 
-HAM = (
-    # plainly personal
-    "Are we still meeting at {place} at {time}?",
-    "Sorry I'm running late, be there in {mins} minutes",
-    "Can you pick up {food} on the way home please",
-    "{name} is coming round for dinner {day}, can you tell mum",
-    "Ok see you at {place} then, don't be late",
-    "Did you finish the {task} for {day}? I'm stuck on mine",
-    "Just got home, so tired. Talk {day}?",
-    "Happy birthday {name}! Have an amazing day, see you at {place}",
-    # ham that reads like an advert
-    "{shop} has a sale on the {item}, want to go {day}?",
-    "I won {money} at the pub quiz {day}! Drinks on me at {place}",
-    "FREE {food} at {place} tonight, {name} told me, are you coming?",
-    "Call me when you get this, {name} has news about the {prize}",
-    "Congratulations on the new job! We should celebrate at {place} {day}",
-)
-
-# Openers shared by both classes, drawn with class-dependent odds: the first bytes, which a short
-# max_len keeps, often do not settle the label on their own.
-OPENERS = ("", "Hi {name}, ", "Hey! ", "Good news! ", "Hi its {name}. ", "Quick one: ", "Call me! ")
-OPENER_WEIGHTS = {1: (5, 2, 1, 3, 1, 1, 1), 0: (6, 3, 2, 1, 1, 1, 1)}
-
-TAILS = {
+# OPENINGS[kind]: 1 reads like an advert, 0 like a friend. Drawn the same way for either label.
+OPENINGS: dict[int, tuple[str, ...]] = {
     1: (
-        "Stop to opt out",
-        "Offer ends soon",
-        "18+ only",
-        "Std rates apply",
-        "Don't miss out",
-        "Limited time only",
-        "Valid 12hrs only",
+        "URGENT! Your mobile number has been selected for a {prize}.",
+        "WINNER!! As a valued customer you have won {money} cash.",
+        "FREE {item} for every customer who replies this {day}!",
+        "CONGRATULATIONS! You have won a guaranteed {prize}.",
+        "Final notice: your unclaimed {prize} expires {day}.",
+        "PRIVATE! Your account shows an unredeemed {money} bonus.",
+        "SIX chances to win CASH! Your {item} draw number is ready.",
     ),
-    0: ("lol", "x", "love you", "thanks", "see you soon", "let me know", "cheers", "ta"),
+    0: (
+        "Hey {name}, sorry I missed your call earlier,",
+        "Hi {name}, are we still on for {place} at {time}?",
+        "Morning! Hope you slept ok, I was thinking about {day},",
+        "Hiya, just got back from {place} and I'm knackered,",
+        "Hi, it's {name}. Can you ring me when you get a sec?",
+        "Thanks for last night {name}, it was so much fun,",
+        "Hey you, how did the {task} go in the end?",
+    ),
 }
 
-MIN_WORDS, MAX_WORDS = 5, 25
+# CONTINUATIONS[label][kind]: what follows the opening, beyond the window; it settles the label.
+CONTINUATIONS: dict[int, dict[int, tuple[str, ...]]] = {
+    1: {
+        1: (
+            "Call {phone} now to claim. T&C apply",
+            "Text CLAIM to {short} before {time} {day}. 18+ only",
+            "Claim online at {url} today. Std rates apply",
+            "Reply YES to {short} to collect. Stop to opt out",
+            "To claim call {phone}. Valid 12hrs only",
+        ),
+        0: (  # spam that opens like a friend
+            "you have won a {money} {item} voucher, call {phone} to claim",
+            "your {prize} is waiting, text CLAIM to {short} now. 18+ only",
+            "I found a {money} cash offer for you at {url}, claim it today",
+            "reply YES to {short} to get your FREE {item}. Std rates apply",
+            "call {phone} now, your {prize} expires {day}",
+        ),
+    },
+    0: {
+        0: (
+            "can you pick up {food} on the way home?",
+            "see you at {place} at {time} x",
+            "{name} says hi, talk {day}?",
+            "let me know if you still need help with the {task}",
+            "are you around {day}? Love you",
+            "I'll be there in {mins} minutes, cheers",
+        ),
+        1: (  # ham that opens like an advert: a friend quoting one
+            "that's the scam text {who} got, tell them not to reply lol",
+            "is what {name}'s new ringtone shouts, so embarrassing x",
+            "haha that's what I'll text {name} on {day}, see you at {place}",
+            "I got that rubbish again, ignore it if you get one too",
+            "is the advert on the bus by {place}, we should go {day}",
+        ),
+    },
+}
+
+MIN_WORDS, MAX_WORDS = 5, 25  # every opening + continuation fits, whatever the fillers (a test checks all)
 
 
 def _fill(template: str, rng: random.Random) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS[m.group(1)]), template)
 
 
-def _message(label: int, rng: random.Random) -> str:
-    opener = rng.choices(OPENERS, weights=OPENER_WEIGHTS[label])[0]
-    text = _fill(opener + rng.choice(SPAM if label else HAM), rng)
-    while rng.random() < 0.4:  # sign-offs vary the length and share some words across classes
-        text += " " + rng.choice(TAILS[label] if rng.random() < 0.8 else TAILS[1 - label])
-    return text
-
-
-def make_fixture(n_per_class: int = 400, seed: int = 1234) -> list[Example]:
-    """``n_per_class`` distinct spam and ham messages of 5 to 25 words, interleaved, identical everywhere."""
+def make_fixture(
+    n_per_class: int = 400, seed: int = 1234, spam_like_ham: float = 0.15, ham_like_spam: float = 0.095
+) -> list[Example]:
+    """``n_per_class`` distinct spam and ham messages of 5 to 25 words, interleaved, same on every
+    platform; ``round(spam_like_ham * n_per_class)`` spam open like ham and ``round(ham_like_spam *
+    n_per_class)`` ham open like spam."""
     rng = random.Random(seed)
+    n_ambiguous = {1: round(spam_like_ham * n_per_class), 0: round(ham_like_spam * n_per_class)}
+    ambiguous = {label: set(rng.sample(range(n_per_class), n_ambiguous[label])) for label in (0, 1)}
 
     def draw(i: int) -> str:
-        text = _message(i % 2, rng)
-        return text if MIN_WORDS <= len(text.split()) <= MAX_WORDS else ""
+        label = i % 2
+        kind = 1 - label if i // 2 in ambiguous[label] else label  # the opening's class
+        opening = _fill(rng.choice(OPENINGS[kind]), rng)
+        return opening + " " + _fill(rng.choice(CONTINUATIONS[label][kind]), rng)
 
     return distinct_examples(n_per_class, draw)
 
 
 @dataclass(frozen=True)
-class SMSFixture:
-    """The harder built-in corpus as a data source (``data=fixture_hard``)."""
+class Fixture:
+    """The default built-in corpus as a data source (``data=fixture``)."""
 
     n_per_class: int = 400
     seed: int = 1234
+    spam_like_ham: float = 0.15
+    ham_like_spam: float = 0.095
     label_names: tuple[str, str] = ("ham", "spam")
 
     def load(self) -> list[Example]:
-        return make_fixture(self.n_per_class, self.seed)
+        return make_fixture(self.n_per_class, self.seed, self.spam_like_ham, self.ham_like_spam)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(f"fixture:{self.n_per_class}:{self.seed}".encode()).hexdigest()
+        key = f"lesson-fixture:{self.n_per_class}:{self.seed}:{self.spam_like_ham}:{self.ham_like_spam}"
+        return hashlib.sha256(key.encode()).hexdigest()
