@@ -6,13 +6,15 @@ import json
 import os
 import pickle
 import secrets
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import torch
 from torch import nn
+
+ZIP_MAGIC = b"PK"  # torch.save's format since torch 1.6
+PICKLE_MAGIC = b"\x80\x02"  # the legacy format (pickle protocol 2)
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
@@ -49,17 +51,40 @@ def save_state_dict(module: nn.Module, path: str | Path) -> Path:
 
 
 def safe_load(path: str | Path) -> Any:
-    """``torch.load`` of tensors and plain containers only: a file's pickled code never runs."""
+    """``torch.load`` of tensors and plain containers only: a file's pickled code never runs.
+
+    Any failure ends in one line naming the file and what it is: not a checkpoint at all (text, a CSV,
+    a run's metrics.json), a damaged or truncated one, or one holding pickled objects. Never advises
+    deleting it: the file may be a user's own.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist: check the path")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] not in (ZIP_MAGIC, PICKLE_MAGIC):
+        raise ValueError(
+            f"{path} is not a checkpoint (torch.save writes a zip archive; this file is not one): "
+            "pass a .ckpt or .pt file that training wrote"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
-        raise ValueError(
-            f"checkpoint {path} is corrupt, truncated or not a plain checkpoint ({type(e).__name__}): "
-            "delete it and re-create it"
-        ) from None
+    except pickle.UnpicklingError as e:
+        if "Unsupported global" in str(e):  # a class or function the file would have imported and run
+            raise ValueError(
+                f"checkpoint {path} holds pickled objects other than tensors and plain containers: "
+                "refused, a file's code is never run; load only checkpoints that headswap wrote"
+            ) from None
+        raise ValueError(damaged(path, e)) from None
+    except Exception as e:  # a damaged archive fails in many ways: KeyError, IndexError, OSError, ...
+        raise ValueError(damaged(path, e)) from None
+
+
+def damaged(path: Path, e: BaseException) -> str:
+    return (
+        f"checkpoint {path} is truncated or damaged ({type(e).__name__}): it cannot be read; "
+        "use another copy, or train again"
+    )
 
 
 def load_state_dict(module: nn.Module, path: str | Path) -> None:

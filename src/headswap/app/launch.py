@@ -12,24 +12,20 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
-from omegaconf.errors import InterpolationResolutionError
 
 from headswap.app.checks import check_writable
+from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
 from headswap.app.runtime import in_multirun
 from headswap.io import atomic_write
 
 log = logging.getLogger(__name__)
 
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
-
-
-BAD_INPUT = (ValueError, OSError, ImportError)  # what a user can fix: ends in one line, exit 2
 
 
 def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
@@ -51,26 +47,6 @@ def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
             if not isinstance(e, BAD_INPUT):
                 raise
             fail_in_one_line(e)
-
-
-def fail_in_one_line(e: BaseException) -> NoReturn:
-    """``error: <message>`` and exit code 2; ``HYDRA_FULL_ERROR=1`` re-raises for the traceback."""
-    if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        raise e
-    print(f"error: {e}", file=sys.stderr)
-    raise SystemExit(2) from None
-
-
-def root_cause(e: BaseException) -> BaseException:
-    """Hydra wraps an error raised while instantiating a config, OmegaConf one raised by a resolver
-    (such as ``body.path``'s checks); the user needs the original one."""
-    while True:
-        if isinstance(e, InstantiationException) and e.__cause__ is not None:
-            e = e.__cause__
-        elif isinstance(e, InterpolationResolutionError) and e.__context__ is not None:
-            e = e.__context__  # OmegaConf re-raises a resolver's error without ``from``
-        else:
-            return e
 
 
 @contextmanager

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING
 
-from headswap.app import job_dirs
+from headswap.app.resolvers import register_resolvers
 from headswap.lit.pretraining import PretrainConfig
 from headswap.model.body import BodyConfig
-from headswap.model.hf_body import hidden_size, package_model_dir
 from headswap.model.regime import Regime
 
 
@@ -62,15 +61,6 @@ class BodySchema:
     lr_scale: float = 1.0  # factor on the regime's body rates
     tokenizer: dict[str, Any] = field(default_factory=dict)
     model: Any = field(default_factory=schema_of(BodyConfig, "headswap.model.body.build_body"))
-
-
-def register_resolvers() -> None:
-    """``${hf_hidden_size:PATH}`` sizes the pool from a model's config.json before the model loads;
-    ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships; the folder
-    names' resolvers (``job_dirs``). A saved run config needs these to load again."""
-    job_dirs.register_resolvers()
-    for name, resolver in (("hf_hidden_size", hidden_size), ("package_model_dir", package_model_dir)):
-        OmegaConf.register_new_resolver(name, resolver, replace=True)
 
 
 def register() -> None:

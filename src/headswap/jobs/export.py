@@ -1,26 +1,28 @@
 """Export a finished run for serving: an ONNX model of the best checkpoint and its tokenizer settings.
 
 ``model.onnx`` maps ``input_ids`` and ``attention_mask`` (int64, batch x tokens, both axes dynamic)
-to ``probabilities`` (batch x 2, the positive class second). ``preprocessing.json`` says how texts
-become those inputs; a pretrained body's tokenizer files go to ``tokenizer/`` beside it.
+to ``probabilities`` (batch x N, in the order of ``preprocessing.json``'s ``labels``; two classes: the
+positive class second; a calibrated run's temperature built in). ``preprocessing.json`` says how texts
+become those inputs; a pretrained body's tokenizer files go to ``tokenizer/`` beside it. ``--int8`` adds
+``model.int8.onnx`` (onnxruntime's dynamic quantisation) and what it costs on the run's test split.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import signal
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
-from headswap.app.launch import BAD_INPUT, fail_in_one_line, root_cause
-from headswap.io import write_json
+from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.io import atomic_write, write_json
 from headswap.model.tokenizer import ByteTokenizer
 from headswap.training.finished_run import FinishedRun, load_finished_run
 
@@ -35,34 +37,40 @@ BYTE_ENCODING = (
 class Probabilities(nn.Module):
     """The classifier's logits as class probabilities: what a server returns."""
 
-    def __init__(self, classifier: nn.Module) -> None:
+    def __init__(self, classifier: nn.Module, temperature: float = 1.0) -> None:
         super().__init__()
         self.classifier = classifier
+        self.temperature = temperature  # calibration: logits / T, as FinishedRun.probabilities
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        return self.classifier(input_ids, attention_mask).softmax(dim=-1)  # B x 2
+        return (self.classifier(input_ids, attention_mask) / self.temperature).softmax(dim=-1)  # B x N
 
 
-def export(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+def export(run_dir: str | Path, out_dir: str | Path | None = None, int8: bool = False) -> Path:
     """Write ``model.onnx``, ``preprocessing.json`` (and ``tokenizer/``) to ``out_dir`` (default
-    ``RUN_DIR/export``); the model file is written whole or not at all. Returns the model's path."""
+    ``RUN_DIR/export``); with ``int8`` also ``model.int8.onnx`` and its cost on the test split. Every
+    file is written whole or not at all. Returns the model's path."""
     run = load_finished_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run.dir / "export"
-    out.mkdir(parents=True, exist_ok=True)
     example = run.batch(["an example message", "a longer example message, to pad the first"])
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".model.onnx.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write_onnx(Probabilities(run.classifier).eval(), example, tmp)
-        os.replace(tmp, out / "model.onnx")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    write_json(out / "preprocessing.json", preprocessing(run, out))
-    return out / "model.onnx"
+    module = Probabilities(run.classifier, run.temperature).eval()
+    model_file = atomic_write(out / "model.onnx", lambda f: write_onnx(module, example, f))
+    settings = preprocessing(run, out)
+    if int8:
+        from headswap.training.quantise import quantise  # onnxruntime's quantisation and the test split
+
+        settings["int8"] = quantise(run, model_file, out / "model.int8.onnx")
+        q = settings["int8"]
+        print(
+            f"int8: {q['model']}: test {q['metric']} {q['fp32']:.4f} -> {q['int8']:.4f} "
+            f"({q['change']:+.4f}); largest probability difference {q['max_probability_difference']:.4f} "
+            f"over {q['texts']} test texts"
+        )
+    write_json(out / "preprocessing.json", settings)
+    return model_file
 
 
-def write_onnx(module: nn.Module, example: dict[str, Tensor], path: str) -> None:
+def write_onnx(module: nn.Module, example: dict[str, Tensor], path: str | IO[bytes]) -> None:
     """``module`` traced on ``example`` and written as ONNX, batch and token axes left dynamic."""
     with warnings.catch_warnings():
         # Known and checked (a test compares ONNX Runtime's outputs with the checkpoint's): tracing
@@ -109,9 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("run_dir", help="a run folder that scripts/train.py wrote (logs/train/runs/<time>)")
     parser.add_argument("--out", help="where to write (default: RUN_DIR/export)")
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write model.int8.onnx (dynamic quantisation) and print its change in test F1",
+    )
     args = parser.parse_args(argv)
+    # SIGTERM ends the export as Ctrl-C does, through the cleanup that leaves no temporary file behind.
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     try:
-        print(export(args.run_dir, args.out))
+        print(export(args.run_dir, args.out, args.int8))
     except BAD_INPUT as e:
         fail_in_one_line(root_cause(e))
     return 0

@@ -1,35 +1,69 @@
-"""Classify new texts with a finished run: label, positive-class probability and the threshold used."""
+"""Classify new texts with a finished run: the label and its probability (two classes: the positive class's
+probability and the threshold it was judged at; more: the top label, ``--top-k K`` labels, ``--json`` all).
+
+Texts are read lazily and classified a window of batches at a time, each batch in length order under the
+run's precision; results print in input order as each window finishes, so memory stays flat in the input's
+length. A text's tab, newline and backslash print escaped (``\\t``, ``\\n``, ``\\\\``): one line per text.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO
 
-from headswap.app.launch import BAD_INPUT, fail_in_one_line, root_cause
-from headswap.training.finished_run import load_finished_run
+from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.training.finished_run import LoadedRun, load_finished_run, load_onnx_run
+
+WINDOW = 16  # batches read, classified and printed together: sorting by length needs a few batches
+BOM = "\ufeff"
+ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass(frozen=True)
 class Prediction:
     text: str
     label: str
-    probability: float  # of the positive class (the run's second label, e.g. spam)
-    threshold: float
+    probability: float  # two classes: the positive class's (e.g. spam); more: the label's
+    threshold: float | None  # two classes: the positive class wins when probability > threshold
+    probabilities: dict[str, float] = field(default_factory=dict)  # every class's, in class order
 
-    def line(self, as_json: bool = False) -> str:
+    def line(self, as_json: bool = False, top_k: int | None = None) -> str:
         if as_json:
-            return json.dumps(asdict(self), ensure_ascii=False)
-        return f"{self.label}\t{self.probability:.4f}\t(threshold {self.threshold:.3f})\t{self.text}"
+            row = {"text": self.text, "label": self.label, "probability": self.probability}
+            if self.threshold is not None:
+                row["threshold"] = self.threshold
+            return json.dumps(row | {"probabilities": self.probabilities}, ensure_ascii=False)
+        text = self.text.translate(ESCAPES)
+        if top_k is not None:
+            ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:top_k]
+            return "\t".join([*(f"{label}\t{p:.4f}" for label, p in ranked), text])
+        if self.threshold is None:
+            return f"{self.label}\t{self.probability:.4f}\t{text}"
+        p, t = decided_digits(self.probability, self.threshold)
+        return f"{self.label}\t{p}\t(threshold {t})\t{text}"
 
 
-def read_lines(stream: BinaryIO, name: str) -> list[str]:
-    """One text a line, blank lines skipped; a line that is not UTF-8 stops everything, naming it."""
-    texts = []
+def decided_digits(probability: float, threshold: float) -> tuple[str, str]:
+    """The probability (4 decimals, more where needed) and the threshold as printed: the printed
+    numbers compare as the exact ones did, so ``0.5169 (threshold 0.517)`` cannot happen."""
+    shown_threshold = f"{threshold:.3f}" if float(f"{threshold:.3f}") == threshold else repr(threshold)
+    above = probability > threshold
+    for digits in range(4, 18):
+        shown = f"{probability:.{digits}f}"
+        if (float(shown) > float(shown_threshold)) == above:
+            return shown, shown_threshold
+    return repr(probability), shown_threshold
+
+
+def read_lines(stream: BinaryIO | Iterable[bytes], name: str) -> Iterator[str]:
+    """One text a line, read as needed; blank lines skipped, a leading BOM dropped (as training does);
+    a line that is not UTF-8 stops everything, naming it."""
     for number, raw in enumerate(stream, start=1):
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
@@ -38,25 +72,57 @@ def read_lines(stream: BinaryIO, name: str) -> list[str]:
                 f"{name}: line {number} is not UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1}): "
                 "save the file as UTF-8"
             ) from None
+        if number == 1:
+            line = line.removeprefix(BOM)
         if line.strip():
-            texts.append(line)
-    return texts
+            yield line
 
 
-def predict(run_dir: str | Path, texts: Sequence[str], tuned_threshold: bool = False) -> list[Prediction]:
-    """Each text's label and positive-class probability under the run's best checkpoint.
+def classify(run: LoadedRun, texts: Sequence[str], threshold: float, batch_size: int) -> list[Prediction]:
+    """Each text's prediction. Two classes: positive when its probability > threshold, the rule the
+    metrics use (torchmetrics' binary metrics); more: the most probable class."""
+    probabilities = run.probabilities(texts, batch_size)  # n x N
+    labels = run.labels
+    predictions = []
+    for text, row in zip(texts, probabilities.tolist()):
+        by_label = {label: round(p, 6) for label, p in zip(labels, row)}
+        if len(labels) == 2:
+            label = labels[1] if row[1] > threshold else labels[0]
+            predictions.append(Prediction(text, label, round(row[1], 6), threshold, by_label))
+        else:
+            best = max(range(len(row)), key=row.__getitem__)
+            predictions.append(Prediction(text, labels[best], round(row[best], 6), None, by_label))
+    return predictions
+
+
+def predict(
+    run_dir: str | Path, texts: Sequence[str], tuned_threshold: bool = False, batch_size: int = 64
+) -> list[Prediction]:
+    """Each text's label and probability under the run's best checkpoint.
 
     The threshold is 0.5, or with ``tuned_threshold`` the one that maximised validation F1 in training.
     """
     if not texts:
         raise ValueError("no texts to classify: pass them as arguments, with --file, or on stdin")
     run = load_finished_run(run_dir)
-    threshold = run.threshold(tuned_threshold)
-    negative, positive = run.labels
-    return [
-        Prediction(text, positive if p >= threshold else negative, round(p, 6), threshold)
-        for text, p in zip(texts, run.positive_probabilities(list(texts)))
-    ]
+    return classify(run, texts, run.threshold(tuned_threshold), batch_size)
+
+
+def input_texts(args: argparse.Namespace) -> Iterator[str]:
+    """The arguments' texts, then --file's lines or stdin's (when --file is - or no text was given)."""
+    yield from args.texts
+    if args.file == "-" or (args.file is None and not args.texts):
+        if sys.stdin is None:  # started with stdin closed (<&-)
+            raise ValueError("stdin is closed: pass texts as arguments or with --file PATH")
+        yield from read_lines(sys.stdin.buffer, "stdin")
+    elif args.file is not None:
+        with open(args.file, "rb") as f:
+            yield from read_lines(f, args.file)
+
+
+def windows(texts: Iterator[str], size: int) -> Iterator[list[str]]:
+    while window := list(islice(texts, size)):
+        yield window
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,22 +133,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("run_dir", help="a run folder that scripts/train.py wrote (logs/train/runs/<time>)")
     parser.add_argument("texts", nargs="*", help="texts to classify")
     parser.add_argument("--file", help="a UTF-8 file of one text a line; - reads stdin")
-    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line, all probabilities")
+    parser.add_argument("--top-k", type=int, metavar="K", help="the K most probable labels")
+    parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default 64)")
+    parser.add_argument("--onnx", action="store_true", help="run RUN_DIR/export/model.onnx in onnxruntime")
     parser.add_argument(
         "--tuned-threshold",
         action="store_true",
-        help="the threshold that maximised validation F1 in training, instead of 0.5",
+        help="two classes: the threshold that maximised validation F1 in training, instead of 0.5",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options before or after the texts
     try:
-        texts = list(args.texts)
-        if args.file == "-" or (args.file is None and not texts):
-            texts += read_lines(sys.stdin.buffer, "stdin")
-        elif args.file is not None:
-            with open(args.file, "rb") as f:
-                texts += read_lines(f, args.file)
-        for prediction in predict(args.run_dir, texts, args.tuned_threshold):
-            print(prediction.line(args.json))
+        if args.batch_size < 1 or (args.top_k is not None and args.top_k < 1):
+            raise ValueError("--batch-size and --top-k take a positive whole number")
+        texts = input_texts(args)
+        first = list(islice(texts, 1))
+        if not first:
+            raise ValueError("no texts to classify: pass them as arguments, with --file, or on stdin")
+        run = load_onnx_run(args.run_dir) if args.onnx else load_finished_run(args.run_dir)
+        if getattr(run, "precision_note", None):
+            print(f"note: {run.precision_note}", file=sys.stderr)
+        threshold = run.threshold(args.tuned_threshold)
+        top_k = None if args.top_k is None else min(args.top_k, len(run.labels))
+        for window in windows(chain(first, texts), args.batch_size * WINDOW):
+            for prediction in classify(run, window, threshold, args.batch_size):
+                print(prediction.line(args.json, top_k))
+            sys.stdout.flush()
     except BAD_INPUT as e:
         fail_in_one_line(root_cause(e))
     return 0

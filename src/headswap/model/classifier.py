@@ -12,15 +12,15 @@ from headswap.model.pooling import Pool
 from headswap.model.regime import trains
 
 
-def linear_head(in_dim: int, standardize: bool = True) -> nn.Module:
-    """``Linear(in_dim, 2)``, optionally after a fixed standardisation of its input.
+def linear_head(in_dim: int, standardize: bool = True, n_classes: int = 2) -> nn.Module:
+    """``Linear(in_dim, n_classes)``, optionally after a fixed standardisation of its input.
 
     A frozen body's pooled features share a large common component and vary little around it;
     standardising them (BatchNorm without affine, as in MAE's linear probing) lets a linear head
     converge in a few epochs. At inference it is a fixed affine map, so the head stays linear.
     """
     norm = nn.BatchNorm1d(in_dim, affine=False) if standardize else nn.Identity()
-    return nn.Sequential(norm, nn.Linear(in_dim, 2))
+    return nn.Sequential(norm, nn.Linear(in_dim, n_classes))
 
 
 class Classifier(nn.Module):

@@ -3,60 +3,89 @@
 What ``predict`` and ``export`` start from. The run folder is what ``scripts/train.py`` wrote:
 ``.hydra/config.yaml`` (the composed config), ``metrics.json`` (written last, so its presence means
 the run finished) and ``checkpoints/epochNNN.ckpt`` (the best validation epoch).
+
+No Lightning here: the plain ``Classifier`` is built from the saved config and given the checkpoint's
+weights (saved under the training module's ``classifier.`` prefix), so predicting starts in a second.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
 
-from headswap.app.schema import register_resolvers
+from headswap.app.one_line import root_cause
+from headswap.app.resolvers import register_resolvers
 from headswap.io import check_state_dict, safe_load
-from headswap.lit import HeadSwapClassifier
-from headswap.lit.datamodule import PadCollate, Tokenizer
-from headswap.model import Classifier
+from headswap.model.adapters import add_lora
+from headswap.model.classifier import Classifier, linear_head
 from headswap.run_record import FILE_NAME, RunRecord, read_run_record
 
 NOT_A_RUN = "pass a folder that scripts/train.py wrote, such as logs/train/runs/<time>"
+PREFIX = "classifier."  # the training module's attribute holding the Classifier
+BF16 = ("bf16-mixed", "bf16-true", "bf16")
+FP32 = ("32", "32-true", "64", "64-true")
 
 
 @dataclass
-class FinishedRun:
+class LoadedRun:
+    """What predicting needs from a run folder besides a model: its config, record and tokenizer."""
+
     dir: Path
     cfg: DictConfig
     record: RunRecord
-    checkpoint: Path
-    classifier: Classifier  # in eval mode, with the best checkpoint's weights
-    tokenizer: Tokenizer
+    tokenizer: Any  # the run's tokenizer: encode(text, max_len) -> ids, pad_id
     max_len: int
 
     @property
-    def labels(self) -> tuple[str, str]:
-        negative, positive = self.record["labels"]
-        return negative, positive
+    def labels(self) -> tuple[str, ...]:
+        """The class names, index = class id (two classes: negative, positive)."""
+        return tuple(self.record["labels"])
 
-    def batch(self, texts: list[str]) -> dict[str, Tensor]:
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature logits are divided by (1.0 when the run was not calibrated)."""
+        return run_temperature(self.record)
+
+    def batch(self, texts: Sequence[str]) -> dict[str, Tensor]:
         """Token ids and padding mask of ``texts``, encoded and padded exactly as in training."""
-        ids = [torch.tensor(self.tokenizer.encode(text, self.max_len)) for text in texts]
-        zeros = torch.zeros(len(texts), dtype=torch.long)
-        return PadCollate(self.tokenizer.pad_id)(list(zip(ids, zeros, zeros)))
+        return pad_batch([self.tokenizer.encode(text, self.max_len) for text in texts], self.tokenizer.pad_id)
 
     @torch.no_grad()
-    def positive_probabilities(self, texts: list[str]) -> list[float]:
-        """The positive class's probability for each text."""
-        batch = self.batch(texts)
-        logits = self.classifier(batch["input_ids"], batch["attention_mask"])
-        return logits.softmax(dim=-1)[:, 1].tolist()
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> Tensor:
+        """Every class's probability for each text, n x N in input order, temperature applied.
+
+        Texts are encoded once and batched in length order, so a batch holds little padding.
+        """
+        ids = [self.tokenizer.encode(text, self.max_len) for text in texts]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = torch.empty(len(ids), len(self.labels))  # n x N
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            out[chosen] = self.batch_probabilities(pad_batch([ids[i] for i in chosen], self.tokenizer.pad_id))
+        return out
+
+    def batch_probabilities(self, batch: dict[str, Tensor]) -> Tensor:
+        """B x N probabilities of one padded batch."""
+        raise NotImplementedError
 
     def threshold(self, tuned: bool) -> float:
-        """0.5, or with ``tuned`` the threshold that maximised validation F1 in this run."""
+        """0.5, or with ``tuned`` the threshold that maximised validation F1 in this run (two classes)."""
         if not tuned:
             return 0.5
+        if len(self.labels) != 2:
+            raise ValueError(
+                f"{self.dir} has {len(self.labels)} classes: a tuned threshold is a two-class feature; "
+                "leave out --tuned-threshold"
+            )
         tuned_scores = self.record.get("test_at_val_threshold")
         if tuned_scores is None:
             raise ValueError(
@@ -66,38 +95,168 @@ class FinishedRun:
         return float(tuned_scores["threshold"])
 
 
-def load_finished_run(run_dir: str | Path) -> FinishedRun:
-    """The run in ``run_dir`` with its best weights; one line naming what is missing or does not fit."""
+@dataclass
+class FinishedRun(LoadedRun):
+    """The run with its best checkpoint's weights in the plain ``Classifier``."""
+
+    checkpoint: Path
+    classifier: Classifier  # in eval mode, with the best checkpoint's weights
+    precision: str  # "bf16-mixed" or "32": what the run trained under, used to predict
+    precision_note: str | None = None  # why the saved precision was not used, when it was not
+
+    def batch_probabilities(self, batch: dict[str, Tensor]) -> Tensor:
+        with self.autocast():
+            logits = self.classifier(batch["input_ids"], batch["attention_mask"])  # B x N
+        return (logits.float() / self.temperature).softmax(dim=-1)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on the CPU for a bf16 run; nothing for a 32-bit one."""
+        if self.precision in BF16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+@dataclass
+class OnnxRun(LoadedRun):
+    """The run's exported ONNX model (``export/model.onnx``) in onnxruntime; its temperature is built in."""
+
+    session: Any  # onnxruntime.InferenceSession
+
+    def batch_probabilities(self, batch: dict[str, Tensor]) -> Tensor:
+        inputs = {k: batch[k].numpy() for k in ("input_ids", "attention_mask")}
+        return torch.from_numpy(self.session.run(["probabilities"], inputs)[0])
+
+
+def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> OnnxRun:
+    """The run's tokenizer with its exported model (default ``RUN_DIR/export/model.onnx``)."""
+    run_dir = Path(run_dir)
+    cfg, record = load_config(run_dir)
+    model_file = Path(model_file) if model_file is not None else run_dir / "export" / "model.onnx"
+    if not model_file.is_file():
+        raise FileNotFoundError(
+            f"{model_file} does not exist: export the run first (python scripts/export.py {run_dir})"
+        )
+    try:
+        import onnxruntime
+    except ImportError as e:
+        raise ImportError(f"--onnx needs onnxruntime ({e}): pip install onnxruntime") from None
+    with moved_body_explained(run_dir):
+        tokenizer = instantiate(cfg.body.tokenizer)
+    session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+    return OnnxRun(run_dir, cfg, record, tokenizer, cfg.data.max_len, session)
+
+
+def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, Tensor]:
+    """Pads to the longest sequence, as training's collate does: ``input_ids`` and ``attention_mask``."""
+    lengths = torch.tensor([len(x) for x in ids])
+    input_ids = pad_sequence([torch.tensor(x) for x in ids], batch_first=True, padding_value=pad_id)  # B x T
+    attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def run_temperature(record: RunRecord | dict[str, Any]) -> float:
+    """``calibration.temperature`` from a run's record, or 1.0 when it has none."""
+    calibration = record.get("calibration") or {}
+    temperature = calibration.get("temperature")
+    if temperature is None:
+        return 1.0
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
+        raise ValueError(
+            f"{FILE_NAME}: calibration.temperature is {temperature!r}, not a positive number: "
+            "re-create the record by training again"
+        )
+    return float(temperature)
+
+
+def run_precision(cfg: DictConfig) -> tuple[str, str | None]:
+    """The saved ``trainer.precision`` as "bf16-mixed" or "32", and a note when it could not be used."""
+    value = OmegaConf.select(cfg, "trainer.precision", default="32", throw_on_resolution_failure=False)
+    if value is None:
+        raw = OmegaConf.to_container(cfg.trainer, resolve=False).get("precision")  # type: ignore[union-attr]
+        return "32", f"trainer.precision {raw!r} does not resolve here: predicting in 32-bit"
+    if str(value) in BF16:
+        return "bf16-mixed", None
+    if str(value) in FP32:
+        return "32", None
+    return "32", f"trainer.precision={value} is not a CPU precision: predicting in 32-bit"
+
+
+def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
+    """The run's saved config and its record; one line naming what is missing."""
     run_dir = Path(run_dir)
     config_file = run_dir / ".hydra" / "config.yaml"
     for needed in (config_file, run_dir / FILE_NAME):
         if not needed.is_file():
             raise FileNotFoundError(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
     register_resolvers()  # the saved config names the resolvers it was composed with
-    cfg = OmegaConf.load(config_file)
-    record = read_run_record(run_dir / FILE_NAME)
+    return OmegaConf.load(config_file), read_run_record(run_dir / FILE_NAME)  # type: ignore[return-value]
+
+
+def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
+    """The best validation epoch's checkpoint, or one line saying why there is none."""
     epoch = record["best_val"]["epoch"]
-    checkpoint = run_dir / "checkpoints" / f"epoch{epoch:03d}.ckpt"
-    if epoch is None or not checkpoint.is_file():
+    if epoch is None:
         raise FileNotFoundError(
-            f"{run_dir} has no best checkpoint ({checkpoint.relative_to(run_dir)}): the run kept none; "
-            "train again with the default callbacks"
+            f"{run_dir} kept no checkpoint (it trained without checkpointing, "
+            "trainer.enable_checkpointing=false): there are no weights to load; train again with the "
+            "default callbacks"
         )
-    model = _model_from_config(cfg)
+    checkpoint = run_dir / "checkpoints" / f"epoch{epoch:03d}.ckpt"
+    if not checkpoint.is_file():
+        raise FileNotFoundError(
+            f"{run_dir}: its best checkpoint {checkpoint.relative_to(run_dir)} (epoch {epoch}) is missing, "
+            "deleted or moved since training: put it back, or train again"
+        )
+    return checkpoint
+
+
+def load_finished_run(run_dir: str | Path) -> FinishedRun:
+    """The run in ``run_dir`` with its best weights; one line naming what is missing or does not fit."""
+    run_dir = Path(run_dir)
+    cfg, record = load_config(run_dir)
+    checkpoint = best_checkpoint(run_dir, record)
     state = safe_load(checkpoint)
-    if not isinstance(state, dict) or "state_dict" not in state:
-        raise ValueError(f"checkpoint {checkpoint} is not a Lightning checkpoint: re-create it by training")
-    weights = {k: v for k, v in state["state_dict"].items() if k != "class_weights"}  # training-only
-    check_state_dict(model.state_dict(), weights, checkpoint)
-    model.load_state_dict(weights)
-    tokenizer = instantiate(cfg.body.tokenizer)
-    return FinishedRun(run_dir, cfg, record, checkpoint, model.classifier.eval(), tokenizer, cfg.data.max_len)
+    if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
+        raise ValueError(f"{checkpoint} is not a training checkpoint (it holds no state_dict): train again")
+    weights = {k.removeprefix(PREFIX): v for k, v in state["state_dict"].items() if k.startswith(PREFIX)}
+    with moved_body_explained(run_dir):
+        classifier = classifier_from_config(cfg, len(record["labels"]))
+        tokenizer = instantiate(cfg.body.tokenizer)
+    check_state_dict(classifier.state_dict(), weights, checkpoint)
+    classifier.load_state_dict(weights)
+    precision, note = run_precision(cfg)
+    return FinishedRun(
+        run_dir, cfg, record, tokenizer, cfg.data.max_len, checkpoint, classifier.eval(), precision, note
+    )
 
 
-def _model_from_config(cfg: DictConfig) -> HeadSwapClassifier:
-    """The run's classifier as built for training, its body included, before any weights are loaded.
+def classifier_from_config(cfg: DictConfig, n_classes: int) -> Classifier:
+    """The run's classifier as built for training (its LoRA adapters included), before any weights load.
 
     The body is built as configured (a pretrained body from its directory, the tiny body freshly
     initialised), so the checkpoint, which holds every weight, decides what it computes.
     """
-    return instantiate(cfg.model, body=instantiate(cfg.body.model), class_weights=None)
+    body = instantiate(cfg.body.model)
+    adapters = OmegaConf.select(cfg, "regime.adapters")
+    if adapters:
+        add_lora(body, **OmegaConf.to_container(adapters, resolve=True))  # type: ignore[arg-type]
+    pool = instantiate(cfg.pool)
+    return Classifier(body, pool, linear_head(pool.out_dim, cfg.model.standardize, n_classes))
+
+
+@contextlib.contextmanager
+def moved_body_explained(run_dir: Path) -> Iterator[None]:
+    """A pretrained body no longer where the run trained it: say what to do, not which option to pass
+    (predict and export have no ``body.path``)."""
+    try:
+        yield
+    except Exception as e:
+        message = str(root_cause(e))
+        if not message.startswith("body.path="):
+            raise
+        path = message.removeprefix("body.path=").split(":", 1)[0]
+        raise FileNotFoundError(
+            f"{run_dir} trained on the pretrained body at {path}, which is no longer there "
+            f"({message.split(': ', 1)[-1]}): put the model folder back at that path, or edit body.path "
+            f"in {run_dir / '.hydra' / 'config.yaml'}"
+        ) from None

@@ -1,0 +1,18 @@
+"""The resolvers a config names (``${hf_hidden_size:...}``, ``${package_model_dir:...}``, the folder names'),
+in a module of their own: loading a saved run config needs them, and must not import Lightning to get them."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+from headswap.app import job_dirs
+from headswap.model.hf_body import hidden_size, package_model_dir
+
+
+def register_resolvers() -> None:
+    """``${hf_hidden_size:PATH}`` sizes the pool from a model's config.json before the model loads;
+    ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships; the folder
+    names' resolvers (``job_dirs``). A saved run config needs these to load again."""
+    job_dirs.register_resolvers()
+    for name, resolver in (("hf_hidden_size", hidden_size), ("package_model_dir", package_model_dir)):
+        OmegaConf.register_new_resolver(name, resolver, replace=True)

@@ -1,0 +1,63 @@
+"""An exported run quantised to int8 by onnxruntime, and what that costs on the run's own test split.
+
+The test split is rebuilt from the run's saved config (the same seed and fractions give the same split) and
+used only to report the change, never to choose anything, so the run's test figures stay honest.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from headswap.io import atomic_write
+from headswap.training.finished_run import FinishedRun, load_onnx_run
+
+
+def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, Any]:
+    """Write ``int8_file`` (weights int8, activations quantised on the fly) from ``model_file``; return
+    the test split's F1 (two classes) or macro-F1 (more) under both models and their largest
+    probability difference."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from headswap.training.build import build_datamodule  # the split's code: imports Lightning, --int8 only
+
+    def write(f: Any) -> None:
+        staged = int8_file.with_name(f".{int8_file.name}.staged")  # quantize_dynamic writes to a path
+        root = logging.getLogger()
+        level, _ = root.level, root.setLevel(logging.ERROR)  # its advice to pre-process applies to CNNs
+        try:
+            quantize_dynamic(model_file, staged, weight_type=QuantType.QInt8)
+            f.write(staged.read_bytes())
+        finally:
+            root.setLevel(level)
+            staged.unlink(missing_ok=True)
+
+    atomic_write(int8_file, write)
+    datamodule = build_datamodule(run.cfg)
+    texts, labels = datamodule.texts("test"), datamodule.parts["test"].labels
+    fp32 = load_onnx_run(run.dir, model_file).probabilities(texts)  # n x N
+    int8 = load_onnx_run(run.dir, int8_file).probabilities(texts)  # n x N
+    before, after = f1_of(fp32, labels), f1_of(int8, labels)
+    return {
+        "model": int8_file.name,
+        "metric": "f1" if fp32.shape[1] == 2 else "macro_f1",
+        "texts": len(texts),
+        "fp32": before,
+        "int8": after,
+        "change": after - before,
+        "max_probability_difference": float((fp32 - int8).abs().max()),
+    }
+
+
+def f1_of(probabilities: Tensor, labels: Tensor) -> float:
+    """Test F1 of the positive class at 0.5 (p > 0.5, as the run's metrics) or, for N classes, macro-F1."""
+    from torchmetrics.functional.classification import binary_f1_score, multiclass_f1_score
+
+    n_classes = probabilities.shape[1]
+    if n_classes == 2:
+        return float(binary_f1_score(probabilities[:, 1], labels, threshold=0.5))
+    predicted = probabilities.argmax(dim=-1)
+    return float(multiclass_f1_score(predicted, labels, num_classes=n_classes, average="macro"))
