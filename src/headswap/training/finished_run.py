@@ -154,7 +154,7 @@ def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, Tensor]:
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-def run_temperature(record: RunRecord | dict[str, Any]) -> float:
+def run_temperature(record: RunRecord | dict[str, Any], source: str | Path = FILE_NAME) -> float:
     """``calibration.temperature`` from a run's record, or 1.0 when it has none."""
     calibration = record.get("calibration") or {}
     temperature = calibration.get("temperature")
@@ -162,7 +162,7 @@ def run_temperature(record: RunRecord | dict[str, Any]) -> float:
         return 1.0
     if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
         raise ValueError(
-            f"{FILE_NAME}: calibration.temperature is {temperature!r}, not a positive number: "
+            f"{source}: calibration.temperature is {temperature!r}, not a positive number: "
             "re-create the record by training again"
         )
     return float(temperature)
@@ -170,8 +170,9 @@ def run_temperature(record: RunRecord | dict[str, Any]) -> float:
 
 def run_precision(cfg: DictConfig) -> tuple[str, str | None]:
     """The saved ``trainer.precision`` as "bf16-mixed" or "32", and a note when it could not be used."""
-    value = OmegaConf.select(cfg, "trainer.precision", default="32", throw_on_resolution_failure=False)
-    if value is None:
+    try:
+        value = OmegaConf.select(cfg, "trainer.precision", default="32", throw_on_resolution_failure=True)
+    except Exception:  # a resolver this process does not have (an automatic choice made at training)
         raw = OmegaConf.to_container(cfg.trainer, resolve=False).get("precision")  # type: ignore[union-attr]
         return "32", f"trainer.precision {raw!r} does not resolve here: predicting in 32-bit"
     if str(value) in BF16:
@@ -189,7 +190,9 @@ def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
         if not needed.is_file():
             raise FileNotFoundError(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
     register_resolvers()  # the saved config names the resolvers it was composed with
-    return OmegaConf.load(config_file), read_run_record(run_dir / FILE_NAME)  # type: ignore[return-value]
+    record = read_run_record(run_dir / FILE_NAME)
+    run_temperature(record, run_dir / FILE_NAME)  # a bad value fails here, in one line naming file and key
+    return OmegaConf.load(config_file), record  # type: ignore[return-value]
 
 
 def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
@@ -254,9 +257,9 @@ def moved_body_explained(run_dir: Path) -> Iterator[None]:
         message = str(root_cause(e))
         if not message.startswith("body.path="):
             raise
-        path = message.removeprefix("body.path=").split(":", 1)[0]
+        path, problem = message.removeprefix("body.path=").split(": ", 1)
         raise FileNotFoundError(
             f"{run_dir} trained on the pretrained body at {path}, which is no longer there "
-            f"({message.split(': ', 1)[-1]}): put the model folder back at that path, or edit body.path "
+            f"({problem.split(';')[0]}): put the model folder back at that path, or edit body.path "
             f"in {run_dir / '.hydra' / 'config.yaml'}"
         ) from None
