@@ -185,6 +185,7 @@ def test_predict_imports_no_lightning() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_probabilities_come_back_in_input_order_whatever_the_batches(tiny_run: Path) -> None:
     run = load_finished_run(tiny_run)
     texts = [SPAM, "ok", HAM, "x" * 300, "hi", SPAM + " " + HAM, "a", "Call now!"]
@@ -194,6 +195,7 @@ def test_probabilities_come_back_in_input_order_whatever_the_batches(tiny_run: P
     assert torch.allclose(one_by_one.sum(dim=-1), torch.ones(len(texts)))
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_a_file_is_classified_in_batches_printed_as_it_goes(
     tiny_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -267,6 +269,7 @@ def test_a_text_with_newlines_and_tabs_stays_one_record() -> None:
     assert shown.encode().decode("unicode_escape") == text
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_predict_with_stdin_closed_fails_in_one_line(tiny_run: Path) -> None:
     proc = subprocess.run(
         ["bash", "-c", f'"{sys.executable}" scripts/predict.py "{tiny_run}" <&-'],
@@ -278,6 +281,7 @@ def test_predict_with_stdin_closed_fails_in_one_line(tiny_run: Path) -> None:
     assert proc.stderr == "error: stdin is closed: pass texts as arguments or with --file PATH\n"
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 @pytest.mark.parametrize("how", ["no checkpointing", "deleted"])
 def test_a_run_without_its_best_checkpoint_says_why_in_one_line(
     tiny_run: Path, tmp_path: Path, how: str
@@ -300,6 +304,7 @@ def test_a_run_without_its_best_checkpoint_says_why_in_one_line(
     assert not (run_dir / "export").exists()
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_a_moved_pretrained_body_says_what_to_do(hf_run: Path, tmp_path: Path) -> None:
     run_dir = copy_run(hf_run, tmp_path / "run")
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
@@ -314,6 +319,7 @@ def test_a_moved_pretrained_body_says_what_to_do(hf_run: Path, tmp_path: Path) -
         assert "pass" not in message
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_export_follows_the_umask_and_leaves_nothing_when_interrupted(
     tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -336,6 +342,7 @@ def test_export_follows_the_umask_and_leaves_nothing_when_interrupted(
     assert list((tmp_path / "interrupted").iterdir()) == []
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_a_three_class_run_predicts_top_k_and_json_and_exports_n_probabilities(
     tiny_run: Path, tmp_path: Path
 ) -> None:
@@ -374,6 +381,7 @@ def test_a_three_class_run_predicts_top_k_and_json_and_exports_n_probabilities(
     np.testing.assert_allclose(onnx, probabilities.numpy(), atol=1e-4)
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
     tiny_run: Path, tmp_path: Path
 ) -> None:
@@ -396,6 +404,7 @@ def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
         load_finished_run(run_dir)
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_predict_onnx_runs_the_exported_model(tiny_run: Path, tmp_path: Path) -> None:
     run_dir = copy_run(tiny_run, tmp_path / "run")
     proc = script("predict", str(run_dir), "--onnx", SPAM)
@@ -407,6 +416,7 @@ def test_predict_onnx_runs_the_exported_model(tiny_run: Path, tmp_path: Path) ->
         assert json.loads(a)["probability"] == pytest.approx(json.loads(b)["probability"], abs=1e-4)
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_the_int8_export_reports_its_f1_change_on_the_test_split(tiny_run: Path, tmp_path: Path) -> None:
     run_dir = copy_run(tiny_run, tmp_path / "run")
     proc = script("export", str(run_dir), "--int8")
@@ -430,6 +440,7 @@ def test_run_precision_uses_bf16_only_for_a_plain_bf16_setting() -> None:
     assert run_precision(OmegaConf.create({"trainer": {"precision": "16-mixed"}}))[0] == "32"
 
 
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
 def test_a_bf16_run_predicts_under_autocast_close_to_32_bit(tiny_run: Path) -> None:
     run = load_finished_run(tiny_run)
     texts = [SPAM, HAM, "ok"]

@@ -246,6 +246,14 @@ def commands(root: Path, scratch: Path, enabled: bool, sweep: bool) -> dict[str,
     }.items():
         seconds, peak = wall([py, *args, "trainer.enable_progress_bar=false"], root)
         results[label] = {"seconds": seconds, "peak_rss_mb": peak}
+    records = (scratch / "demo").glob("logs/train/runs/*/metrics.json")
+    last_run = str(max(records, key=lambda p: p.stat().st_mtime).parent)
+    for label, args in {  # on the last run above: what a user does next, without Lightning
+        "predict.py, one text (peak memory of the process)": ["scripts/predict.py", last_run, "hi"],
+        "export.py (peak memory of the process)": ["scripts/export.py", last_run, f"--out={scratch}/export"],
+    }.items():
+        seconds, peak = wall([py, *args], root)
+        results[label] = {"seconds": seconds, "peak_rss_mb": peak}
     if sweep:
         args = [
             "scripts/train.py",
