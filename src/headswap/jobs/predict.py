@@ -22,6 +22,7 @@ from headswap.training.finished_run import LoadedRun, load_finished_run, load_on
 
 WINDOW = 16  # batches read, classified and printed together: sorting by length needs a few batches
 BOM = "\ufeff"
+NO_TEXTS = "no texts to classify: pass them as arguments, with --file, or on stdin"
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -103,7 +104,7 @@ def predict(
     The threshold is 0.5, or with ``tuned_threshold`` the one that maximised validation F1 in training.
     """
     if not texts:
-        raise ValueError("no texts to classify: pass them as arguments, with --file, or on stdin")
+        raise ValueError(NO_TEXTS)
     run = load_finished_run(run_dir)
     return classify(run, texts, run.threshold(tuned_threshold), batch_size)
 
@@ -149,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         texts = input_texts(args)
         first = list(islice(texts, 1))
         if not first:
-            raise ValueError("no texts to classify: pass them as arguments, with --file, or on stdin")
+            raise ValueError(NO_TEXTS)
         run = load_onnx_run(args.run_dir) if args.onnx else load_finished_run(args.run_dir)
         if getattr(run, "precision_note", None):
             print(f"note: {run.precision_note}", file=sys.stderr)
