@@ -1,6 +1,7 @@
-"""python scripts/export.py RUN_DIR [--out DIR] -- the run's best checkpoint as ONNX, for serving.
+"""python scripts/export.py RUN_DIR [--out DIR] [--int8] -- the run's best checkpoint as ONNX, for serving.
 
-Writes model.onnx and preprocessing.json (plus tokenizer/ for a pretrained body) to RUN_DIR/export.
+Writes model.onnx and preprocessing.json (plus tokenizer/ for a pretrained body) to RUN_DIR/export;
+--int8 adds model.int8.onnx and its change in test F1.
 """
 
 import sys
