@@ -47,11 +47,14 @@ class FinishedRun:
         return PadCollate(self.tokenizer.pad_id)(list(zip(ids, zeros, zeros)))
 
     @torch.no_grad()
+    def probabilities(self, texts: list[str]) -> Tensor:
+        """Every class's probability for each text, in input order: n x N."""
+        batch = self.batch(texts)
+        return self.classifier(batch["input_ids"], batch["attention_mask"]).softmax(dim=-1)  # n x N
+
     def positive_probabilities(self, texts: list[str]) -> list[float]:
         """The positive class's probability for each text."""
-        batch = self.batch(texts)
-        logits = self.classifier(batch["input_ids"], batch["attention_mask"])
-        return logits.softmax(dim=-1)[:, 1].tolist()
+        return self.probabilities(texts)[:, 1].tolist()
 
     def threshold(self, tuned: bool) -> float:
         """0.5, or with ``tuned`` the threshold that maximised validation F1 in this run."""
