@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from headswap.jobs import serve
+from headswap.jobs.bench import serve_load
 from headswap.jobs.export import export
 from headswap.serving.api import MAX_BODY_BYTES, MAX_TEXTS, ClassifyAPI, prediction
-from headswap.serving.load import Server, Timed, load, serving, summarize
-from tests.conftest import ROOT, run_train_script
+from headswap.serving.load import Server, Timed, load, markdown, serving, summarize
+from tests.conftest import ROOT, compose_cfg, run_train_script
 
 TEXTS = [
     "WINNER!! Claim your free prize now",
@@ -116,6 +117,14 @@ def test_a_bounded_load_run_answers_every_request(tiny_run: Path) -> None:
     assert (summary["requests"], summary["answered"], summary["errors"]) == (6, 6, 0)
     assert summary["texts_per_s"] == pytest.approx(5 * summary["requests_per_s"])
     assert 0 < summary["p50_ms"] <= summary["p95_ms"]
+    header, rule, row = markdown({"batching on": summary})
+    assert row.startswith("| batching on | 6/6 | 0 |") and header.count("|") == row.count("|")
+
+
+def test_bench_serve_load_is_off_by_default_and_names_the_missing_run(tmp_path: Path) -> None:
+    assert serve_load(compose_cfg(tmp_path, config_name="bench")) == ""
+    with pytest.raises(ValueError, match="needs bench.serve_load_run=RUN_DIR"):
+        serve_load(compose_cfg(tmp_path, ["bench.serve_load=true"], config_name="bench"))
 
 
 def test_summary_counts_errors_and_takes_percentiles_of_answered_requests() -> None:
