@@ -7,7 +7,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "headswap"
 FRAMEWORKS = {"lightning", "pytorch_lightning", "hydra", "omegaconf", "torchmetrics"}
-EDGE = {"headswap.app", "headswap.training", "headswap.sweeps", "headswap.serving", "headswap.jobs"}  # the Hydra edge, bottom up
+# the Hydra edge, bottom up
+EDGE = {"headswap.app", "headswap.training", "headswap.sweeps", "headswap.serving", "headswap.jobs"}
 # layer -> what it must not import
 FORBIDDEN = {
     "model": FRAMEWORKS | {"headswap.data", "headswap.lit"} | EDGE,
@@ -17,7 +18,8 @@ FORBIDDEN = {
     "stats.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "run_record.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "lit": {"hydra", "omegaconf"} | EDGE,
-    # the edge: the app shell, then the training recipe and the sweeps (neither knows the other), then jobs
+    # the edge: the app shell, then the training recipe and the sweeps (neither knows the other), serving
+    # (on the training recipe), then jobs
     "app": {"headswap.training", "headswap.sweeps", "headswap.serving", "headswap.jobs"},
     "training": {"headswap.sweeps", "headswap.serving", "headswap.jobs"},
     "sweeps": {"headswap.training", "headswap.serving", "headswap.jobs", "headswap.lit"},
