@@ -118,7 +118,7 @@ class Server:
 
 
 @contextmanager
-def serving(run_dir: str | Path, *options: str, startup_seconds: float = 180.0) -> Iterator[Server]:
+def serving(run_dir: str | Path, *options: str, startup_seconds: float = 300.0) -> Iterator[Server]:
     """``scripts/serve.py RUN_DIR`` on a free port of 127.0.0.1, healthy; then stopped as a service
     manager would (SIGTERM, a bounded wait, SIGKILL only if it hangs). Its stderr goes to a file, which
     a full pipe could not block."""
