@@ -7,7 +7,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "headswap"
 FRAMEWORKS = {"lightning", "pytorch_lightning", "hydra", "omegaconf", "torchmetrics"}
-EDGE = {"headswap.app", "headswap.training", "headswap.sweeps", "headswap.jobs"}  # the Hydra edge, bottom up
+# the Hydra edge, bottom up
+EDGE = {"headswap.app", "headswap.training", "headswap.sweeps", "headswap.serving", "headswap.jobs"}
 # layer -> what it must not import
 FORBIDDEN = {
     "model": FRAMEWORKS | {"headswap.data", "headswap.lit"} | EDGE,
@@ -17,10 +18,12 @@ FORBIDDEN = {
     "stats.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "run_record.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "lit": {"hydra", "omegaconf"} | EDGE,
-    # the edge: the app shell, then the training recipe and the sweeps (neither knows the other), then jobs
-    "app": {"headswap.training", "headswap.sweeps", "headswap.jobs"},
-    "training": {"headswap.sweeps", "headswap.jobs"},
-    "sweeps": {"headswap.training", "headswap.jobs", "headswap.lit"},
+    # the edge: the app shell, then the training recipe and the sweeps (neither knows the other), serving
+    # (on the training recipe), then jobs
+    "app": {"headswap.training", "headswap.sweeps", "headswap.serving", "headswap.jobs"},
+    "training": {"headswap.sweeps", "headswap.serving", "headswap.jobs"},
+    "sweeps": {"headswap.training", "headswap.serving", "headswap.jobs", "headswap.lit"},
+    "serving": {"headswap.sweeps", "headswap.jobs"},  # serves what training wrote, with the app shell
 }
 
 
@@ -44,7 +47,7 @@ def test_layer_imports_only_what_is_below_it(layer: str) -> None:
         assert not bad, f"{path.name} imports {bad}"
 
 
-JOBS = ("train", "pretrain", "demo", "bench", "baseline", "compare", "predict", "export")
+JOBS = ("train", "pretrain", "demo", "bench", "baseline", "compare", "predict", "export", "serve")
 
 
 def test_jobs_holds_the_entry_points_and_nothing_else() -> None:

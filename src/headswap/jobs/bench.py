@@ -37,6 +37,8 @@ from headswap.model import set_train_modes
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
 from headswap.report import console as make_console
+from headswap.serving.load import load, serving
+from headswap.serving.load import markdown as load_markdown
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
 
@@ -466,6 +468,38 @@ def target_row(name: str, measured: float, bound: float, lower_is_better: bool) 
     return f"| {name} {sign} {bound:g} | {measured:.2f} | {verdict} |"
 
 
+def serve_load(cfg: DictConfig) -> str:
+    """With ``bench.serve_load``, a section on ``scripts/serve.py`` under a bounded load on 127.0.0.1:
+    the same clients against the same run, LitServe batching on and off."""
+    b = cfg.bench
+    if not b.serve_load:
+        return ""
+    if b.serve_load_run is None:
+        raise ValueError("bench.serve_load=true needs bench.serve_load_run=RUN_DIR, a run to serve")
+    settings = {
+        f"batching on (max_batch_size {b.serve_load_batch}, batch_timeout {b.serve_load_timeout} s)": (
+            f"--max-batch-size={b.serve_load_batch}",
+            f"--batch-timeout={b.serve_load_timeout}",
+        ),
+        "batching off (max_batch_size 1)": ("--max-batch-size=1",),
+    }
+    rows = {}
+    for name, options in settings.items():
+        with serving(b.serve_load_run, *options) as server:
+            rows[name] = load(server.port, b.serve_load_clients, b.serve_load_requests, b.serve_load_texts)
+    lines = [
+        "",
+        "## Serving under load",
+        "",
+        f"`scripts/serve.py {b.serve_load_run}` on 127.0.0.1: {b.serve_load_clients} concurrent clients x "
+        f"{b.serve_load_requests} requests of {b.serve_load_texts} texts each, one LitServe worker.",
+        "",
+        *load_markdown(rows),
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def run(cfg: DictConfig) -> str:
     """Measure, then write ``cfg.bench.out`` (BENCHMARKS.md) and return its text."""
     root = Path(__file__).resolve().parents[3]
@@ -490,7 +524,7 @@ def run(cfg: DictConfig) -> str:
         "steps": len(dm.train_dataloader()),
         "data": f"{type(dm.source).__name__}, {len(dm.parts['train'])} training texts",
     }
-    text = markdown(timings, gpu, breakdown, walls, meta)
+    text = markdown(timings, gpu, breakdown, walls, meta) + serve_load(cfg)
     atomic_write(root / cfg.bench.out, lambda f: f.write(text.encode()))
     make_console().print(text)
     return text

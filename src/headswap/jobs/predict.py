@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
-from headswap.training.finished_run import LoadedRun, load_finished_run, load_onnx_run
+from headswap.training.finished_run import LoadedRun, decided_class, load_finished_run, load_onnx_run
 
 WINDOW = 16  # batches read, classified and printed together: sorting by length needs a few batches
 BOM = "\ufeff"
@@ -88,10 +88,10 @@ def classify(run: LoadedRun, texts: Sequence[str], threshold: float, batch_size:
     for text, row in zip(texts, probabilities.tolist()):
         by_label = {label: round(p, 6) for label, p in zip(labels, row)}
         if len(labels) == 2:
-            label = labels[1] if row[1] > threshold else labels[0]
+            label = labels[decided_class(row, threshold)]
             predictions.append(Prediction(text, label, round(row[1], 6), threshold, by_label))
         else:
-            best = max(range(len(row)), key=row.__getitem__)
+            best = decided_class(row, None)
             predictions.append(Prediction(text, labels[best], round(row[best], 6), None, by_label))
     return predictions
 

@@ -1,0 +1,65 @@
+"""Serve a finished run over HTTP: ``POST /predict`` with ``{"texts": [...]}``, ``GET /health``.
+
+Concurrent requests are batched (LitServe's ``max_batch_size`` / ``batch_timeout``). Binds 127.0.0.1
+unless ``--host`` says otherwise. Example:
+
+  curl -s 127.0.0.1:8000/predict -H 'Content-Type: application/json' -d '{"texts": ["WIN a prize now"]}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from collections.abc import Sequence
+from types import FrameType
+
+from headswap.app.launch import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.serving.api import ClassifyAPI, build_server, load_scorer, used_threshold
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, a test) as Ctrl-C, on which LitServe stops its workers before exiting.
+
+    LitServe's processes are forked and inherit the handler; in them SIGTERM just ends the process.
+    """
+    main_pid = os.getpid()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() == main_pid:
+            raise KeyboardInterrupt
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``python scripts/serve.py --help``."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run_dir", help="a run folder that scripts/train.py wrote (logs/train/runs/<time>)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    parser.add_argument("--onnx", action="store_true", help="serve RUN_DIR/export (scripts/export.py)")
+    parser.add_argument("--tuned-threshold", action="store_true", help="binary runs: validation-F1 threshold")
+    parser.add_argument("--max-batch-size", type=int, default=16, help="requests per forward pass; 1: off")
+    parser.add_argument("--batch-timeout", type=float, default=0.01, help="seconds to wait to fill a batch")
+    args = parser.parse_args(argv)
+    try:
+        if not 0 < args.port < 65536:
+            raise ValueError(f"--port {args.port} is not a port: pass 1 to 65535")
+        if args.max_batch_size < 1 or args.batch_timeout < 0:
+            raise ValueError("--max-batch-size must be >= 1 and --batch-timeout >= 0")
+        # Loaded once here so a bad run folder ends in one line; the worker process loads its own copy.
+        used_threshold(load_scorer(args.run_dir, args.onnx), args.tuned_threshold)
+        api = ClassifyAPI(
+            args.run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout
+        )
+    except BAD_INPUT as e:
+        fail_in_one_line(root_cause(e))
+    stop_on_sigterm()
+    build_server(api).run(
+        host=args.host, port=args.port, generate_client_file=False, num_api_servers=1, log_level="warning"
+    )
+    return 0

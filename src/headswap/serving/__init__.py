@@ -1,0 +1,1 @@
+"""Serving a finished run over HTTP (LitServe), and a load client to measure it."""

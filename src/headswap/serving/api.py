@@ -1,0 +1,134 @@
+"""The HTTP API: ``POST /predict`` with ``{"texts": [...]}`` -> one prediction per text, batched by LitServe.
+
+A request is validated before it is queued (pydantic, in the HTTP process): a bad one gets a 4xx whose
+``detail`` is one line saying what is wrong, and never reaches the model. Concurrent requests that
+arrive within ``batch_timeout`` of each other run as one forward pass of up to ``max_batch_size``
+requests (their texts flattened), then are split back.
+
+Response: ``{"predictions": [{"label": str, "probabilities": {label: p}, "threshold": float | null}]}``;
+``threshold`` is the positive-class threshold of a binary run (0.5 or the validation-tuned one) and
+null for an N-class run, whose label is the most probable class.
+"""
+
+# No `from __future__ import annotations`: LitServe reads decode_request's annotation as a class.
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import litserve as ls
+from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException
+
+from headswap.training.finished_run import decided_class, load_finished_run, load_onnx_run
+
+MAX_TEXTS = 64
+MAX_BODY_BYTES = 1_000_000
+USAGE = f'send {{"texts": ["a text", ...]}} (1 to {MAX_TEXTS} strings) with Content-Type: application/json'
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+    texts: list[StrictStr] = Field(min_length=1, max_length=MAX_TEXTS)
+
+
+class Scorer(Protocol):
+    """What serving needs of a run: a FinishedRun (checkpoint) or an OnnxRun (export)."""
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def probabilities(self, texts: list[str]) -> Any: ...  # n x N, tensor or array
+
+    def threshold(self, tuned: bool) -> float: ...
+
+
+def load_scorer(run_dir: str | Path, onnx: bool) -> Scorer:
+    """The run's best checkpoint, or with ``onnx`` its export; one line naming what is missing."""
+    if onnx:
+        return load_onnx_run(run_dir)
+    return load_finished_run(run_dir)
+
+
+def used_threshold(scorer: Scorer, tuned: bool) -> float | None:
+    """The binary run's threshold; None for N classes, where the most probable class wins."""
+    if len(scorer.labels) == 2:
+        return scorer.threshold(tuned)
+    if tuned:
+        raise ValueError(f"--tuned-threshold is for binary runs; this one has {len(scorer.labels)} classes")
+    return None
+
+
+def prediction(labels: tuple[str, ...], probabilities: list[float], threshold: float | None) -> dict:
+    """One text's answer: its label, every class's probability, the threshold used."""
+    label = labels[decided_class(probabilities, threshold)]
+    rounded = {name: round(p, 6) for name, p in zip(labels, probabilities)}
+    return {"label": label, "probabilities": rounded, "threshold": threshold}
+
+
+class ClassifyAPI(ls.LitAPI):
+    def __init__(
+        self,
+        run_dir: str | Path,
+        onnx: bool,
+        tuned_threshold: bool,
+        max_batch_size: int,
+        batch_timeout: float,
+    ) -> None:
+        super().__init__(max_batch_size=max_batch_size, batch_timeout=batch_timeout)
+        self.run_dir, self.onnx, self.tuned_threshold = str(run_dir), onnx, tuned_threshold
+
+    def setup(self, device: str) -> None:
+        """Load in the worker process (models are not sent between processes)."""
+        self.scorer = load_scorer(self.run_dir, self.onnx)
+        self.threshold = used_threshold(self.scorer, self.tuned_threshold)
+
+    def decode_request(self, request: PredictRequest) -> list[str]:
+        return request.texts
+
+    def predict(self, x: Any) -> Any:
+        """Batched, ``x`` is one list of texts per request; unbatched, one request's texts."""
+        requests: list[list[str]] = x if self.max_batch_size > 1 else [x]
+        flat = [text for texts in requests for text in texts]
+        rows = self.scorer.probabilities(flat).tolist()  # n x N
+        answers, start = [], 0
+        for texts in requests:
+            answers.append(
+                [prediction(self.scorer.labels, p, self.threshold) for p in rows[start : start + len(texts)]]
+            )
+            start += len(texts)
+        return answers if self.max_batch_size > 1 else answers[0]
+
+    def encode_response(self, output: list[dict]) -> dict:
+        return {"predictions": output}
+
+
+async def one_line_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's validation error (a list of dicts) as one line: where, what, and what to send."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    inside = first["loc"][1:] if first["type"] != "json_invalid" else ()  # not JSON: loc is a char offset
+    where = ".".join(str(part) for part in inside) or "body"
+    return JSONResponse({"detail": f"{where}: {first['msg']}; {USAGE}"}, status_code=422)
+
+
+async def one_line_http_error(request: Request, exc: Exception) -> Response:
+    """LitServe's 413 ("Payload too large") with the limit and the fix; other HTTP errors as FastAPI's."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 413:
+        limit = f"the body is over {MAX_BODY_BYTES} bytes; send fewer or shorter texts per request"
+        return JSONResponse({"detail": limit}, status_code=413)
+    return await http_exception_handler(request, exc)
+
+
+def build_server(api: ClassifyAPI) -> ls.LitServer:
+    """One CPU worker behind LitServe's HTTP process, bodies over MAX_BODY_BYTES refused with 413."""
+    server = ls.LitServer(
+        api, accelerator="cpu", devices=1, workers_per_device=1, max_payload_size=MAX_BODY_BYTES
+    )
+    server.app.add_exception_handler(RequestValidationError, one_line_validation_error)
+    server.app.add_exception_handler(HTTPException, one_line_http_error)
+    return server

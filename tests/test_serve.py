@@ -1,0 +1,177 @@
+"""serve.py: a finished run over HTTP (LitServe), its answers, its refusals, and the load client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+import pytest
+import torch
+
+from headswap.jobs import serve
+from headswap.jobs.bench import serve_load
+from headswap.jobs.export import export
+from headswap.serving.api import MAX_BODY_BYTES, MAX_TEXTS, ClassifyAPI, prediction
+from headswap.serving.load import Server, Timed, load, markdown, serving, summarize
+from tests.conftest import ROOT, compose_cfg, run_train_script
+
+TEXTS = [
+    "WINNER!! Claim your free prize now",
+    "Hey Sam, are we still on for dinner tonight?",
+    "URGENT: call now to claim your cash award",
+    "ok",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("serve")
+    overrides = ("data.source.n_per_class=100", "pretrain.epochs=1", "regime=full", "trainer.max_epochs=3")
+    return run_train_script(tmp, *overrides)
+
+
+def post(server: Server, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    """Status and JSON answer of ``POST /predict``, error statuses included."""
+    request = Request(f"http://127.0.0.1:{server.port}/predict", body, {"Content-Type": content_type})
+    try:
+        with urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def predict_script(run_dir: Path, texts: list[str]) -> list[dict]:
+    cmd = [sys.executable, "scripts/predict.py", str(run_dir), *texts, "--json"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def assert_answers_like_predict(server: Server, run_dir: Path) -> None:
+    status, answer = post(server, json.dumps({"texts": TEXTS}).encode())
+    assert status == 200
+    expected = predict_script(run_dir, TEXTS)
+    served = answer["predictions"]
+    assert [p["label"] for p in served] == [e["label"] for e in expected]
+    assert [p["probabilities"]["spam"] for p in served] == pytest.approx(
+        [e["probability"] for e in expected], abs=1e-4
+    )
+    assert all(p["threshold"] == 0.5 and sum(p["probabilities"].values()) == pytest.approx(1) for p in served)
+
+
+TOO_MANY = json.dumps({"texts": ["a"] * (MAX_TEXTS + 1)}).encode()
+TOO_LARGE = json.dumps({"texts": ["a" * MAX_BODY_BYTES]}).encode()
+BAD_REQUESTS = {
+    "not JSON": (b"texts: hello", 422, "body: JSON decode error"),
+    "no texts": (b'{"text": ["hello"]}', 422, "texts: Field required"),
+    "a non-string": (b'{"texts": ["hello", 3]}', 422, "texts.1: Input should be a valid string"),
+    "an empty list": (b'{"texts": []}', 422, "texts: List should have at least 1 item"),
+    "too many texts": (TOO_MANY, 422, "texts: List should have at most"),
+    "not an object": (b'["hello"]', 422, "body: Input should be a valid dictionary"),
+    "over 1 MB": (TOO_LARGE, 413, f"the body is over {MAX_BODY_BYTES} bytes"),
+}
+
+
+@pytest.mark.slow
+def test_server_answers_like_predict_refuses_bad_requests_and_stops(tiny_run: Path) -> None:
+    with serving(tiny_run) as server:
+        assert urlopen(f"http://127.0.0.1:{server.port}/health", timeout=10).read() == b"ok"
+        assert_answers_like_predict(server, tiny_run)
+        for name, (body, status, reason) in BAD_REQUESTS.items():
+            got_status, answer = post(server, body)
+            assert (got_status, answer["detail"].startswith(reason)) == (status, True), (name, answer)
+            assert "\n" not in answer["detail"] and "Traceback" not in answer["detail"], name
+        # still serving after the refusals
+        assert post(server, b'{"texts": ["hello"]}')[0] == 200
+    assert server.process.returncode == 0  # SIGTERM: LitServe's graceful shutdown, not a kill
+
+
+@pytest.mark.slow
+def test_onnx_server_answers_like_predict(tiny_run: Path) -> None:
+    export(tiny_run)
+    with serving(tiny_run, "--onnx") as server:
+        assert_answers_like_predict(server, tiny_run)
+    assert server.process.returncode == 0
+
+
+@pytest.mark.parametrize("onnx", [False, True])
+def test_serve_names_what_the_run_folder_lacks_in_one_line(
+    onnx: bool, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        serve.main([str(tmp_path), *(["--onnx"] if onnx else [])])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "is not a finished run" in err  # with or without --onnx: the folder is checked first
+
+
+@pytest.mark.slow
+def test_a_bounded_load_run_answers_every_request(tiny_run: Path) -> None:
+    with serving(tiny_run, "--max-batch-size=4", "--batch-timeout=0.01") as server:
+        summary = load(server.port, clients=2, requests=3, texts_per_request=5)
+    assert (summary["requests"], summary["answered"], summary["errors"]) == (6, 6, 0)
+    assert summary["texts_per_s"] == pytest.approx(5 * summary["requests_per_s"])
+    assert 0 < summary["p50_ms"] <= summary["p95_ms"]
+    header, rule, row = markdown({"batching on": summary})
+    assert row.startswith("| batching on | 6/6 | 0 |") and header.count("|") == row.count("|")
+
+
+def test_bench_serve_load_is_off_by_default_and_names_the_missing_run(tmp_path: Path) -> None:
+    assert serve_load(compose_cfg(tmp_path, config_name="bench")) == ""
+    with pytest.raises(ValueError, match="needs bench.serve_load_run=RUN_DIR"):
+        serve_load(compose_cfg(tmp_path, ["bench.serve_load=true"], config_name="bench"))
+
+
+def test_summary_counts_errors_and_takes_percentiles_of_answered_requests() -> None:
+    answered = [Timed(ms / 1e3, True) for ms in range(1, 101)]  # 1 .. 100 ms
+    failed = [Timed(5.0, False)] * 4  # slow failures must not count as latencies
+    s = summarize(answered + failed, wall_seconds=2.0, texts_per_request=8)
+    assert (s["requests"], s["answered"], s["errors"]) == (104, 100, 4)
+    assert s["requests_per_s"] == 50.0 and s["texts_per_s"] == 400.0
+    assert s["p50_ms"] == pytest.approx(50.5) and s["p95_ms"] == pytest.approx(95.05)
+
+
+class FakeRun:
+    """Spam probability 0.9 for texts that shout, 0.3 otherwise; or three classes by length."""
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.labels = labels
+
+    def probabilities(self, texts: list[str]) -> torch.Tensor:
+        if len(self.labels) == 2:
+            spam = torch.tensor([0.9 if t.isupper() else 0.3 for t in texts])
+            return torch.stack([1 - spam, spam], dim=1)  # n x 2
+        return torch.nn.functional.one_hot(torch.tensor([len(t) % 3 for t in texts]), 3).float()  # n x 3
+
+
+@pytest.mark.parametrize("max_batch_size", [1, 4])
+def test_batched_requests_are_split_back_in_order(max_batch_size: int) -> None:
+    api = ClassifyAPI(
+        "unused", onnx=False, tuned_threshold=False, max_batch_size=max_batch_size, batch_timeout=0
+    )
+    api.scorer, api.threshold = FakeRun(("ham", "spam")), 0.5
+    requests = [["WIN", "hi"], ["ok"], ["FREE", "CASH", "no"]]
+    if max_batch_size == 1:
+        answers = [api.predict(texts) for texts in requests]
+    else:
+        answers = api.predict(requests)
+    labels = [[p["label"] for p in answer] for answer in answers]
+    assert labels == [["spam", "ham"], ["ham"], ["spam", "spam", "ham"]]
+    assert answers[0][0]["probabilities"] == {"ham": pytest.approx(0.1), "spam": pytest.approx(0.9)}
+
+
+def test_binary_label_follows_the_threshold_and_n_classes_take_the_most_probable() -> None:
+    assert prediction(("ham", "spam"), [0.35, 0.65], 0.7)["label"] == "ham"
+    assert prediction(("ham", "spam"), [0.5, 0.5], 0.5)["label"] == "ham"  # above the threshold, as predict
+    assert prediction(("ham", "spam"), [0.35, 0.65], 0.5) == {
+        "label": "spam",
+        "probabilities": {"ham": 0.35, "spam": 0.65},
+        "threshold": 0.5,
+    }
+    answer = prediction(("a", "b", "c"), [0.2, 0.5, 0.3], None)
+    assert answer["label"] == "b" and answer["threshold"] is None
