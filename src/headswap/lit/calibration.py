@@ -81,7 +81,8 @@ def fit_temperature(logits: Tensor, labels: Tensor) -> float:
 
     low, high = (math.log(bound) for bound in TEMPERATURE_BOUNDS)
     best = minimize_scalar(nll, bounds=(low, high), method="bounded", options={"xatol": 1e-5})
-    return round(math.exp(best.x), 6)
+    # Brent never evaluates the bounds themselves, where a separable split's minimum lies
+    return round(math.exp(min((best.x, low, high), key=nll)), 6)
 
 
 def calibration_figures(probs: Tensor, labels: Tensor) -> dict[str, float]:

@@ -56,6 +56,7 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+    early_stopping = early_stopping_record(trainer)  # now: loading the best checkpoint restores its state
 
     best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
     val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
@@ -65,7 +66,7 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
     result["test"].update(predictions.figures())
     result["calibration"] = predictions.calibration()
-    result["early_stopping"] = early_stopping_record(trainer)
+    result["early_stopping"] = early_stopping
     if cfg.evaluation.tune_threshold:
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
