@@ -27,7 +27,7 @@ def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float =
         "seed": 0,
         "overrides": [],
         "labels": ["ham", "spam"],
-        "test": scores,
+        "test": {**scores, "ece": 0.05, "brier": 0.12},
         "best_val": {**scores, "f1": f1 if val_f1 is None else val_f1, "epoch": 3},
         "confusion_matrix": [[8, 2], [1, 9]],
         "per_class": {
@@ -58,4 +58,6 @@ def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float =
         "pretrained_body": {"path": "body.pt", "cached": True},
         "output_dir": "run",
         "time": {"started": 0.0, "finished": 1.0, "pid": 1},
+        "calibration": None,
+        "early_stopping": None,
     }

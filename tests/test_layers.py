@@ -17,6 +17,7 @@ FORBIDDEN = {
     "report.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "stats.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "run_record.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
+    "mistakes.py": FRAMEWORKS | {"torch", "headswap.lit"} | EDGE,
     "lit": {"hydra", "omegaconf"} | EDGE,
     # the edge: the app shell, then the training recipe and the sweeps (neither knows the other), serving
     # (on the training recipe), then jobs

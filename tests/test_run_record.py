@@ -41,6 +41,9 @@ def test_what_train_writes_reads_back_through_the_contract(trained: tuple[Path, 
     assert (ham["support"], spam["support"]) == (tn + fp, fn + tp)
     assert spam["recall"] == pytest.approx(tp / (tp + fn), abs=1e-6)
     assert ham["recall"] == pytest.approx(tn / (tn + fp), abs=1e-6)
+    assert record["calibration"] is None and record["early_stopping"] is None  # off by default
+    assert 0 <= record["test"]["ece"] <= 1 and 0 <= record["test"]["brier"] <= 2  # measured on every run
+    assert (path.parent / "errors.jsonl").is_file() and (path.parent / "reliability.png").is_file()
 
 
 def mutated(path: Path, tmp_path: Path, change: Any) -> Path:
@@ -60,6 +63,10 @@ def mutated(path: Path, tmp_path: Path, change: Any) -> Path:
         (lambda d: d["cost"].pop("train_seconds"), "cost.train_seconds"),
         (lambda d: d["best_val"].pop("epoch"), "best_val.epoch"),
         (lambda d: d.update(params=[130, 1000]), "params"),
+        (lambda d: d["test"].pop("ece"), "test.ece"),
+        (lambda d: d.pop("early_stopping"), "early_stopping"),
+        (lambda d: d.update(calibration={"temperature": 1.5}), "calibration.brier_after"),
+        (lambda d: d.update(early_stopping={"monitor": "val/f1"}), "early_stopping.patience"),
     ],
 )
 def test_a_missing_or_renamed_key_is_named_in_one_line(
@@ -85,6 +92,23 @@ def test_a_file_from_before_format_version_reads_as_version_1(
     record = read_run_record(old)
     assert record["format_version"] == 1
     assert record["test"] == trained[1]["test"]
+
+
+def test_a_version_1_file_reads_with_what_version_2_added_as_not_measured(
+    trained: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    def to_version_1(d: dict[str, Any]) -> None:
+        d.update(format_version=1)
+        del d["calibration"], d["early_stopping"], d["test"]["ece"], d["test"]["brier"]
+
+    record = read_run_record(mutated(trained[0], tmp_path, to_version_1))
+    assert record["format_version"] == 1
+    assert (record["calibration"], record["early_stopping"]) == (None, None)
+    assert (record["test"]["ece"], record["test"]["brier"]) == (None, None)
+    assert record["test"]["f1"] == trained[1]["test"]["f1"]
+    console = Console(record=True, width=200)
+    console.print(render_report(record))
+    assert "not measured" in console.export_text()
 
 
 def test_cost_may_be_empty_when_not_measured(tmp_path: Path) -> None:

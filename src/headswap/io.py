@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -43,6 +44,13 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
 def write_json(path: str | Path, obj: Any) -> Path:
     data = (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()
     return atomic_write(path, lambda f: f.write(data))
+
+
+def write_png(figure: Any, path: str | Path) -> Path:
+    """A matplotlib figure as a PNG, written whole or not at all (the caller closes the figure)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
 
 
 def save_state_dict(module: nn.Module, path: str | Path) -> Path:

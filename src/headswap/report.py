@@ -9,11 +9,16 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 
-from headswap.run_record import SCORES, Cost, DataStats, RunRecord
+from headswap.mistakes import Mistake
+from headswap.run_record import SCORES, Cost, DataStats, EarlyStop, RunRecord
+
+MISTAKES_SHOWN = 5
+TEXT_WIDTH = 90  # characters of a mistake's text the report shows, on one line
 
 
-def render_report(result: RunRecord) -> Group:
-    """``metrics.json`` of a training run -> rich tables (scores, per class, confusion matrix, cost)."""
+def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
+    """``metrics.json`` of a training run -> rich tables (scores, calibration, per class, confusion matrix,
+    cost), and the most confident of ``mistakes`` (``errors.jsonl``'s first rows)."""
     title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
     tuned = result.get("test_at_val_threshold")
     scores = Table(title=title, title_justify="left")
@@ -72,7 +77,48 @@ def render_report(result: RunRecord) -> Group:
         f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "
         f"{data['truncated']} texts truncated to {data['max_len']} tokens",
     )
-    return Group(scores, per_class, confusion, costs)
+    costs.add_row("early stopping", _early_stopping(result["early_stopping"]))
+    tables = [scores, _calibration(result), per_class, confusion, costs]
+    return Group(*tables, *([_mistakes(mistakes)] if mistakes else []))
+
+
+def _calibration(result: RunRecord) -> Table:
+    """ECE and Brier score of the test split, and before / after the temperature when one was fitted."""
+    table = Table(title="test calibration (ECE: 15 equal bins)", title_justify="left")
+    table.add_column("")
+    fitted = result["calibration"]
+    if fitted is None:
+        table.add_column("test", justify="right")
+        for name in ("ece", "brier"):
+            value = result["test"][name]
+            table.add_row(name, "not measured" if value is None else f"{value:.4f}")
+        return table
+    table.add_column("before", justify="right")
+    table.add_column(f"after T={fitted['temperature']:.3f} (val-fitted)", justify="right")
+    for name in ("ece", "brier"):
+        table.add_row(name, f"{fitted[f'{name}_before']:.4f}", f"{fitted[f'{name}_after']:.4f}")
+    return table
+
+
+def _early_stopping(stop: EarlyStop | None) -> str:
+    if stop is None:
+        return "off (callbacks=early_stopping turns it on)"
+    rule = f"patience {stop['patience']} on {stop['monitor']}"
+    if stop["stopped_epoch"] is None:
+        return f"did not stop: ran every epoch ({rule})"
+    return f"stopped in epoch {stop['stopped_epoch']} ({rule})"
+
+
+def _mistakes(mistakes: Sequence[Mistake]) -> Table:
+    table = Table(title="most confident test mistakes (all in errors.jsonl)", title_justify="left")
+    for column in ("p", "true", "predicted", "text"):
+        table.add_column(column, justify="right" if column == "p" else "left", no_wrap=column == "text")
+    for m in mistakes[:MISTAKES_SHOWN]:
+        text = " ".join(m["text"].split())  # one line
+        if len(text) > TEXT_WIDTH:
+            text = text[: TEXT_WIDTH - 1] + "…"
+        table.add_row(f"{m['probability']:.3f}", escape(m["true"]), escape(m["predicted"]), escape(text))
+    return table
 
 
 def _pretraining(cost: Cost, body: dict) -> str:
@@ -110,5 +156,5 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-def print_report(result: RunRecord) -> None:
-    console().print(render_report(result))
+def print_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> None:
+    console().print(render_report(result, mistakes))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict, cast, get_type_hints, is_typeddict
+from types import UnionType
+from typing import Any, TypedDict, Union, cast, get_args, get_origin, get_type_hints, is_typeddict
 
 from headswap.io import write_json
 
@@ -24,9 +25,13 @@ RANKING_METRICS = ("pr_auc", "roc_auc")
 SCORES = THRESHOLD_METRICS + RANKING_METRICS
 """Every score a run records for its test split and its best validation epoch, in the report's order."""
 
-FORMAT_VERSION = 1
-"""Raise it when a key is renamed, removed or changes meaning: readers refuse every other version.
-Files written before the field existed hold exactly version 1's keys, so they are read as version 1."""
+FORMAT_VERSION = 2
+"""Raise it when a key is added, renamed, removed or changes meaning, and teach ``_upgrade`` to read the
+old version as the new one; readers refuse every version they do not know. Files written before the
+field existed hold exactly version 1's keys, so they are read as version 1.
+Version 2 added ``test.ece``, ``test.brier``, ``calibration`` and ``early_stopping``."""
+
+READABLE_VERSIONS = (1, FORMAT_VERSION)
 
 FILE_NAME = "metrics.json"
 
@@ -46,6 +51,31 @@ class Scores(Figures):
     """One split's figures as logged, at threshold 0.5 (``loss``: mean cross-entropy)."""
 
     loss: float
+
+
+class TestScores(Scores):
+    """The test split's figures, and how well its probabilities are calibrated (None: a version-1 run)."""
+
+    ece: float | None  # expected calibration error, 15 bins, of the raw probabilities
+    brier: float | None  # mean squared distance of the probability vector from the one-hot label
+
+
+class Calibration(TypedDict):
+    """A temperature fitted on the validation split, and the test figures before and after it."""
+
+    temperature: float
+    ece_before: float
+    ece_after: float
+    brier_before: float
+    brier_after: float
+
+
+class EarlyStop(TypedDict):
+    """Early stopping as configured, and the epoch (from 0) it stopped training in; None: it never did."""
+
+    monitor: str
+    patience: int
+    stopped_epoch: int | None
 
 
 class BestVal(Scores):
@@ -116,7 +146,7 @@ class _Record(TypedDict):
     seed: int | None
     overrides: list[str]
     labels: list[str]  # [negative, positive]
-    test: Scores
+    test: TestScores
     best_val: BestVal
     confusion_matrix: list[list[int]]  # [[tn, fp], [fn, tp]] on test at 0.5
     per_class: dict[str, MacroScores]  # each label -> ClassScores, and "macro"
@@ -126,6 +156,8 @@ class _Record(TypedDict):
     pretrained_body: dict[str, Any]
     output_dir: str
     time: RunTime
+    calibration: Calibration | None  # None: not calibrated (evaluation.calibrate=false)
+    early_stopping: EarlyStop | None  # None: not configured (no callbacks.early_stopping)
 
 
 class RunRecord(_Record, total=False):
@@ -144,17 +176,38 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
         )
     # files from before these fields existed are version 1, and ran the tiny body (the only one then)
     record = {"format_version": 1, "body": "tiny", **data}
-    if type(record["format_version"]) is not int or record["format_version"] != FORMAT_VERSION:
+    if type(record["format_version"]) is not int or record["format_version"] not in READABLE_VERSIONS:
         raise RunRecordError(
             f"{source}: key 'format_version' is {record['format_version']!r}, but this headswap reads "
-            f"format {FORMAT_VERSION}: read it with the version that wrote it"
+            f"formats {', '.join(map(str, READABLE_VERSIONS))}: read it with the version that wrote it"
         )
+    record = _upgrade(record)
     _check_keys(record, RunRecord, "", source)
     per_class = record["per_class"] if isinstance(record["per_class"], dict) else {}
     for name in record["labels"]:
         _check_keys(per_class.get(name), ClassScores, f"per_class.{name}", source)
     _check_keys(per_class.get("macro"), MacroScores, "per_class.macro", source)
     return cast(RunRecord, record)
+
+
+def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 record with what version 2 added, as not measured; ``format_version`` stays the file's."""
+    if record["format_version"] >= 2:
+        return record
+    test = record.get("test")
+    if isinstance(test, dict):
+        test = {"ece": None, "brier": None, **test}
+    return {"calibration": None, "early_stopping": None, **record, "test": test}
+
+
+def _record_type(hint: Any) -> tuple[type | None, bool]:
+    """The TypedDict a key holds (or None), and whether it may be None instead (``X | None``)."""
+    if is_typeddict(hint):
+        return hint, False
+    if get_origin(hint) not in (Union, UnionType):
+        return None, False
+    records = [a for a in get_args(hint) if is_typeddict(a)]
+    return (records[0] if records else None), type(None) in get_args(hint)
 
 
 def _check_keys(value: Any, schema: type, path: str, source: str | Path) -> None:
@@ -167,8 +220,9 @@ def _check_keys(value: Any, schema: type, path: str, source: str | Path) -> None
         where = f"{path}.{key}" if path else key
         if key not in value:
             raise RunRecordError(f"{source}: key {where!r} is missing (metrics.json format {FORMAT_VERSION})")
-        if is_typeddict(hints[key]) and not (where == "cost" and value[key] == {}):
-            _check_keys(value[key], hints[key], where, source)
+        record, nullable = _record_type(hints[key])
+        if record and not (nullable and value[key] is None) and not (where == "cost" and value[key] == {}):
+            _check_keys(value[key], record, where, source)
 
 
 def write_run_record(output_dir: str | Path, record: Mapping[str, Any]) -> Path:

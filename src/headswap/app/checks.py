@@ -57,6 +57,11 @@ def check_config(cfg: DictConfig) -> None:
     int_setting(cfg, "data.batch_size", 1)
     int_setting(cfg, "data.max_len", 2)
     int_setting(cfg, "trainer.max_epochs", 1)
+    if OmegaConf.select(cfg, "callbacks.early_stopping") is not None:
+        int_setting(cfg, "callbacks.early_stopping.patience", 1)
+    calibrate = OmegaConf.select(cfg, "evaluation.calibrate")
+    if calibrate is not None and not isinstance(calibrate, bool):
+        raise ValueError(f"evaluation.calibrate={calibrate} must be true or false")
     regime = instantiate(cfg.regime)
     body = instantiate(cfg.body.model)
     pool = instantiate(cfg.pool)

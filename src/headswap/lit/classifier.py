@@ -163,16 +163,20 @@ class HeadSwapClassifier(L.LightningModule):
         self.test_confusion.reset()
 
     @torch.no_grad()
-    def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Class-1 probabilities and labels of every example in ``loader``, in eval mode (a frozen body's
-        features come from the cache, which validation and testing have filled)."""
+    def predict_logits(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
+        """Logits [n, N] and labels [n] of every example in ``loader``, in order, in eval mode (a frozen
+        body's features come from the cache, which validation and testing have filled)."""
         self.eval()
-        probs, labels = [], []
+        logits, labels = [], []
         for batch in loader:
-            logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
-            probs.append(logits.softmax(dim=-1)[:, 1])
+            logits.append(self(batch["input_ids"], batch["attention_mask"], batch.get("keys")))
             labels.append(batch["labels"])
-        return torch.cat(probs), torch.cat(labels)
+        return torch.cat(logits), torch.cat(labels)
+
+    def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
+        """Class-1 probabilities [n] and labels [n] of every example in ``loader``."""
+        logits, labels = self.predict_logits(loader)
+        return logits.softmax(dim=-1)[:, 1], labels
 
     @property
     def schedule_name(self) -> str:

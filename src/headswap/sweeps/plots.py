@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -11,15 +10,14 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 
-from headswap.io import atomic_write
+from headswap.io import write_png
 from headswap.sweeps.multirun import Comparison
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    write_png(fig, path)
     plt.close(fig)
-    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
+    return path
 
 
 def _err(half_width: float) -> float:

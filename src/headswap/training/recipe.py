@@ -14,6 +14,7 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig, OmegaConf
 
 from headswap.app.runtime import overrides, seed_everything
@@ -21,12 +22,14 @@ from headswap.io import safe_load
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import SettingsInCheckpoint
 from headswap.lit.metrics import choose_threshold, class_scores, scores_at
+from headswap.mistakes import read_mistakes
 from headswap.model.regime import trains
-from headswap.report import print_report
+from headswap.report import MISTAKES_SHOWN, print_report
 from headswap.run_record import FORMAT_VERSION, RunRecord, read_run_record, write_run_record
 from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
+from headswap.training.evaluation import predict_test_split, write_test_outputs
 from headswap.training.resume import resume_checkpoint, training_settings
 
 
@@ -53,18 +56,24 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+    early_stopping = early_stopping_record(trainer)  # now: loading the best checkpoint restores its state
 
     best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
     val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
     test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+    predictions = predict_test_split(model, datamodule, calibrate=cfg.evaluation.calibrate)
 
     result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
+    result["test"].update(predictions.figures())
+    result["calibration"] = predictions.calibration()
+    result["early_stopping"] = early_stopping
     if cfg.evaluation.tune_threshold:
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
+        write_test_outputs(cfg.paths.output_dir, predictions, datamodule)  # metrics.json comes last
         result = read_run_record(write_run_record(cfg.paths.output_dir, result))
-        print_report(result)
+        print_report(result, read_mistakes(cfg.paths.output_dir, limit=MISTAKES_SHOWN))
     return result
 
 
@@ -97,6 +106,19 @@ def _best_epoch(trainer: L.Trainer) -> int | None:
     if not isinstance(ckpt, ModelCheckpoint) or not ckpt.best_model_path:
         return None
     return int(safe_load(ckpt.best_model_path)["epoch"])
+
+
+def early_stopping_record(trainer: L.Trainer) -> dict[str, Any] | None:
+    """``callbacks.early_stopping`` as it ran: None when not configured."""
+    stopper = trainer.early_stopping_callback
+    if stopper is None:
+        return None
+    stopped = stopper.stopping_reason != EarlyStoppingReason.NOT_STOPPED
+    return {
+        "monitor": stopper.monitor,
+        "patience": stopper.patience,
+        "stopped_epoch": stopper.stopped_epoch if stopped else None,
+    }
 
 
 def assemble_result(

@@ -1,0 +1,44 @@
+"""The reliability diagram of a run's test split: how often the label came true against how sure it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from headswap.io import write_png
+from headswap.lit.calibration import N_BINS, expected_calibration_error, reliability_bins
+
+FILE_NAME = "reliability.png"
+
+
+def reliability_diagram(
+    curves: dict[str, Tensor], labels: Tensor, positive: str | None, path: str | Path
+) -> Path:
+    """One line per name -> probabilities [n, N] (before and after a temperature), written to ``path``.
+
+    ``positive``: the positive class's name when there are two classes (the x axis is its probability),
+    None for more (the top class's probability against how often it was right). A ``Figure`` of its own
+    rather than pyplot's: nothing global is left open in the training process.
+    """
+    figure = Figure(figsize=(4.5, 4.5))
+    ax = figure.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+    for name, probs in curves.items():
+        confidence, frequency, count = reliability_bins(probs, labels)
+        filled = count > 0
+        ece = expected_calibration_error(probs, labels)
+        label = f"{name} (ECE {ece:.3f})"
+        ax.plot(confidence[filled].tolist(), frequency[filled].tolist(), marker="o", label=label)
+    if positive is None:
+        ax.set_xlabel(f"top class probability ({N_BINS} bins)")
+        ax.set_ylabel("fraction right")
+    else:
+        ax.set_xlabel(f"predicted P({positive}) ({N_BINS} bins)")
+        ax.set_ylabel(f"fraction {positive}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"test reliability ({len(labels)} examples)")
+    ax.legend(loc="upper left", fontsize="small")
+    return write_png(figure, path)

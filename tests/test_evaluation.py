@@ -1,0 +1,103 @@
+"""After the test, on real tiny runs: calibration fitted on validation, errors.jsonl, early stopping."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from headswap.jobs import train
+from headswap.lit import calibration
+from headswap.mistakes import FILE_NAME as MISTAKES
+from headswap.run_record import read_run_record
+from headswap.training import evaluation
+
+from .conftest import TINY, compose_cfg
+
+
+def test_a_calibrated_run_fits_on_validation_and_writes_its_mistakes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fits: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def spy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+        fits.append((logits, labels))
+        return calibration.fit_temperature(logits, labels)
+
+    monkeypatch.setattr(evaluation, "fit_temperature", spy)
+    cfg = compose_cfg(tmp_path, [*TINY, "evaluation.calibrate=true"])
+    train.run(cfg)
+    run = Path(cfg.paths.output_dir)
+    record = read_run_record(run / "metrics.json")
+
+    (logits, labels), *others = fits  # fitted once, on the validation split's logits, never test's
+    assert not others and logits.shape == (len(labels), 2)
+    val_counts = record["data"]["sizes"]["val"]
+    assert torch.bincount(labels, minlength=2).tolist() == [val_counts[name] for name in record["labels"]]
+    fitted = record["calibration"]
+    assert fitted is not None and fitted["temperature"] == calibration.fit_temperature(logits, labels)
+    assert (fitted["ece_before"], fitted["brier_before"]) == (record["test"]["ece"], record["test"]["brier"])
+    assert (run / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    rows = [json.loads(line) for line in (run / MISTAKES).read_text().splitlines()]
+    index = {name: i for i, name in enumerate(record["labels"])}
+    cells = [[0, 0], [0, 0]]
+    for row in rows:
+        cells[index[row["true"]]][index[row["predicted"]]] += 1
+    (tn, fp), (fn, tp) = record["confusion_matrix"]
+    assert cells == [[0, fp], [fn, 0]]  # exactly the off-diagonal counts, cell by cell
+    assert [r["probability"] for r in rows] == sorted((r["probability"] for r in rows), reverse=True)
+    assert all(r["probability"] >= 0.5 for r in rows)  # of the label it predicted
+
+    out = capsys.readouterr().out
+    assert f"after T={fitted['temperature']:.3f} (val-fitted)" in out
+    assert ("most confident test mistakes" in out) == bool(rows)
+
+
+def fit_validation_f1(run: Path, epochs: int) -> list[float]:
+    """val/f1 of each epoch as logged while fitting (later rows: the validation of the best checkpoint)."""
+    with (run / "csv" / "metrics.csv").open() as f:
+        logged = [float(row["val/f1"]) for row in csv.DictReader(f) if row["val/f1"]]
+    return logged[:epochs]
+
+
+def test_early_stopping_stops_before_max_epochs_and_keeps_the_best_checkpoint(tmp_path: Path) -> None:
+    patience, max_epochs = 2, 30
+    settings = [s for s in TINY if not s.startswith("trainer.max_epochs")]
+    overrides = [*settings, f"trainer.max_epochs={max_epochs}", "callbacks=early_stopping"]
+    cfg = compose_cfg(tmp_path, [*overrides, f"callbacks.early_stopping.patience={patience}"])
+    record = train.run(cfg)
+    run = Path(cfg.paths.output_dir)
+
+    stop = record["early_stopping"]
+    assert stop is not None and stop["monitor"] == "val/f1" and stop["patience"] == patience
+    stopped = stop["stopped_epoch"]
+    assert stopped is not None and stopped < max_epochs - 1
+    assert record["cost"]["epochs"] == stopped + 1
+    f1 = fit_validation_f1(run, stopped + 1)
+    best = f1.index(max(f1))  # the first epoch with the highest validation F1
+    assert record["best_val"]["epoch"] == best == stopped - patience  # no gain for `patience` epochs
+    assert record["best_val"]["f1"] == pytest.approx(f1[best], abs=1e-6)
+    kept = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert kept == [f"epoch{best:03d}.ckpt", "last.ckpt"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["callbacks=early_stopping", "callbacks.early_stopping.patience=0"],
+            "callbacks.early_stopping.patience=0 must be an integer >= 1",
+        ),
+        (["evaluation.calibrate=maybe"], "evaluation.calibrate=maybe must be true or false"),
+    ],
+)
+def test_bad_evaluation_settings_end_in_one_line_before_work(
+    tmp_path: Path, overrides: list[str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        train.run(compose_cfg(tmp_path, overrides))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
