@@ -14,6 +14,8 @@ from headswap.jobs.predict import predict
 from tests.conftest import ROOT, compose_cfg, run_train_script
 from tests.hf_models import write_tiny_bert
 
+pytestmark = pytest.mark.slow  # MiniLM and HF bodies trained end to end
+
 SPAM, HAM = "WINNER!! Claim your free prize now", "Hey Sam, are we still on for dinner tonight?"
 QUICK = ("trainer.max_epochs=2", "trainer.enable_progress_bar=false")
 

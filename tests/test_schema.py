@@ -12,20 +12,32 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from headswap.app.launch import root_cause
-from headswap.app.schema import schema_of
+from headswap.app.schema import Source, schema_of
+from headswap.data import TableSource
+from headswap.data.config import DataConfig
 from headswap.lit import PretrainConfig
-from headswap.model import BodyConfig, Regime
+from headswap.model import BodyConfig, ByteTokenizer, Regime
 
 from .conftest import compose_cfg
 
 
 @pytest.mark.parametrize(
-    ("cls", "node"), [(Regime, "regime"), (BodyConfig, "body.model"), (PretrainConfig, "pretrain")]
+    ("classes", "node", "overrides"),
+    [
+        ((Regime,), "regime", []),
+        ((BodyConfig,), "body.model", []),
+        ((PretrainConfig,), "pretrain", []),
+        ((DataConfig, Source), "data", []),
+        ((DataConfig, Source), "data", ["data=sms_spam_collection"]),
+        ((DataConfig, TableSource), "data", ["data=csv", "data.path=x.csv"]),
+    ],
 )
-def test_config_keys_are_the_dataclass_fields(tmp_path: Path, cls: type, node: str) -> None:
-    cfg = compose_cfg(tmp_path, [])
+def test_config_keys_are_the_dataclass_fields(
+    tmp_path: Path, classes: tuple[type, ...], node: str, overrides: list[str]
+) -> None:
+    cfg = compose_cfg(tmp_path, overrides)
     keys = set(OmegaConf.select(cfg, node)) - {"_target_", "_convert_"}
-    assert keys == {f.name for f in dataclasses.fields(cls)}
+    assert keys == {f.name for cls in classes for f in dataclasses.fields(cls)}
 
 
 def test_a_field_added_to_the_dataclass_reaches_the_schema() -> None:
@@ -42,6 +54,8 @@ def test_defaults_come_from_the_dataclass(tmp_path: Path) -> None:
     assert instantiate(cfg.body.model).cfg == BodyConfig()  # tiny.yaml sets only max_len, from the data
     assert instantiate(cfg.pretrain) == PretrainConfig()
     assert instantiate(cfg.regime) == Regime("head", head_lr=1e-2)
+    data = instantiate(cfg.data, tokenizer=ByteTokenizer())
+    assert data.config == DataConfig()  # fixture.yaml sets only its source
 
 
 def test_schema_nodes_are_not_a_users_choice(tmp_path: Path) -> None:

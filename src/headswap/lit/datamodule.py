@@ -14,6 +14,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
+from headswap.data.config import DataConfig
 
 PARTS = ("train", "val", "test")
 
@@ -98,28 +99,13 @@ class TextDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self,
-        source: TextSource,
-        tokenizer: Tokenizer,
-        max_len: int = 32,
-        test_fraction: float = 0.2,
-        val_fraction: float = 0.2,
-        split_seed: int = 0,
-        batch_size: int = 32,
-        shuffle_seed: int | None = None,
+        self, source: TextSource, tokenizer: Tokenizer, shuffle_seed: int | None = None, **settings: Any
     ) -> None:
+        """``settings``: the fields of ``DataConfig`` (``max_len``, ``batch_size``, ...), checked there."""
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"data.batch_size={batch_size} must be >= 1")
-        if max_len < 2:
-            raise ValueError(f"data.max_len={max_len} must be >= 2")
+        self.config = DataConfig(**settings)
         self.source = source
         self.tokenizer = tokenizer
-        self.max_len = max_len
-        self.test_fraction = test_fraction
-        self.val_fraction = val_fraction
-        self.split_seed = split_seed
-        self.batch_size = batch_size
         self.shuffle_seed = shuffle_seed  # the training seed: batch order per epoch
         self.collate = PadCollate(tokenizer.pad_id)
         self.parts: dict[str, EncodedTexts] = {}
@@ -134,16 +120,17 @@ class TextDataModule(L.LightningDataModule):
             return
         examples = self.source.load()
         texts, labels = [e.text for e in examples], [e.label for e in examples]
-        split = stratified_group_split(texts, labels, self.test_fraction, self.val_fraction, self.split_seed)
+        cfg = self.config
+        split = stratified_group_split(texts, labels, cfg.test_fraction, cfg.val_fraction, cfg.split_seed)
         for part in PARTS:
             keys = getattr(split, part)
-            self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, self.max_len)
+            self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, cfg.max_len)
         self.stats = {
             "sizes": {p: dict(sorted(Counter(self._names(self.parts[p].labels)).items())) for p in PARTS},
             "duplicate_groups": split.duplicate_groups,
             "duplicate_rows": split.duplicate_rows,
-            "truncated": sum(self.tokenizer.is_truncated(e.text, self.max_len) for e in examples),
-            "max_len": self.max_len,
+            "truncated": sum(self.tokenizer.is_truncated(e.text, cfg.max_len) for e in examples),
+            "max_len": cfg.max_len,
             "warnings": split_warnings(texts, labels, split, self.label_names),
         }
         for warning in self.stats["warnings"]:
@@ -160,7 +147,7 @@ class TextDataModule(L.LightningDataModule):
     ) -> DataLoader:
         """Batches of ``part`` in order, or shuffled per epoch from ``shuffle_seed`` (None: a random seed)."""
         shuffled = shuffle_seed is not False
-        size = batch_size or self.batch_size
+        size = batch_size or self.config.batch_size
         return DataLoader(
             self.parts[part],
             batch_size=size,

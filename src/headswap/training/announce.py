@@ -18,7 +18,7 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
     return " ".join(
         [
             f"data={choices.get('data', '?')} ({where}{rows:,} rows)",
-            f"max_len={datamodule.max_len}",
+            f"max_len={datamodule.config.max_len}",
             f"body={choices.get('body', '?')}",
             f"regime={cfg.regime.name}",
             f"pool={choices.get('pool', '?')}",
