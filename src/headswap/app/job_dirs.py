@@ -1,7 +1,8 @@
 """Names of run and sweep job folders: unique whatever the clock says, flat whatever the overrides hold.
 
-A run folder is named by the second and the process id (``${pid:}``), so two runs started in the same
-second never share one and write into each other's logs and checkpoints. A sweep job folder is
+A run or sweep folder is named by the second and the process id (``${pid:}``), so two runs (or two
+``-m`` sweeps) started in the same second never share one and write into each other's logs, checkpoints
+and comparisons. A sweep job folder is
 ``regime=head,seed=0`` where the overrides are plain.
 
 Hydra names a job folder by ``hydra.job.override_dirname``, so ``data.path=/data/comments.csv`` would

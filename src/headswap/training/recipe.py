@@ -75,7 +75,10 @@ def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | Non
     if setting == "balanced":
         counts = torch.bincount(datamodule.parts["train"].labels, minlength=2).tolist()
         return [sum(counts) / (2 * c) for c in counts]
-    weights = [float(w) for w in setting]
+    try:
+        weights = [float(w) for w in setting]
+    except (TypeError, ValueError):
+        weights = []
     if len(weights) != 2 or min(weights) <= 0:
         raise ValueError(f"model.class_weights={setting} must be null, balanced or two positive numbers")
     return weights
