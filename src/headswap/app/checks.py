@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from headswap.data.config import DataConfig
+from headswap.model.hf_body import HFOutline
 from headswap.model.regime import resolve_parts
 
 OUTLINES = {"headswap.model.hf_body.load_hf_body": "headswap.model.hf_body.hf_outline"}
@@ -73,6 +74,11 @@ def check_config(cfg: DictConfig) -> None:
     instantiate(cfg.pretrain)
     for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
         resolve_parts(body.parts(), stage["parts"])
+    if cfg.body.lm_pretraining and isinstance(body, HFOutline):
+        raise ValueError(
+            "body.lm_pretraining=true: an HF encoder arrives pretrained and LM pre-training here is the "
+            "tiny body's; drop body.lm_pretraining=true"
+        )
     if pool.name == "cls" and body.causal:
         raise ValueError(
             "pool=cls reads the first token, which a causal body lets see only itself: "

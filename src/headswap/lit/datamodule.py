@@ -133,8 +133,6 @@ class TextDataModule(L.LightningDataModule):
             "max_len": cfg.max_len,
             "warnings": split_warnings(texts, labels, split, self.label_names),
         }
-        for warning in self.stats["warnings"]:
-            log.warning("split: %s", warning)
 
     def _names(self, labels: Tensor) -> list[str]:
         return [self.label_names[i] for i in labels.tolist()]
