@@ -96,7 +96,7 @@ def test_missing_and_mismatched_checkpoints_fail_in_one_line(tmp_path: Path) -> 
     last = tmp_path / "small" / "checkpoints" / "last.ckpt"
     with pytest.raises(
         ValueError,
-        match=r"tensor 'classifier.body.embed.tok.weight' has shape \(260, 64\) in the file but \(260, 32\)",
+        match=r"other settings: body.model.d_model=64 \(now 32\)",
     ):
         train.run(compose_cfg(tmp_path, [*FULL, "body.model.d_model=32", f"ckpt_path={last}"]))
 
