@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from headswap.app.launch import remove_if_unused
 from headswap.jobs import pretrain, train
 from headswap.training.announce import announce, settings_line
 from headswap.training.build import build_datamodule
@@ -81,3 +82,16 @@ def test_a_refused_resume_leaves_no_run_folder(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "was trained with other settings" in proc.stderr
     assert not refused.exists()
     assert (done / "metrics.json").is_file()  # the run it named is untouched
+
+
+def test_only_a_folder_holding_nothing_but_hydras_record_is_removed(tmp_path: Path) -> None:
+    for name in ("refused", "killed"):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        (tmp_path / name / ".hydra" / "config.yaml").write_text("seed: 0\n")
+        (tmp_path / name / "train.log").write_text("")
+        (tmp_path / name / "checkpoints").mkdir()
+    (tmp_path / "killed" / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    for name in ("refused", "killed"):
+        remove_if_unused(tmp_path / name)
+    assert not (tmp_path / "refused").exists()
+    assert (tmp_path / "killed" / "checkpoints" / "last.ckpt").read_bytes() == b"weights"

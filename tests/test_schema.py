@@ -17,6 +17,8 @@ from headswap.data import TableSource
 from headswap.data.config import DataConfig
 from headswap.lit import PretrainConfig
 from headswap.model import BodyConfig, ByteTokenizer, Regime
+from headswap.training.bodies import pretrain_key
+from headswap.training.build import build_datamodule
 
 from .conftest import compose_cfg
 
@@ -79,3 +81,17 @@ def test_a_field_with_a_default_factory_keeps_its_default() -> None:
 
     (field,) = [f for f in dataclasses.fields(schema_of(WithList, "x.y")) if f.name == "parts"]
     assert field.default_factory() == ["norm"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ([], "72fec70c3eec06f2"),
+        (["data=fixture_hard"], "f999a9a8027edeb4"),
+        (["experiment=sms_full"], "a2a36bda08998268"),
+    ],
+)
+def test_the_data_schema_keeps_cached_bodies_valid(tmp_path: Path, overrides: list[str], key: str) -> None:
+    """The keys of bodies cached before ``data`` had a schema: the same settings give the same body."""
+    cfg = compose_cfg(tmp_path, overrides)
+    assert pretrain_key(cfg, build_datamodule(cfg)) == key
