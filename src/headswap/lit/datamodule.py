@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -17,8 +17,6 @@ from headswap.data import Example, TableSource, TextSource, split_warnings, stra
 from headswap.data.config import DataConfig
 
 PARTS = ("train", "val", "test")
-
-log = logging.getLogger(__name__)
 
 
 class Tokenizer(Protocol):
@@ -166,31 +164,11 @@ class TextDataModule(L.LightningDataModule):
 
 
 def table_datamodule(
-    path: str,
-    tokenizer: Tokenizer,
-    text_column: str | int = "text",
-    label_column: str | int = "label",
-    positive_label: str | int = "spam",
-    negative_label: str | int | None = None,
-    delimiter: str | None = None,
-    header: bool = True,
-    encoding: str = "utf-8",
-    encoding_errors: str = "strict",
-    quoting: bool = True,
-    **datamodule: Any,
+    tokenizer: Tokenizer, shuffle_seed: int | None = None, **settings: Any
 ) -> TextDataModule:
-    """``data=csv``: a user's CSV/TSV file, with the file's settings at the top of ``data``
-    (``data.path=my.csv``). Labels are compared as text, so ``data.positive_label=1`` works."""
-    source = TableSource(
-        path=str(path),
-        text_column=text_column,
-        label_column=label_column,
-        positive_label=str(positive_label),
-        negative_label=None if negative_label is None else str(negative_label),
-        delimiter=delimiter,
-        header=header,
-        encoding=encoding,
-        encoding_errors=encoding_errors,
-        quoting=quoting,
-    )
-    return TextDataModule(source, tokenizer, **datamodule)
+    """``data=csv``: a user's CSV/TSV file. ``settings`` holds the file's (``TableSource``'s fields:
+    ``data.path=my.csv``) beside the split's (``DataConfig``'s), all at the top of ``data``."""
+    file_keys = {f.name for f in dataclasses.fields(TableSource)}
+    source = TableSource(**{k: v for k, v in settings.items() if k in file_keys})
+    split = {k: v for k, v in settings.items() if k not in file_keys}
+    return TextDataModule(source, tokenizer, shuffle_seed, **split)
