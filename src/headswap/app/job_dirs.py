@@ -33,4 +33,6 @@ def job_dir_name(override_dirname: str, job_num: int | str) -> str:
 def register_resolvers() -> None:
     """``${job_dir_name:...}`` and ``${pid:}``, which ``conf/hydra/default.yaml`` names folders with."""
     OmegaConf.register_new_resolver("job_dir_name", job_dir_name, replace=True)
-    OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+    # cached in the config, as Hydra's ``${now:}`` is: a sweep's jobs in joblib workers (other processes)
+    # receive the config with the launching process's id and find the sweep folder it made
+    OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)
