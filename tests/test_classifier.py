@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from headswap.data import FixtureHard
-from headswap.lit import HeadSwapClassifier, TextDataModule
+from headswap.lit import HeadSwapClassifier, PadCollate, TextDataModule
 from headswap.model import BodyConfig, ByteTokenizer, Classifier, MeanPool, Regime, TransformerBody
 
 REGIMES = {
@@ -111,13 +111,22 @@ def test_full_body_runs_in_train_mode_with_a_graph(datamodule: TextDataModule) -
     assert (False, False) in seen  # validation steps
 
 
-def test_metrics_are_fed_class_one_probabilities(datamodule: TextDataModule) -> None:
-    model = make_model("head").eval()
-    batch = next(iter(datamodule.val_dataloader()))
-    _, probs = model._step(batch)
-    expected = model(batch["input_ids"], batch["attention_mask"]).softmax(-1)[:, 1]
-    torch.testing.assert_close(probs, expected)
-    assert ((probs >= 0) & (probs <= 1)).all()
+@pytest.mark.parametrize(("favoured", "recall"), [(1, 1.0), (0, 0.0)])
+def test_metrics_score_class_one_as_the_positive_class(
+    datamodule: TextDataModule, favoured: int, recall: float
+) -> None:
+    """A head that always says class ``favoured``: the validation metrics must read class 1 (spam) as
+    positive, so always-spam finds every spam message and always-ham none."""
+    model = make_model("head")
+    linear = model.head[1]
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.bias.copy_(torch.tensor([5.0, -5.0]) if favoured == 0 else torch.tensor([-5.0, 5.0]))
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (scores,) = trainer.validate(model, datamodule=datamodule, verbose=False)
+    assert scores["val/recall"] == recall
+    spam_share = datamodule.parts["val"].labels.float().mean().item()  # 0.5 on the balanced fixture
+    assert scores["val/accuracy"] == pytest.approx(spam_share if favoured == 1 else 1 - spam_share)
 
 
 def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: TextDataModule) -> None:
@@ -167,12 +176,23 @@ def test_plain_classifier_runs_without_lightning_and_matches_the_trained_module(
 
 
 def test_plain_classifier_builds_from_parts_in_a_notebook() -> None:
+    """Built by hand, a batch of texts padded to one length gives each text the probabilities it gets
+    alone, and different texts get different ones."""
     torch.manual_seed(0)
     tokenizer = ByteTokenizer()
     net = Classifier(TransformerBody(BodyConfig()), MeanPool(64)).eval()
-    ids = torch.tensor([tokenizer.encode("WINNER!! claim your prize", 32)])
-    probs = net(ids, torch.ones_like(ids)).softmax(-1)
-    assert probs.shape == (1, 2) and torch.allclose(probs.sum(-1), torch.ones(1))
+    texts = ["WINNER!! claim your prize", "see you at dinner, love you"]
+    alone = []
+    for text in texts:
+        ids = torch.tensor([tokenizer.encode(text, 32)])  # 1 x T
+        alone.append(net(ids, torch.ones_like(ids)).softmax(-1)[0])
+    encoded = [torch.tensor(tokenizer.encode(t, 32)) for t in texts]
+    batch = PadCollate(tokenizer.pad_id)(
+        [(ids, torch.tensor(0), torch.tensor(i)) for i, ids in enumerate(encoded)]
+    )
+    together = net(batch["input_ids"], batch["attention_mask"]).softmax(-1)  # 2 x 2
+    torch.testing.assert_close(together, torch.stack(alone), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(together[0], together[1])
 
 
 def test_whether_the_body_trains_follows_flags_changed_after_the_module_was_built() -> None:

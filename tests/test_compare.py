@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from scipy.stats import t as student_t
 
 from headswap.app.job_dirs import MAX_LENGTH, job_dir_name
 from headswap.jobs.compare import latest_sweep
+from headswap.jobs.compare import main as compare_main
 from headswap.run_record import FORMAT_VERSION
 from headswap.sweeps.comparison import compare, compare_and_report, group_name
 from headswap.sweeps.multirun import parse_overrides
 
+from .conftest import ROOT
 from .records import sample_record
 
 
@@ -130,8 +135,6 @@ def test_non_sweep_and_missing_directories_fail_clearly(tmp_path: Path) -> None:
 def test_latest_sweep_is_the_newest(sweep: Path) -> None:
     older = sweep.parent / "2025-01-01_00-00-00"
     older.mkdir()
-    import os
-
     os.utime(older, (0, 0))
     assert latest_sweep(sweep.parents[2]) == sweep
 
@@ -197,3 +200,26 @@ def test_job_folder_names_are_flat_and_readable(dirname: str, expected: str) -> 
 def test_long_job_folder_names_are_cut_and_numbered() -> None:
     name = job_dir_name("x=" + "a" * 500, 7)
     assert name.startswith("7_x=aaa") and len(name) <= 2 + MAX_LENGTH
+
+
+def test_compare_without_a_folder_looks_under_headswap_root(
+    sweep: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """As the scripts write under ``$HEADSWAP_ROOT/logs``, compare reads there, not an older ./logs."""
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    stale = elsewhere / "logs" / "train" / "multiruns" / "2020-01-01_00-00-00_1"
+    make_job(stale, ["regime=stale", "seed=0"], 0.5)
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("HEADSWAP_ROOT", str(sweep.parents[3]))
+    assert compare_main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"comparing {sweep}\n") and "regime=full" in out and "stale" not in out
+
+
+def test_sweep_folder_names_the_process_like_a_run_folder(tmp_path: Path) -> None:
+    """Two ``-m`` sweeps started in the same second get folders of their own."""
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[f"paths.root_dir={tmp_path}"], return_hydra_config=True)
+    HydraConfig().set_config(cfg)
+    name = Path(cfg.hydra.sweep.dir).name
+    assert name.endswith(f"_{os.getpid()}") and Path(cfg.hydra.run.dir).name.endswith(f"_{os.getpid()}")

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from headswap.data import FixtureHard
@@ -63,3 +64,16 @@ def test_a_lone_last_training_example_is_dropped_not_batched_alone() -> None:
     assert [len(b["labels"]) for b in dm.train_dataloader()] == [511]
     assert sum(len(b["labels"]) for b in dm.val_dataloader()) == 128  # evaluation keeps every example
     assert [len(b["labels"]) for b in make_dm(batch_size=500).train_dataloader()] == [500, 12]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"max_len": 1}, r"^data\.max_len=1 is too small: a text needs 2 tokens or more"),
+        ({"batch_size": 0}, r"^data\.batch_size=0 must be >= 1$"),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_by_data_config(setting: dict, message: str) -> None:
+    """``DataConfig`` is the one place these are checked: the data module and the config checks use it."""
+    with pytest.raises(ValueError, match=message):
+        TextDataModule(FixtureHard(), ByteTokenizer(), **setting)

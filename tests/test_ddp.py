@@ -16,6 +16,8 @@ from headswap.training.build import build_datamodule
 
 from .conftest import ROOT, TINY, compose_cfg
 
+pytestmark = pytest.mark.slow  # two processes under DDP
+
 OVERRIDES = [*TINY[:2], "regime=partial", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
 
 

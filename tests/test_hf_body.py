@@ -21,6 +21,8 @@ from headswap.model.hf_body import (
 )
 from tests.hf_models import write_tiny_bert
 
+pytestmark = pytest.mark.slow  # an HF encoder written and loaded by transformers
+
 
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -175,6 +175,7 @@ LIGHTNING_NOISE = (
 )
 
 
+@pytest.mark.slow
 def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Path) -> None:
     """What a user reads: the settings line, the split, progress of both stages, the perplexity before
     and after pre-training, the report; none of Lightning's info lines."""
@@ -195,6 +196,7 @@ def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Pat
     assert json.loads(metrics.read_text())["regime"] == "full"
 
 
+@pytest.mark.slow
 def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
     cmd = [sys.executable, "scripts/train.py", "regime=nonsense", f"paths.root_dir={tmp_path}"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -204,6 +206,7 @@ def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
         assert f"\t{choice}" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -234,8 +237,8 @@ def test_bad_config_value_ends_in_one_line_before_training(
         ("seed=-1", "seed=-1 must be an integer from 0 to 4294967295, or null"),
         ("seed=abc", "seed=abc must be an integer from 0 to 4294967295, or null"),
         ("threads=abc", "threads=abc must be an integer >= 1, or null"),
-        ("data.batch_size=abc", "data.batch_size=abc must be an integer >= 1"),
-        ("data.max_len=0", "data.max_len=0 must be an integer >= 2"),
+        ("data.max_len=0", r"data.max_len=0 is too small: a text needs 2 tokens or more .*"),
+        ("data.batch_size=0", "data.batch_size=0 must be >= 1"),
         ("trainer.max_epochs=0", "trainer.max_epochs=0 must be an integer >= 1"),
         ("trainer.max_epochs=abc", "trainer.max_epochs=abc must be an integer >= 1"),
         ("data=csv", r"data.path is required: set it on the command line \(data.path=...\)"),
@@ -256,6 +259,7 @@ def test_unwritable_checkpoint_folder_is_found_before_training(tmp_path: Path) -
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
 
 
+@pytest.mark.slow
 def test_unwritable_run_folder_ends_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("in the way")
     run_dir = tmp_path / "file" / "run"
@@ -282,10 +286,25 @@ def test_cached_body_without_its_json_is_pretrained_again(tmp_path: Path) -> Non
         ("regime.head_lr=abc", "regime.head_lr"),
         ("body.model.n_heads=two", "body.model.n_heads"),
         ("pretrain.epochs=1.5", "pretrain.epochs"),
+        ("data.batch_size=abc", "data.batch_size"),
+        ("data.batch_sise=8", "data.batch_sise"),
+        ("data=csv data.max_len=abc", "data.max_len"),
     ],
 )
 def test_wrong_type_fails_while_composing_and_names_the_key(tmp_path: Path, override: str, key: str) -> None:
     with pytest.raises(ConfigCompositionException) as err:
-        compose_cfg(tmp_path, [override])
+        compose_cfg(tmp_path, override.split())
     chain = f"{err.value} {err.value.__cause__}"
-    assert override in chain and f"full_key: {key}" in chain
+    assert override.split()[-1] in chain and f"full_key: {key}" in chain
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override", ["data.batch_sise=8", "data.batch_size=abc"])
+def test_train_script_refuses_a_bad_data_key_while_composing(tmp_path: Path, override: str) -> None:
+    cmd = [sys.executable, "scripts/train.py", override, f"paths.root_dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert (
+        f"full_key: {override.split('=')[0]}" in proc.stderr and "object_type=DataConfigSchema" in proc.stderr
+    )
+    assert not list(tmp_path.iterdir())  # nothing ran

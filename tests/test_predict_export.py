@@ -25,6 +25,8 @@ from headswap.training.finished_run import load_finished_run, run_precision
 from tests.conftest import ROOT, run_train_script
 from tests.hf_models import write_tiny_bert
 
+pytestmark = pytest.mark.slow  # a trained run, and predict/export as scripts
+
 SPAM, HAM = "WINNER!! Claim your free prize now", "Hey Sam, are we still on for dinner tonight?"
 
 

@@ -14,6 +14,8 @@ from headswap.jobs.predict import predict
 from tests.conftest import ROOT, compose_cfg, run_train_script
 from tests.hf_models import write_tiny_bert
 
+pytestmark = pytest.mark.slow  # MiniLM and HF bodies trained end to end
+
 SPAM, HAM = "WINNER!! Claim your free prize now", "Hey Sam, are we still on for dinner tonight?"
 QUICK = ("trainer.max_epochs=2", "trainer.enable_progress_bar=false")
 
@@ -67,7 +69,7 @@ def test_hf_body_without_a_model_fails_in_one_line_and_writes_nothing(
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith(message.format(weightless=weightless)) and proc.stderr.count("\n") == 1
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".hydra", "train.log"]  # Hydra's own
+    assert not (tmp_path / "run").exists()  # a refused run leaves no folder, not even Hydra's record
     assert not (tmp_path / ".cache").exists()
 
 

@@ -69,6 +69,7 @@ def test_balanced_class_weights_follow_the_training_counts(tmp_path: Path) -> No
         class_weights([1.0, -2.0], dm)
 
 
+@pytest.mark.slow
 def test_bad_csv_ends_in_one_line_naming_file_and_line(tmp_path: Path) -> None:
     """Every other bad input has its message checked in test_table.py; this one goes through the CLI."""
     csv = tmp_path / "bad.csv"

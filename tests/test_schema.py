@@ -12,20 +12,34 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from headswap.app.launch import root_cause
-from headswap.app.schema import schema_of
+from headswap.app.schema import Source, schema_of
+from headswap.data import TableSource
+from headswap.data.config import DataConfig
 from headswap.lit import PretrainConfig
-from headswap.model import BodyConfig, Regime
+from headswap.model import BodyConfig, ByteTokenizer, Regime
+from headswap.training.bodies import pretrain_key
+from headswap.training.build import build_datamodule
 
 from .conftest import compose_cfg
 
 
 @pytest.mark.parametrize(
-    ("cls", "node"), [(Regime, "regime"), (BodyConfig, "body.model"), (PretrainConfig, "pretrain")]
+    ("classes", "node", "overrides"),
+    [
+        ((Regime,), "regime", []),
+        ((BodyConfig,), "body.model", []),
+        ((PretrainConfig,), "pretrain", []),
+        ((DataConfig, Source), "data", []),
+        ((DataConfig, Source), "data", ["data=sms_spam_collection"]),
+        ((DataConfig, TableSource), "data", ["data=csv", "data.path=x.csv"]),
+    ],
 )
-def test_config_keys_are_the_dataclass_fields(tmp_path: Path, cls: type, node: str) -> None:
-    cfg = compose_cfg(tmp_path, [])
+def test_config_keys_are_the_dataclass_fields(
+    tmp_path: Path, classes: tuple[type, ...], node: str, overrides: list[str]
+) -> None:
+    cfg = compose_cfg(tmp_path, overrides)
     keys = set(OmegaConf.select(cfg, node)) - {"_target_", "_convert_"}
-    assert keys == {f.name for f in dataclasses.fields(cls)}
+    assert keys == {f.name for cls in classes for f in dataclasses.fields(cls)}
 
 
 def test_a_field_added_to_the_dataclass_reaches_the_schema() -> None:
@@ -42,6 +56,8 @@ def test_defaults_come_from_the_dataclass(tmp_path: Path) -> None:
     assert instantiate(cfg.body.model).cfg == BodyConfig()  # tiny.yaml sets only max_len, from the data
     assert instantiate(cfg.pretrain) == PretrainConfig()
     assert instantiate(cfg.regime) == Regime("head", head_lr=1e-2)
+    data = instantiate(cfg.data, tokenizer=ByteTokenizer())
+    assert data.config == DataConfig()  # fixture.yaml sets only its source
 
 
 def test_schema_nodes_are_not_a_users_choice(tmp_path: Path) -> None:
@@ -65,3 +81,17 @@ def test_a_field_with_a_default_factory_keeps_its_default() -> None:
 
     (field,) = [f for f in dataclasses.fields(schema_of(WithList, "x.y")) if f.name == "parts"]
     assert field.default_factory() == ["norm"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ([], "72fec70c3eec06f2"),
+        (["data=fixture_hard"], "f999a9a8027edeb4"),
+        (["experiment=sms_full"], "a2a36bda08998268"),
+    ],
+)
+def test_the_data_schema_keeps_cached_bodies_valid(tmp_path: Path, overrides: list[str], key: str) -> None:
+    """The keys of bodies cached before ``data`` had a schema: the same settings give the same body."""
+    cfg = compose_cfg(tmp_path, overrides)
+    assert pretrain_key(cfg, build_datamodule(cfg)) == key

@@ -13,6 +13,8 @@ import pytest
 
 from .conftest import ROOT, TINY
 
+pytestmark = pytest.mark.slow  # each test runs a sweep of scripts/train.py
+
 SWEEP = ["-m", "regime=head,full", "seed=0,1", "trainer.max_epochs=1", *TINY[:2], TINY[3]]
 
 

@@ -37,8 +37,3 @@ def test_empty_text_still_has_a_real_token() -> None:
 
 def test_cls_variant_starts_with_cls() -> None:
     assert ByteTokenizer(add_cls=True).encode("hi", 8)[0] == ByteTokenizer.CLS
-
-
-def test_too_small_max_len_is_rejected() -> None:
-    with pytest.raises(ValueError, match="max_len=1"):
-        tok.encode("hi", max_len=1)

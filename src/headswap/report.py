@@ -125,7 +125,9 @@ def _pretraining(cost: Cost, body: dict) -> str:
     """This run's pre-training seconds; 0 when the body came from the cache (what making it took then)
     or arrived pretrained."""
     if body.get("lm_pretraining") is False:
-        return f"none: {body.get('name', 'the body')} arrives pretrained"
+        if body.get("path"):
+            return f"none: {body.get('name', 'the body')} arrives pretrained"
+        return "none: body.lm_pretraining=false (the body starts from random weights)"
     made = f"{body['seconds']:.1f} s" if "seconds" in body else "not recorded"
     if body.get("cached"):
         return f"0 s: loaded from the cache (it took {made} to make)"

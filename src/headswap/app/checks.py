@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from headswap.data.config import DataConfig
+from headswap.model.hf_body import HFOutline
 from headswap.model.regime import resolve_parts
 
+OUTLINES = {"headswap.model.hf_body.load_hf_body": "headswap.model.hf_body.hf_outline"}
 SEED_RANGE = (0, 2**32 - 1)  # what NumPy, seeded by Lightning, accepts
 
 
@@ -44,6 +49,13 @@ def check_writable(folder: str | Path, key: str) -> None:
         ) from None
 
 
+def body_outline(model: DictConfig) -> Any:
+    """What the checks need of the body (its part names, ``causal``, ``max_len``) without loading
+    pretrained weights: an HF encoder's outline comes from its ``config.json``; the tiny body is built."""
+    target = OUTLINES.get(model._target_, model._target_)
+    return instantiate(model, _target_=target)
+
+
 def check_config(cfg: DictConfig) -> None:
     """Build the cheap parts once so a bad value stops the job before any data loading or training.
 
@@ -54,20 +66,24 @@ def check_config(cfg: DictConfig) -> None:
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         raise ValueError(f"{missing[0]} is required: set it on the command line ({missing[0]}=...)")
-    int_setting(cfg, "data.batch_size", 1)
-    int_setting(cfg, "data.max_len", 2)
     int_setting(cfg, "trainer.max_epochs", 1)
     if OmegaConf.select(cfg, "callbacks.early_stopping") is not None:
         int_setting(cfg, "callbacks.early_stopping.patience", 1)
     calibrate = OmegaConf.select(cfg, "evaluation.calibrate")
     if calibrate is not None and not isinstance(calibrate, bool):
         raise ValueError(f"evaluation.calibrate={calibrate} must be true or false")
+    DataConfig(**{f.name: cfg.data[f.name] for f in dataclasses.fields(DataConfig)})
     regime = instantiate(cfg.regime)
-    body = instantiate(cfg.body.model)
+    body = body_outline(cfg.body.model)
     pool = instantiate(cfg.pool)
     instantiate(cfg.pretrain)
     for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
         resolve_parts(body.parts(), stage["parts"])
+    if cfg.body.lm_pretraining and isinstance(body, HFOutline):
+        raise ValueError(
+            "body.lm_pretraining=true: an HF encoder arrives pretrained and LM pre-training here is the "
+            "tiny body's; drop body.lm_pretraining=true"
+        )
     if pool.name == "cls" and body.causal:
         raise ValueError(
             "pool=cls reads the first token, which a causal body lets see only itself: "

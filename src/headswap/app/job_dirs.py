@@ -1,7 +1,8 @@
 """Names of run and sweep job folders: unique whatever the clock says, flat whatever the overrides hold.
 
-A run folder is named by the second and the process id (``${pid:}``), so two runs started in the same
-second never share one and write into each other's logs and checkpoints. A sweep job folder is
+A run or sweep folder is named by the second and the process id (``${pid:}``), so two runs (or two
+``-m`` sweeps) started in the same second never share one and write into each other's logs, checkpoints
+and comparisons. A sweep job folder is
 ``regime=head,seed=0`` where the overrides are plain.
 
 Hydra names a job folder by ``hydra.job.override_dirname``, so ``data.path=/data/comments.csv`` would
@@ -32,4 +33,6 @@ def job_dir_name(override_dirname: str, job_num: int | str) -> str:
 def register_resolvers() -> None:
     """``${job_dir_name:...}`` and ``${pid:}``, which ``conf/hydra/default.yaml`` names folders with."""
     OmegaConf.register_new_resolver("job_dir_name", job_dir_name, replace=True)
-    OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+    # cached in the config, as Hydra's ``${now:}`` is: a sweep's jobs in joblib workers (other processes)
+    # receive the config with the launching process's id and find the sweep folder it made
+    OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -46,7 +48,27 @@ def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
                 return float("nan")
             if not isinstance(e, BAD_INPUT):
                 raise
+            if HydraConfig.initialized():
+                remove_if_unused(HydraConfig.get().runtime.output_dir)
             fail_in_one_line(e)
+
+
+def remove_if_unused(folder: str | Path) -> None:
+    """Remove a refused run's folder when it holds nothing but Hydra's record of the command (``.hydra/``,
+    the job's ``.log``) and the empty folders the checks made: a refused run leaves nothing behind. A
+    folder with anything else in it (a killed run's, resumed in place) is left as it is."""
+    root = Path(folder)
+    if not root.is_dir():
+        return
+    for path in root.rglob("*"):
+        inside = path.relative_to(root)
+        if (
+            path.is_file()
+            and inside.parts[0] != ".hydra"
+            and not (len(inside.parts) == 1 and path.suffix == ".log")
+        ):
+            return
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

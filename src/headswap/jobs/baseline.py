@@ -61,7 +61,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     }
     write_json(Path(cfg.paths.output_dir) / "baseline.json", result)
     make_console().print(render_split(datamodule.stats, datamodule.label_names))  # as a run prints it
-    print_table(result, datamodule.max_len)
+    print_table(result, datamodule.config.max_len)
     return result
 
 

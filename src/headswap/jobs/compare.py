@@ -7,6 +7,7 @@ Contract: ``main(argv) -> exit code``; the comparison itself is ``headswap.sweep
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from headswap.app.launch import fail_in_one_line
 from headswap.sweeps.comparison import compare_and_report
 
 
-def latest_sweep(log_dir: str | Path = "logs") -> Path:
+def default_log_dir() -> Path:
+    """Where the scripts write: ``$HEADSWAP_ROOT/logs``, or ``./logs`` without it (``conf/paths``)."""
+    return Path(os.environ.get("HEADSWAP_ROOT") or ".") / "logs"
+
+
+def latest_sweep(log_dir: str | Path) -> Path:
     """The most recently started multirun under ``log_dir`` (any task)."""
     sweeps = sorted(Path(log_dir).glob("*/multiruns/*"), key=lambda p: p.stat().st_mtime)
     if not sweeps:
@@ -29,10 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "sweep_dir", nargs="?", help="a multirun folder (default: the latest under --log-dir)"
     )
-    parser.add_argument("--log-dir", default="logs", help="where multiruns are looked for (default: logs)")
+    parser.add_argument(
+        "--log-dir", help="where multiruns are looked for (default: $HEADSWAP_ROOT/logs, else ./logs)"
+    )
     args = parser.parse_args(argv)
     try:
-        compare_and_report(args.sweep_dir or latest_sweep(args.log_dir))
+        sweep_dir = args.sweep_dir or latest_sweep(args.log_dir or default_log_dir())
+        print(f"comparing {sweep_dir}")
+        compare_and_report(sweep_dir)
     except (ValueError, FileNotFoundError) as e:
         fail_in_one_line(e)
     return 0

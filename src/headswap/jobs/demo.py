@@ -29,7 +29,8 @@ def run(cfg: DictConfig) -> dict[str, RunRecord]:
     jobs = {name: job_config(cfg, name) for name in cfg.regimes}
     for job in jobs.values():
         check_config(job)  # every regime's config, before the pre-training they share
-    pretrained_body(cfg, build_datamodule(cfg))  # pre-train once; every regime below loads this body
+    if cfg.body.lm_pretraining:  # pre-train once; every regime below loads this body
+        pretrained_body(cfg, build_datamodule(cfg))
     results = {name: train_and_test(job) for name, job in jobs.items()}
     make_console().print(comparison_table(results, time.perf_counter() - start))
     return results

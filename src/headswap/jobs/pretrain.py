@@ -17,8 +17,9 @@ from headswap.training.build import build_datamodule
 def run(cfg: DictConfig) -> dict[str, Any]:
     configure_runtime(cfg)
     if not cfg.body.lm_pretraining:
+        how = "arrives pretrained" if cfg.body.get("path") else "starts from random weights"
         raise ValueError(
-            f"body {cfg.body.name or cfg.body.path} arrives pretrained (body.lm_pretraining=false): there is "
+            f"body {cfg.body.name or cfg.body.path} {how} (body.lm_pretraining=false): there is "
             "no LM pre-training to run; train with scripts/train.py directly"
         )
     check_config(cfg)  # a bad setting ends in one line before any work

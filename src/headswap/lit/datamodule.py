@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -14,10 +14,9 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
+from headswap.data.config import DataConfig
 
 PARTS = ("train", "val", "test")
-
-log = logging.getLogger(__name__)
 
 
 class Tokenizer(Protocol):
@@ -98,28 +97,13 @@ class TextDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self,
-        source: TextSource,
-        tokenizer: Tokenizer,
-        max_len: int = 32,
-        test_fraction: float = 0.2,
-        val_fraction: float = 0.2,
-        split_seed: int = 0,
-        batch_size: int = 32,
-        shuffle_seed: int | None = None,
+        self, source: TextSource, tokenizer: Tokenizer, shuffle_seed: int | None = None, **settings: Any
     ) -> None:
+        """``settings``: the fields of ``DataConfig`` (``max_len``, ``batch_size``, ...), checked there."""
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"data.batch_size={batch_size} must be >= 1")
-        if max_len < 2:
-            raise ValueError(f"data.max_len={max_len} must be >= 2")
+        self.config = DataConfig(**settings)
         self.source = source
         self.tokenizer = tokenizer
-        self.max_len = max_len
-        self.test_fraction = test_fraction
-        self.val_fraction = val_fraction
-        self.split_seed = split_seed
-        self.batch_size = batch_size
         self.shuffle_seed = shuffle_seed  # the training seed: batch order per epoch
         self.collate = PadCollate(tokenizer.pad_id)
         self.parts: dict[str, EncodedTexts] = {}
@@ -134,20 +118,19 @@ class TextDataModule(L.LightningDataModule):
             return
         examples = self.source.load()
         texts, labels = [e.text for e in examples], [e.label for e in examples]
-        split = stratified_group_split(texts, labels, self.test_fraction, self.val_fraction, self.split_seed)
+        cfg = self.config
+        split = stratified_group_split(texts, labels, cfg.test_fraction, cfg.val_fraction, cfg.split_seed)
         for part in PARTS:
             keys = getattr(split, part)
-            self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, self.max_len)
+            self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, cfg.max_len)
         self.stats = {
             "sizes": {p: dict(sorted(Counter(self._names(self.parts[p].labels)).items())) for p in PARTS},
             "duplicate_groups": split.duplicate_groups,
             "duplicate_rows": split.duplicate_rows,
-            "truncated": sum(self.tokenizer.is_truncated(e.text, self.max_len) for e in examples),
-            "max_len": self.max_len,
+            "truncated": sum(self.tokenizer.is_truncated(e.text, cfg.max_len) for e in examples),
+            "max_len": cfg.max_len,
             "warnings": split_warnings(texts, labels, split, self.label_names),
         }
-        for warning in self.stats["warnings"]:
-            log.warning("split: %s", warning)
 
     def _names(self, labels: Tensor) -> list[str]:
         return [self.label_names[i] for i in labels.tolist()]
@@ -160,7 +143,7 @@ class TextDataModule(L.LightningDataModule):
     ) -> DataLoader:
         """Batches of ``part`` in order, or shuffled per epoch from ``shuffle_seed`` (None: a random seed)."""
         shuffled = shuffle_seed is not False
-        size = batch_size or self.batch_size
+        size = batch_size or self.config.batch_size
         return DataLoader(
             self.parts[part],
             batch_size=size,
@@ -181,31 +164,11 @@ class TextDataModule(L.LightningDataModule):
 
 
 def table_datamodule(
-    path: str,
-    tokenizer: Tokenizer,
-    text_column: str | int = "text",
-    label_column: str | int = "label",
-    positive_label: str | int = "spam",
-    negative_label: str | int | None = None,
-    delimiter: str | None = None,
-    header: bool = True,
-    encoding: str = "utf-8",
-    encoding_errors: str = "strict",
-    quoting: bool = True,
-    **datamodule: Any,
+    tokenizer: Tokenizer, shuffle_seed: int | None = None, **settings: Any
 ) -> TextDataModule:
-    """``data=csv``: a user's CSV/TSV file, with the file's settings at the top of ``data``
-    (``data.path=my.csv``). Labels are compared as text, so ``data.positive_label=1`` works."""
-    source = TableSource(
-        path=str(path),
-        text_column=text_column,
-        label_column=label_column,
-        positive_label=str(positive_label),
-        negative_label=None if negative_label is None else str(negative_label),
-        delimiter=delimiter,
-        header=header,
-        encoding=encoding,
-        encoding_errors=encoding_errors,
-        quoting=quoting,
-    )
-    return TextDataModule(source, tokenizer, **datamodule)
+    """``data=csv``: a user's CSV/TSV file. ``settings`` holds the file's (``TableSource``'s fields:
+    ``data.path=my.csv``) beside the split's (``DataConfig``'s), all at the top of ``data``."""
+    file_keys = {f.name for f in dataclasses.fields(TableSource)}
+    source = TableSource(**{k: v for k, v in settings.items() if k in file_keys})
+    split = {k: v for k, v in settings.items() if k not in file_keys}
+    return TextDataModule(source, tokenizer, shuffle_seed, **split)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,50 @@ def package_model_dir(package: str, subdir: str = "model") -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / subdir)
 
 
+def encoder_config(path: str | Path) -> dict[str, Any]:
+    """The model's ``config.json``, or one line refusing a model that is not an encoder (GPT-2 and other
+    decoders let each token see only those before it, which no pool here expects)."""
+    config: dict[str, Any] = json.loads((model_dir(path) / "config.json").read_text())
+    model_type = config.get("model_type", "?")
+    auto = _transformers().models.auto.modeling_auto
+    if config.get("is_decoder") or (
+        model_type in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+        and model_type not in auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    ):
+        raise ValueError(
+            f"body.path={path}: {model_type} is a decoder: body=hf takes encoders only "
+            "(BERT, RoBERTa, DistilBERT, MiniLM, ...)"
+        )
+    return config
+
+
+@dataclass(frozen=True)
+class HFOutline:
+    """What the config checks need of an HF body, read from ``config.json`` without loading weights."""
+
+    n_layers: int
+    max_len: int
+    vocab_size: int
+    causal: bool = False
+
+    def parts(self) -> dict[str, None]:
+        """``HFBody.parts()``'s names: what a regime may choose."""
+        return dict.fromkeys(["embed", *(f"blocks.{i}" for i in range(self.n_layers)), "norm"])
+
+
+def hf_outline(path: str | Path, name: str | None = None, d_model: int | None = None) -> HFOutline:
+    """``load_hf_body``'s arguments -> the body's outline, from ``config.json`` alone."""
+    config = encoder_config(path)
+    return HFOutline(
+        n_layers=int(config.get("num_hidden_layers", config.get("n_layers", 0))),
+        max_len=int(config.get("max_position_embeddings", 512)),
+        vocab_size=int(config.get("vocab_size", 0)),
+    )
+
+
 def hidden_size(path: str | Path) -> int:
     """The encoder's hidden size from its ``config.json``, for configs that size the pool before loading."""
-    config = json.loads((model_dir(path) / "config.json").read_text())
+    config = encoder_config(path)
     for key in ("hidden_size", "d_model", "dim"):
         if key in config:
             return int(config[key])
@@ -78,6 +120,12 @@ class HFTokenizer:
         if self._tokenizer.pad_token_id is None:
             raise ValueError(f"body.path={path}: the tokenizer has no padding token; choose another model")
         self.pad_id: int = self._tokenizer.pad_token_id
+        vocab_size = int(encoder_config(self.path).get("vocab_size", len(self._tokenizer)))
+        if len(self._tokenizer) > vocab_size:
+            raise ValueError(
+                f"body.path={path}: the tokenizer has {len(self._tokenizer)} ids but the encoder's "
+                f"vocabulary holds {vocab_size}: put the model's own tokenizer files beside it"
+            )
 
     def encode(self, text: str, max_len: int) -> list[int]:
         return self._tokenizer(text, truncation=True, max_length=max_len)["input_ids"]

@@ -20,8 +20,6 @@ class ByteTokenizer:
         self.add_cls = add_cls
 
     def encode(self, text: str, max_len: int) -> list[int]:
-        if max_len < 2:
-            raise ValueError(f"max_len={max_len} is too small: a sequence needs at least 2 tokens")
         first = self.CLS if self.add_cls else self.BOS
         ids = [first, *text.encode("utf-8"), self.EOS]
         return ids[:max_len]

@@ -18,12 +18,14 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
     return " ".join(
         [
             f"data={choices.get('data', '?')} ({where}{rows:,} rows)",
-            f"max_len={datamodule.max_len}",
-            f"body={choices.get('body', '?')}",
+            f"max_len={datamodule.config.max_len}",
+            f"body={cfg.body.get('name') or choices.get('body', '?')}",
             f"regime={cfg.regime.name}",
             f"pool={choices.get('pool', '?')}",
             f"schedule={choices.get('schedule', '?')}",
-            f"epochs={cfg.pretrain.epochs} pre-training + {cfg.trainer.max_epochs} fine-tuning",
+            f"epochs={cfg.pretrain.epochs} pre-training + {cfg.trainer.max_epochs} fine-tuning"
+            if cfg.body.lm_pretraining
+            else f"epochs={cfg.trainer.max_epochs} fine-tuning (no LM pre-training)",
             f"seed={cfg.seed}",
         ]
     )

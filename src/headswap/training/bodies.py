@@ -56,11 +56,12 @@ def pretrained_body(
 
     A file lock makes parallel jobs of a sweep wait for one pre-training instead of racing; the
     checkpoint is written atomically, after its metadata, so its presence means it is complete.
-    A body that arrives pretrained (``body.lm_pretraining=false``) is loaded as it is.
+    With ``body.lm_pretraining=false`` the body is used as it is built: an HF body arrives pretrained;
+    the tiny body starts from random weights (a baseline for what pre-training buys).
     """
     if not cfg.body.lm_pretraining:
         body = instantiate(cfg.body.model)
-        return body, {"name": body.name, "path": str(cfg.body.path), "lm_pretraining": False}
+        return body, {"name": body.name, "path": cfg.body.get("path"), "lm_pretraining": False}
     settings: PretrainConfig = instantiate(cfg.pretrain)
     seed_everything(settings.seed)  # the body's initial weights are part of what pre-training determines
     body = instantiate(cfg.body.model)

@@ -30,7 +30,7 @@ from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
 from headswap.training.evaluation import predict_test_split, write_test_outputs
-from headswap.training.resume import resume_checkpoint, training_settings
+from headswap.training.resume import checked_resume, resume_checkpoint, training_settings
 
 
 def train_and_test(cfg: DictConfig) -> RunRecord:
@@ -42,15 +42,16 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     started = time.time()
     datamodule = build_datamodule(cfg)
     announce(cfg, datamodule)
+    settings = training_settings(cfg, datamodule)
+    checkpoint = checked_resume(cfg.get("ckpt_path"), settings)  # before a body is pre-trained or loaded
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
     model: HeadSwapClassifier = instantiate(
         cfg.model, body=body, class_weights=class_weights(cfg.model.class_weights, datamodule)
     )
 
-    settings = training_settings(cfg, datamodule)
     callbacks = [*instantiate_all(cfg.get("callbacks")), SettingsInCheckpoint(settings)]
-    resume = resume_checkpoint(cfg.get("ckpt_path"), settings, model, callbacks)
+    resume = resume_checkpoint(cfg.get("ckpt_path"), checkpoint, model, callbacks)
     loggers = instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for logger in loggers:
@@ -84,7 +85,10 @@ def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | Non
     if setting == "balanced":
         counts = torch.bincount(datamodule.parts["train"].labels, minlength=2).tolist()
         return [sum(counts) / (2 * c) for c in counts]
-    weights = [float(w) for w in setting]
+    try:
+        weights = [float(w) for w in setting]
+    except (TypeError, ValueError):
+        weights = []
     if len(weights) != 2 or min(weights) <= 0:
         raise ValueError(f"model.class_weights={setting} must be null, balanced or two positive numbers")
     return weights

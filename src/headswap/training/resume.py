@@ -69,10 +69,9 @@ def _flatten(node: DictConfig, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def resume_checkpoint(
-    ckpt_path: str | None, settings: dict[str, Any], model: HeadSwapClassifier, callbacks: list[Any]
-) -> str | None:
-    """Check a checkpoint to resume from before training starts; return the copy to resume from."""
+def checked_resume(ckpt_path: str | None, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint to resume from, refused before any body is pre-trained or loaded if it is not a
+    training checkpoint or was trained under other settings (another body among them)."""
     if ckpt_path is None:
         return None
     checkpoint = safe_load(ckpt_path)
@@ -80,8 +79,17 @@ def resume_checkpoint(
         raise ValueError(
             f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt"
         )
-    check_state_dict(model.state_dict(), checkpoint["state_dict"], ckpt_path)
     check_same_settings(ckpt_path, checkpoint.get(SettingsInCheckpoint.KEY), settings)
+    return checkpoint
+
+
+def resume_checkpoint(
+    ckpt_path: str | None, checkpoint: dict[str, Any] | None, model: HeadSwapClassifier, callbacks: list[Any]
+) -> str | None:
+    """``checked_resume``'s checkpoint, checked against the built model; the copy to resume from."""
+    if ckpt_path is None or checkpoint is None:
+        return None
+    check_state_dict(model.state_dict(), checkpoint["state_dict"], ckpt_path)
     return continue_in_own_folder(ckpt_path, checkpoint, callbacks)
 
 

@@ -1,0 +1,27 @@
+"""How a corpus is cut and fed, whatever its source: the ``data`` settings every data config shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class DataConfig:
+    """One definition of the ``data`` settings: Hydra's schema is generated from it (``app/schema.py``),
+    so a misspelt or wrong-typed key fails when the config is composed, and each value is checked here,
+    once, before any data is read. A new setting is one line below."""
+
+    max_len: int = 32  # tokens per text (special tokens included, truncated); at most the body's positions
+    test_fraction: float = 0.2  # per class, of the whole corpus
+    val_fraction: float = 0.2  # per class, of what the test part leaves
+    split_seed: int = 0  # the split's own seed, independent of the training seed
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.max_len < 2:
+            raise ValueError(
+                f"data.max_len={self.max_len} is too small: a text needs 2 tokens or more "
+                "(its special tokens); set data.max_len >= 2"
+            )
+        if self.batch_size < 1:
+            raise ValueError(f"data.batch_size={self.batch_size} must be >= 1")

@@ -1,0 +1,62 @@
+"""Settings that had no test: each composes and does what it says, or is refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from headswap.app.checks import check_config
+from headswap.jobs import train
+from headswap.training.build import build_datamodule
+from headswap.training.recipe import class_weights
+
+from .conftest import TINY, compose_cfg
+
+
+def test_pool_cls_is_refused_on_a_causal_body(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, ["pool=cls", "body.model.causal=true"])
+    with pytest.raises(ValueError, match=r"^pool=cls reads the first token.*choose pool=lasttoken$"):
+        check_config(cfg)
+    check_config(compose_cfg(tmp_path, ["pool=cls", "body.model.causal=false"]))  # bidirectional: allowed
+
+
+@pytest.mark.parametrize("setting", [[1.0, -1.0], [1.0], [1.0, 2.0, 3.0], ["a", "b"], [0, 1]])
+def test_a_bad_class_weights_list_is_refused_naming_the_key(tmp_path: Path, setting: list) -> None:
+    datamodule = build_datamodule(compose_cfg(tmp_path, TINY))
+    with pytest.raises(ValueError, match=r"^model\.class_weights=.* must be null, balanced or two positive"):
+        class_weights(setting, datamodule)
+
+
+def test_class_weights_reach_the_loss(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, [*TINY, "model.class_weights=[1,3]"])
+    datamodule = build_datamodule(cfg)
+    assert class_weights(cfg.model.class_weights, datamodule) == [1.0, 3.0]
+    counts = torch.bincount(datamodule.parts["train"].labels, minlength=2).tolist()
+    assert class_weights("balanced", datamodule) == [sum(counts) / (2 * c) for c in counts]
+
+
+def test_a_run_with_bad_class_weights_ends_before_fine_tuning(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^model\.class_weights=\[1, -1\] must be"):
+        train.run(compose_cfg(tmp_path, [*TINY, "model.class_weights=[1,-1]"]))
+    assert (
+        not list((tmp_path / "run" / "checkpoints").iterdir())
+        and not (tmp_path / "run" / "metrics.json").exists()
+    )
+
+
+def test_optimizer_adamw_builds_adamw_with_its_weight_decay(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, ["optimizer=adamw"])
+    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    assert type(optimizer) is torch.optim.AdamW
+    assert optimizer.defaults["weight_decay"] == 0.01
+
+
+def test_experiment_sms_full_composes_the_general_recipe_on_the_bundled_sms(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, ["experiment=sms_full"])
+    assert cfg.data.source._target_ == "headswap.data.table.SMSSpamCollection"
+    assert (cfg.data.max_len, cfg.data.val_fraction, cfg.data.batch_size) == (160, 0.15, 64)
+    assert cfg.regime.name == "gradual" and cfg.trainer.max_epochs == 12 and cfg.pretrain.epochs == 25
+    check_config(cfg)
