@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from headswap.lit.datamodule import in_input_order
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
@@ -164,15 +165,18 @@ class HeadSwapClassifier(L.LightningModule):
 
     @torch.no_grad()
     def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Class-1 probabilities and labels of every example in ``loader``, in eval mode (a frozen body's
-        features come from the cache, which validation and testing have filled)."""
+        """Class-1 probabilities and labels of every example in ``loader``, in eval mode, in the part's
+        order whatever order the batches came in (a frozen body's features come from the cache, which
+        validation and testing have filled)."""
         self.eval()
-        probs, labels = [], []
+        probs, labels, index = [], [], []
         for batch in loader:
             logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
             probs.append(logits.softmax(dim=-1)[:, 1])
             labels.append(batch["labels"])
-        return torch.cat(probs), torch.cat(labels)
+            index.append(batch["index"])
+        order = torch.cat(index)
+        return in_input_order(order, torch.cat(probs)), in_input_order(order, torch.cat(labels))
 
     @property
     def schedule_name(self) -> str:
