@@ -24,6 +24,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from headswap.app import job_dirs
+from headswap.app.precision import auto_precision
 from headswap.lit.pretraining import PretrainConfig
 from headswap.model.body import BodyConfig
 from headswap.model.hf_body import hidden_size, package_model_dir
@@ -60,6 +61,7 @@ class BodySchema:
     name: str = "tiny"  # what reports and comparisons call the body
     lm_pretraining: bool = True  # pre-train it on the training texts first (cached); a pretrained body: false
     lr_scale: float = 1.0  # factor on the regime's body rates
+    bf16: bool = False  # bf16 mixed precision where the chip has it; the tiny body runs faster in fp32
     tokenizer: dict[str, Any] = field(default_factory=dict)
     model: Any = field(default_factory=schema_of(BodyConfig, "headswap.model.body.build_body"))
 
@@ -67,9 +69,11 @@ class BodySchema:
 def register_resolvers() -> None:
     """``${hf_hidden_size:PATH}`` sizes the pool from a model's config.json before the model loads;
     ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships; the folder
-    names' resolvers (``job_dirs``). A saved run config needs these to load again."""
+    names' resolvers (``job_dirs``); ``${auto_precision:ACCELERATOR,BODY_BF16}`` picks bf16 mixed precision where
+    the hardware has it (``headswap.app.precision``). A saved run config needs these to load again."""
     job_dirs.register_resolvers()
-    for name, resolver in (("hf_hidden_size", hidden_size), ("package_model_dir", package_model_dir)):
+    resolvers = {"hf_hidden_size": hidden_size, "package_model_dir": package_model_dir, "auto_precision": auto_precision}
+    for name, resolver in resolvers.items():
         OmegaConf.register_new_resolver(name, resolver, replace=True)
 
 

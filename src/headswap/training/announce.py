@@ -25,6 +25,8 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
             f"schedule={choices.get('schedule', '?')}",
             f"epochs={cfg.pretrain.epochs} pre-training + {cfg.trainer.max_epochs} fine-tuning",
             f"seed={cfg.seed}",
+            f"precision={cfg.trainer.precision}",
+            f"group_by_length={str(datamodule.group_by_length).lower()}",
         ]
     )
 
