@@ -107,7 +107,9 @@ class LengthGroupedShuffle(EpochShuffle):
     shuffled order of whole batches keeps short and long ones mixed through the epoch.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int | None, chunk_batches: int = 50) -> None:
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, seed: int | None, chunk_batches: int = 50
+    ) -> None:
         super().__init__(len(lengths), seed)
         self.lengths = torch.tensor(list(lengths))
         self.batch_size = batch_size
@@ -217,7 +219,9 @@ class TextDataModule(L.LightningDataModule):
         batch's ``index`` puts results back in the part's order), else in the part's order."""
         dataset = self.parts[part]
         sampler = ByLength(dataset.lengths()) if self.group_by_length else None
-        return DataLoader(dataset, batch_size=batch_size or self.batch_size, sampler=sampler, collate_fn=self.collate)
+        return DataLoader(
+            dataset, batch_size=batch_size or self.batch_size, sampler=sampler, collate_fn=self.collate
+        )
 
     def shuffled_loader(
         self, part: str, seed: int | None, batch_size: int | None = None, group_by_length: bool | None = None
@@ -227,7 +231,9 @@ class TextDataModule(L.LightningDataModule):
         dataset, size = self.parts[part], batch_size or self.batch_size
         grouped = self.group_by_length if group_by_length is None else group_by_length
         sampler = (
-            LengthGroupedShuffle(dataset.lengths(), size, seed) if grouped else EpochShuffle(len(dataset), seed)
+            LengthGroupedShuffle(dataset.lengths(), size, seed)
+            if grouped
+            else EpochShuffle(len(dataset), seed)
         )
         return DataLoader(
             dataset,
