@@ -31,12 +31,14 @@ from torchmetrics import MeanMetric
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime, overrides, seed_everything
 from headswap.io import atomic_write
-from headswap.lit import HeadSwapClassifier, TextDataModule
+from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import seed_step
+from headswap.lit.quiet import quiet_trainer
 from headswap.model import set_train_modes
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
 from headswap.report import console as make_console
+from headswap.training import bench_pretrained
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
 
@@ -58,37 +60,11 @@ def since(start: Epoch, device: torch.device) -> Epoch:
     return now[0] - start[0], now[1] - start[1]
 
 
-class EpochClock(L.Callback):
-    """Wall and CPU time of each training epoch, validation excluded (as in the reports).
-
-    CPU time is the steadier figure on a shared machine: another process's load stretches wall time
-    but not the CPU time this one spends.
-    """
-
-    def __init__(self) -> None:
-        self.epochs: list[Epoch] = []
-        self._start: Epoch | None = None
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start = clocks(pl_module.device)
-
-    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_on(pl_module.device)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_on(pl_module.device)
-
-    def _close_on(self, device: torch.device) -> None:
-        if self._start is not None:
-            self.epochs.append(since(self._start, device))
-            self._start = None
-
-
 def lightning_epochs(
     model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int, device: torch.device
 ) -> list[Epoch]:
     """Per-epoch training time under the project's own Trainer config, callbacks and loggers included."""
-    clock = EpochClock()
+    clock = CostMonitor()
     with tempfile.TemporaryDirectory() as tmp:
         loggers = [instantiate(c, save_dir=tmp) for c in cfg.logger.values()]
         callbacks = [*instantiate_all(cfg.callbacks), clock]
@@ -103,7 +79,11 @@ def lightning_epochs(
         for cb in trainer.checkpoint_callbacks:
             cb.dirpath = tmp
         trainer.fit(model, datamodule=dm)
-    return clock.epochs
+    return epochs_of(clock)
+
+
+def epochs_of(monitor: CostMonitor) -> list[Epoch]:
+    return list(zip(monitor.epoch_seconds, monitor.epoch_cpu_seconds))
 
 
 def plain_epochs(
@@ -167,22 +147,13 @@ def bare_epochs(
     model: HeadSwapClassifier, dm: TextDataModule, epochs: int, device: torch.device
 ) -> list[Epoch]:
     """Per-epoch time under a bare Trainer (no callbacks, loggers or progress bar): Lightning's own loop."""
-    clock = EpochClock()
+    clock = CostMonitor()
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = L.Trainer(
-            accelerator=accelerator(device),
-            devices=1,
-            max_epochs=epochs,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            callbacks=[clock],
-            default_root_dir=tmp,
+        trainer = quiet_trainer(
+            accelerator=accelerator(device), max_epochs=epochs, callbacks=[clock], default_root_dir=tmp
         )
         trainer.fit(model, datamodule=dm)
-    return clock.epochs
+    return epochs_of(clock)
 
 
 Timings = dict[str, dict[str, dict[str, float]]]  # measurement -> clock -> median, min, max, n
@@ -460,7 +431,7 @@ def target_row(name: str, measured: float, bound: float, lower_is_better: bool) 
 
 def run(cfg: DictConfig) -> str:
     """Measure, then write ``cfg.bench.out`` (BENCHMARKS.md) and return its text."""
-    root = Path(__file__).resolve().parents[3]
+    root = Path(cfg.paths.root_dir).resolve()  # the project checkout bench.py runs in (paths.root_dir: .)
     configure_runtime(cfg)
     check_config(cfg)  # a bad setting ends in one line before any work
     dm = build_datamodule(cfg)
@@ -483,6 +454,9 @@ def run(cfg: DictConfig) -> str:
         "data": f"{type(dm.source).__name__}, {len(dm.parts['train'])} training texts",
     }
     text = markdown(timings, gpu, breakdown, walls, meta)
+    if cfg.bench.pretrained.enabled:
+        figures = bench_pretrained.measure(cfg.bench.pretrained, lambda c, d: pretrained_body(c, d)[0])
+        text += "\n" + bench_pretrained.render_pretrained(figures, " ".join(cfg.bench.pretrained.overrides))
     atomic_write(root / cfg.bench.out, lambda f: f.write(text.encode()))
     make_console().print(text)
     return text
