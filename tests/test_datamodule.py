@@ -42,6 +42,8 @@ def test_collate_pads_to_longest_in_batch_with_mask() -> None:
     assert batch["labels"].tolist() == [1, 0]
     assert batch["keys"].tolist() == [7, 3]
     assert batch["index"].tolist() == [0, 1]
+    texts_only = collate([(torch.tensor([257, 1]), torch.tensor(0), torch.tensor(0))] * 3)  # predicting texts
+    assert texts_only["index"].tolist() == [0, 1, 2]
 
 
 def test_keys_are_unique_corpus_positions_across_parts() -> None:

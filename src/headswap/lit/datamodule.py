@@ -60,8 +60,12 @@ class PadCollate:
     def __init__(self, pad_id: int) -> None:
         self.pad_id = pad_id
 
-    def __call__(self, batch: list[tuple[Tensor, Tensor, Tensor, int]]) -> dict[str, Tensor]:
-        ids, labels, keys, positions = zip(*batch)
+    def __call__(
+        self, batch: Sequence[tuple[Tensor, ...] | tuple[Tensor, Tensor, Tensor, int]]
+    ) -> dict[str, Tensor]:
+        """Items are (ids, label, key, position in the part); without a position, the batch's own order."""
+        ids, labels, keys, *given = zip(*batch)
+        positions = given[0] if given else range(len(ids))
         lengths = torch.tensor([len(x) for x in ids])
         input_ids = pad_sequence(ids, batch_first=True, padding_value=self.pad_id)  # B x T
         attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
