@@ -38,6 +38,7 @@ from headswap.model import set_train_modes
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
 from headswap.report import console as make_console
+from headswap.report import markdown_table
 from headswap.training import bench_pretrained
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
@@ -310,13 +311,11 @@ def markdown(
         "Wall time is what a user waits; CPU time (this process's, all its threads) is the steadier figure "
         "when other work shares the machine.",
         "",
-        "| regime | Lightning wall | plain loop wall | Lightning / plain (wall) "
-        "| Lightning CPU | plain loop CPU | Lightning / plain (CPU) |",
-        "|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for regime in REGIMES:
         lit, plain = timings[f"lightning/{regime}"], timings[f"plain/{regime}"]
-        cells = []
+        cells = [regime]
         for clock in ("wall", "cpu"):
             a, b = lit[clock], plain[clock]
             cells += [
@@ -324,45 +323,56 @@ def markdown(
                 f"{b['median'] * 1e3:.1f} ms ({b['min'] * 1e3:.1f}-{b['max'] * 1e3:.1f})",
                 f"{a['median'] / b['median']:.2f}x",
             ]
-        lines.append(f"| {regime} | " + " | ".join(cells) + " |")
+        rows.append(cells)
+    header = ["regime", "Lightning wall", "plain loop wall", "Lightning / plain (wall)", "Lightning CPU"]
+    lines.append(markdown_table([*header, "plain loop CPU", "Lightning / plain (CPU)"], rows))
     full, head, slow = (timings[f"lightning/{k}"]["cpu"]["median"] for k in ("full", "head", "head-uncached"))
     lines += [
         "",
-        "| head-only path (Lightning, CPU time) | per epoch | full fine-tuning / this |",
-        "|---|---|---|",
-        f"| cached features | {head * 1e3:.1f} ms | {full / head:.1f}x |",
-        f"| body run every step | {slow * 1e3:.1f} ms | {full / slow:.1f}x |",
+        markdown_table(
+            ["head-only path (Lightning, CPU time)", "per epoch", "full fine-tuning / this"],
+            [
+                ["cached features", f"{head * 1e3:.1f} ms", f"{full / head:.1f}x"],
+                ["body run every step", f"{slow * 1e3:.1f} ms", f"{full / slow:.1f}x"],
+            ],
+        ),
         "",
         "## Where a head-only step's time goes (CPU time per step, cached features)",
         "",
-        "| part of the step | per step |",
-        "|---|---|",
     ]
     plain_head, bare_head = timings["plain/head"]["cpu"]["median"], timings["bare/head"]["cpu"]["median"]
     project_head = timings["lightning/head"]["cpu"]["median"]
+    step_parts = [
+        ("the step itself: collate, cached features, head forward, backward, Adam (plain loop)", plain_head),
+        (
+            "Lightning's loop around it (a bare Trainer: no callbacks, loggers or progress bar)",
+            bare_head - plain_head,
+        ),
+        ("the project's callbacks, loggers and progress bar", project_head - bare_head),
+    ]
     lines += [
-        f"| the step itself: collate, cached features, head forward, backward, Adam (plain loop) "
-        f"| {plain_head / steps * 1e6:.0f} us |",
-        f"| Lightning's loop around it (a bare Trainer: no callbacks, loggers or progress bar) "
-        f"| {(bare_head - plain_head) / steps * 1e6:.0f} us |",
-        f"| the project's callbacks, loggers and progress bar "
-        f"| {(project_head - bare_head) / steps * 1e6:.0f} us |",
+        markdown_table(
+            ["part of the step", "per step"], [[n, f"{t / steps * 1e6:.0f} us"] for n, t in step_parts]
+        ),
         "",
         "Costs the Lightning path paid every step before this was measured, timed the old way and "
         "the current way (CPU time per call):",
         "",
-        "| per-step work | before | after |",
-        "|---|---|---|",
-        *(f"| {name} | {old:.1f} us | {new:.1f} us |" for name, old, new in breakdown),
+        markdown_table(
+            ["per-step work", "before", "after"],
+            [[name, f"{old:.1f} us", f"{new:.1f} us"] for name, old, new in breakdown],
+        ),
         "",
         "## Whole commands (fresh processes, wall time)",
         "",
-        "| command | wall s | peak memory |",
-        "|---|---|---|",
+        markdown_table(
+            ["command", "wall s", "peak memory"],
+            [
+                [label, f"{w['seconds']:.1f}", f"{w['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in w else ""]
+                for label, w in walls.items()
+            ],
+        ),
     ]
-    for label, w in walls.items():
-        peak = f"{w['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in w else ""
-        lines.append(f"| {label} | {w['seconds']:.1f} | {peak} |")
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [target_row(*t) for t in targets(timings, walls)]
     lines += ["", "## On a GPU", ""]
@@ -376,15 +386,19 @@ def markdown(
         lines += [
             f"{meta['machine'].get('gpu', 'GPU')}: the runs above, model and batches on the GPU.",
             "",
-            "| regime | Lightning wall | plain loop wall | Lightning / plain (wall) |",
-            "|---|---|---|---|",
         ]
+        gpu_rows = []
         for regime in REGIMES:
             lit, plain = (
                 gpu[f"lightning/{regime}"]["wall"]["median"],
                 gpu[f"plain/{regime}"]["wall"]["median"],
             )
-            lines.append(f"| {regime} | {lit * 1e3:.1f} ms | {plain * 1e3:.1f} ms | {lit / plain:.2f}x |")
+            gpu_rows.append([regime, f"{lit * 1e3:.1f} ms", f"{plain * 1e3:.1f} ms", f"{lit / plain:.2f}x"])
+        lines.append(
+            markdown_table(
+                ["regime", "Lightning wall", "plain loop wall", "Lightning / plain (wall)"], gpu_rows
+            )
+        )
         full = gpu["lightning/full"]["wall"]["median"]
         if meta["data"].startswith("SMSSpamCollection"):
             lines += ["", target_row("SMS full fine-tuning epoch on the GPU (wall s)", full, 0.2, True)]
