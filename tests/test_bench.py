@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from headswap.jobs import bench
+from headswap.training import bench_pretrained
 
 from .conftest import compose_cfg
 
@@ -80,3 +81,57 @@ def test_gpu_section_says_unmeasured_without_a_gpu() -> None:
     with_gpu = bench.markdown(timings, timings, [], {}, {**meta, "data": "SMSSpamCollection, 3790 texts"})
     assert "| full | 10.0 ms | 10.0 ms | 1.00x |" in with_gpu
     assert "| SMS full fine-tuning epoch on the GPU (wall s) <= 0.2 | 0.01 | met |" in with_gpu
+
+
+def pretrained_figures() -> dict:
+    def regime(project: float, plain: float) -> dict:
+        return {
+            "project": [(project * 3, project * 2), (project, project / 2), (project, project / 2)],
+            "plain": [(plain, plain), (plain, plain), (plain, plain)],
+            "precision": "bf16-mixed",
+        }
+
+    return {
+        "rows": 100,
+        "n_train": 400,  # every per-epoch figure is scaled by 4
+        "epochs": 3,
+        "startup_s": 1.5,
+        "regimes": {
+            "head": regime(0.5, 10.0),
+            "partial": regime(1.0, 20.0),
+            "lora": regime(8.0, 30.0),
+            "full": regime(10.0, 50.0),
+        },
+        "predict": {"texts": 1000, "project": 350.0, "plain": 50.0},
+    }
+
+
+def test_pretrained_section_scales_epochs_and_judges_targets_from_its_figures() -> None:
+    text = bench_pretrained.render_pretrained(pretrained_figures(), "body=minilm")
+    assert "on 100 of the 400 training texts" in text and "times 4.00" in text
+    # head: later epochs 0.5 s x 4 = 2 s wall, CPU 0.25 x 4 = 1 s; plain full 50 x 4 = 200 s: 100x
+    assert "| head (cached) | 2.0 s | 1.0 s | 40.0 s | 40.0 s | 100.0x |" in text
+    assert "| full | 40.0 s | 20.0 s | 200.0 s | 200.0 s | 5.0x |" in text
+    # gradual: (head first 6 + 3 x 2 + partial first 12 + 3 x 4 + 4 x 40) / 12 = 16.33 s; plain: the full loop
+    assert "| gradual | 16.3 s |" in text and "| 200.0 s | 200.0 s | 12.2x |" in text
+    assert "| full: plain full / headswap full >= 4 | 5.00 | met |" in text
+    assert "| partial: plain full / headswap partial >= 10 | 50.00 | met |" in text
+    assert "| predict texts/s >= 300 | 350.00 | met |" in text
+    slow = pretrained_figures()
+    slow["predict"]["project"] = 150.0
+    assert "| predict texts/s >= 300 | 150.00 | missed by 50% |" in bench_pretrained.render_pretrained(
+        slow, "x"
+    )
+
+
+def test_subset_keeps_the_first_rows_of_the_training_part(tmp_path: Path) -> None:
+    from headswap.data import FixtureHard
+    from headswap.lit import TextDataModule
+    from headswap.model import ByteTokenizer
+
+    dm = TextDataModule(FixtureHard(n_per_class=40), ByteTokenizer())
+    dm.setup()
+    texts, keys = dm.texts("train")[:10], dm.parts["train"].keys[:10].tolist()
+    bench_pretrained.subset(dm, 10)
+    assert dm.texts("train") == texts and dm.parts["train"].keys.tolist() == keys
+    assert len(dm.parts["train"]) == len(dm.parts["train"].labels) == 10

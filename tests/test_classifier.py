@@ -8,6 +8,7 @@ import torch
 
 from headswap.data import FixtureHard
 from headswap.lit import HeadSwapClassifier, PadCollate, TextDataModule
+from headswap.lit.quiet import quiet_trainer
 from headswap.model import BodyConfig, ByteTokenizer, Classifier, MeanPool, Regime, TransformerBody
 
 REGIMES = {
@@ -31,14 +32,7 @@ def make_model(regime: str) -> HeadSwapClassifier:
 
 
 def fit(model: HeadSwapClassifier, dm: TextDataModule, epochs: int = 2) -> L.Trainer:
-    trainer = L.Trainer(
-        max_epochs=epochs,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
+    trainer = quiet_trainer(max_epochs=epochs)
     trainer.fit(model, datamodule=dm)
     return trainer
 

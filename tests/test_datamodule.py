@@ -2,8 +2,10 @@ import pytest
 import torch
 
 from headswap.data import FixtureHard
-from headswap.lit import PadCollate, TextDataModule
-from headswap.model import ByteTokenizer
+from headswap.lit import HeadSwapClassifier, PadCollate, TextDataModule
+from headswap.lit.datamodule import LengthGroupedShuffle
+from headswap.model import ByteTokenizer, MeanPool, Regime
+from headswap.model.body import BodyConfig, TransformerBody
 
 
 def make_dm(**kwargs) -> TextDataModule:
@@ -32,14 +34,17 @@ def test_collate_pads_to_longest_in_batch_with_mask() -> None:
     collate = PadCollate(pad_id=256)
     batch = collate(
         [
-            (torch.tensor([257, 1, 2]), torch.tensor(1), torch.tensor(7)),
-            (torch.tensor([257]), torch.tensor(0), torch.tensor(3)),
+            (torch.tensor([257, 1, 2]), torch.tensor(1), torch.tensor(7), 0),
+            (torch.tensor([257]), torch.tensor(0), torch.tensor(3), 1),
         ]
     )
     assert batch["input_ids"].tolist() == [[257, 1, 2], [257, 256, 256]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["labels"].tolist() == [1, 0]
     assert batch["keys"].tolist() == [7, 3]
+    assert batch["index"].tolist() == [0, 1]
+    texts_only = collate([(torch.tensor([257, 1]), torch.tensor(0), torch.tensor(0))] * 3)  # predicting texts
+    assert texts_only["index"].tolist() == [0, 1, 2]
 
 
 def test_keys_are_unique_corpus_positions_across_parts() -> None:
@@ -77,3 +82,55 @@ def test_a_setting_out_of_range_is_refused_by_data_config(setting: dict, message
     """``DataConfig`` is the one place these are checked: the data module and the config checks use it."""
     with pytest.raises(ValueError, match=message):
         TextDataModule(FixtureHard(), ByteTokenizer(), **setting)
+
+
+def epoch_batches(dm: TextDataModule, epoch: int) -> list[list[int]]:
+    loader = dm.train_dataloader()
+    loader.sampler.set_epoch(epoch)
+    return [b["index"].tolist() for b in loader]
+
+
+def padded_tokens(batches: list[list[int]], lengths: list[int]) -> int:
+    return sum(max(lengths[i] for i in b) * len(b) for b in batches)
+
+
+def test_grouped_batches_cover_every_example_once_and_depend_only_on_seed_and_epoch() -> None:
+    dm = make_dm(batch_size=16, shuffle_seed=3)
+    first = epoch_batches(dm, 0)
+    assert sorted(i for b in first for i in b) == list(range(512))
+    assert epoch_batches(dm, 0) == first  # asked again: the same epoch
+    assert epoch_batches(dm, 1) != first
+    # a resumed run builds a fresh data module and starts at epoch 1: it sees what the first run saw
+    uninterrupted = epoch_batches(dm, 1)
+    assert epoch_batches(make_dm(batch_size=16, shuffle_seed=3), 1) == uninterrupted
+    assert epoch_batches(make_dm(batch_size=16, shuffle_seed=4), 1) != uninterrupted
+
+
+def test_grouped_batches_pad_less_than_random_ones_and_keep_the_short_batch_last() -> None:
+    lengths = make_dm(max_len=128).parts["train"].lengths()
+    assert len(set(lengths)) > 10  # texts of many lengths: padding is there to save
+    grouped = epoch_batches(make_dm(batch_size=16, shuffle_seed=0, max_len=128), 0)
+    plain = epoch_batches(make_dm(batch_size=16, shuffle_seed=0, max_len=128, group_by_length=False), 0)
+    assert sorted(i for b in plain for i in b) == list(range(512))
+    assert padded_tokens(grouped, lengths) < padded_tokens(plain, lengths)
+    # within a chunk the sampler sorts by length, so every batch is a run of sorted lengths
+    sampler = LengthGroupedShuffle([5, 1, 4, 2, 3, 9, 7], batch_size=2, seed=0, chunk_batches=10)
+    order = list(sampler)
+    assert sorted(order) == list(range(7)) and len(order) == 7
+    pairs = [order[i : i + 2] for i in range(0, 6, 2)]
+    assert sorted(sorted([5, 1, 4, 2, 3, 9, 7][i] for i in p) for p in pairs) == [[1, 2], [3, 4], [5, 7]]
+    assert [5, 1, 4, 2, 3, 9, 7][order[-1]] == 9  # the short batch, the longest text, comes last
+
+
+def test_evaluation_batches_run_by_length_and_results_return_in_input_order() -> None:
+    dm = make_dm(batch_size=16, max_len=128)
+    lengths = [b["input_ids"].shape[1] for b in dm.val_dataloader()]
+    assert lengths == sorted(lengths)  # shortest batches first: little padding
+    torch.manual_seed(0)
+    body = TransformerBody(BodyConfig(max_len=128))
+    model = HeadSwapClassifier(body, MeanPool(64), Regime("head"), cache_features=False)
+    probs, labels = model.predict_proba(dm.val_dataloader())
+    assert labels.tolist() == dm.parts["val"].labels.tolist()
+    plain = make_dm(batch_size=16, max_len=128, group_by_length=False)
+    probs_plain, _ = model.predict_proba(plain.val_dataloader())
+    assert torch.allclose(probs, probs_plain, atol=1e-5)

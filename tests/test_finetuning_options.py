@@ -12,6 +12,7 @@ import torch
 from headswap.data import FixtureHard
 from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import GradualUnfreezing
+from headswap.lit.quiet import quiet_trainer
 from headswap.model import BodyConfig, ByteTokenizer, MeanPool, Regime, TransformerBody
 from headswap.model.schedules import constant, cosine, cosine_factor, cosine_head
 
@@ -40,15 +41,7 @@ class Recorder(L.Callback):
 
 def fit(model: HeadSwapClassifier, dm: TextDataModule, epochs: int, callbacks: list) -> Recorder:
     recorder = Recorder()
-    L.Trainer(
-        max_epochs=epochs,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[*callbacks, recorder],
-    ).fit(model, datamodule=dm)
+    quiet_trainer(max_epochs=epochs, callbacks=[*callbacks, recorder]).fit(model, datamodule=dm)
     return recorder
 
 

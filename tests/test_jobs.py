@@ -35,6 +35,7 @@ def test_train_writes_metrics_json_and_prints_the_report(tiny_cfg, capsys) -> No
     assert saved["test"]["accuracy"] == pytest.approx((tn + tp) / 16, abs=1e-6)
     assert saved["params"]["trainable"] == 130 and saved["params"]["total"] > 100_000
     assert saved["cost"]["epochs"] == 2 and saved["cost"]["train_seconds"] > 0
+    assert saved["cost"]["precision"] == "32-true"  # the tiny body trains in fp32 on any hardware
     out = capsys.readouterr().out
     for word in ("precision", "recall", "f1", "true spam", "pred ham", "trainable / total", "train time"):
         assert word in out
@@ -185,7 +186,7 @@ def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Pat
     output = proc.stdout + proc.stderr
     assert proc.stdout.startswith(
         "run: data=fixture (80 rows) max_len=32 body=tiny regime=full pool=mean schedule=constant "
-        "epochs=1 pre-training + 2 fine-tuning seed=0\n"
+        "epochs=1 pre-training + 2 fine-tuning seed=0 precision=32-true group_by_length=true\n"
     )
     assert "spam rate" in output and "│ test  │   8 │    8 │   16 │     50.0% │" in output
     assert "Epoch 0/0" in output and "Epoch 1/1" in output  # pre-training's 1 epoch, fine-tuning's 2

@@ -160,3 +160,9 @@ def console() -> Console:
 
 def print_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> None:
     console().print(render_report(result, mistakes))
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub markdown table: the one writer behind comparison.md and BENCHMARKS.md."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])

@@ -117,6 +117,7 @@ class _MeasuredCost(TypedDict):
 class Cost(_MeasuredCost, total=False):
     peak_cuda_mb: float  # only where CUDA is available
     pretrain_seconds: float  # pre-training the body in this run; 0.0 when it came from the cache
+    precision: str  # what training ran under: "32-true" or "bf16-mixed" (trainer.precision)
 
 
 class _DataStats(TypedDict):

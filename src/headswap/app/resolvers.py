@@ -6,13 +6,20 @@ from __future__ import annotations
 from omegaconf import OmegaConf
 
 from headswap.app import job_dirs
+from headswap.app.precision import auto_precision
 from headswap.model.hf_body import hidden_size, package_model_dir
 
 
 def register_resolvers() -> None:
     """``${hf_hidden_size:PATH}`` sizes the pool from a model's config.json before the model loads;
     ``${package_model_dir:PACKAGE}`` finds the model directory an installed package ships; the folder
-    names' resolvers (``job_dirs``). A saved run config needs these to load again."""
+    names' resolvers (``job_dirs``); ``${auto_precision:ACCELERATOR,BODY_BF16}`` picks bf16 mixed precision
+    where the hardware has it (``headswap.app.precision``). A saved run config needs these to load again."""
     job_dirs.register_resolvers()
-    for name, resolver in (("hf_hidden_size", hidden_size), ("package_model_dir", package_model_dir)):
+    resolvers = {
+        "hf_hidden_size": hidden_size,
+        "package_model_dir": package_model_dir,
+        "auto_precision": auto_precision,
+    }
+    for name, resolver in resolvers.items():
         OmegaConf.register_new_resolver(name, resolver, replace=True)

@@ -74,6 +74,7 @@ class BodySchema:
     name: str = "tiny"  # what reports and comparisons call the body
     lm_pretraining: bool = True  # pre-train it on the training texts first (cached); a pretrained body: false
     lr_scale: float = 1.0  # factor on the regime's body rates
+    bf16: bool = False  # bf16 mixed precision where the chip has it; the tiny body runs faster in fp32
     tokenizer: dict[str, Any] = field(default_factory=dict)
     model: Any = field(default_factory=schema_of(BodyConfig, "headswap.model.body.build_body"))
 

@@ -16,6 +16,7 @@ class DataConfig:
     val_fraction: float = 0.2  # per class, of what the test part leaves
     split_seed: int = 0  # the split's own seed, independent of the training seed
     batch_size: int = 32
+    group_by_length: bool = True  # training batches of similar length (false: random batches, more padding)
 
     def __post_init__(self) -> None:
         if self.max_len < 2:

@@ -31,14 +31,17 @@ from torchmetrics import MeanMetric
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime, overrides, seed_everything
 from headswap.io import atomic_write
-from headswap.lit import HeadSwapClassifier, TextDataModule
+from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import seed_step
+from headswap.lit.quiet import quiet_trainer
 from headswap.model import set_train_modes
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.regime import trains
 from headswap.report import console as make_console
+from headswap.report import markdown_table
 from headswap.serving.load import load, serving
 from headswap.serving.load import markdown as load_markdown
+from headswap.training import bench_pretrained
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
 
@@ -60,37 +63,11 @@ def since(start: Epoch, device: torch.device) -> Epoch:
     return now[0] - start[0], now[1] - start[1]
 
 
-class EpochClock(L.Callback):
-    """Wall and CPU time of each training epoch, validation excluded (as in the reports).
-
-    CPU time is the steadier figure on a shared machine: another process's load stretches wall time
-    but not the CPU time this one spends.
-    """
-
-    def __init__(self) -> None:
-        self.epochs: list[Epoch] = []
-        self._start: Epoch | None = None
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start = clocks(pl_module.device)
-
-    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_on(pl_module.device)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_on(pl_module.device)
-
-    def _close_on(self, device: torch.device) -> None:
-        if self._start is not None:
-            self.epochs.append(since(self._start, device))
-            self._start = None
-
-
 def lightning_epochs(
     model: HeadSwapClassifier, dm: TextDataModule, cfg: DictConfig, epochs: int, device: torch.device
 ) -> list[Epoch]:
     """Per-epoch training time under the project's own Trainer config, callbacks and loggers included."""
-    clock = EpochClock()
+    clock = CostMonitor()
     with tempfile.TemporaryDirectory() as tmp:
         loggers = [instantiate(c, save_dir=tmp) for c in cfg.logger.values()]
         callbacks = [*instantiate_all(cfg.callbacks), clock]
@@ -105,7 +82,11 @@ def lightning_epochs(
         for cb in trainer.checkpoint_callbacks:
             cb.dirpath = tmp
         trainer.fit(model, datamodule=dm)
-    return clock.epochs
+    return epochs_of(clock)
+
+
+def epochs_of(monitor: CostMonitor) -> list[Epoch]:
+    return list(zip(monitor.epoch_seconds, monitor.epoch_cpu_seconds))
 
 
 def plain_epochs(
@@ -169,22 +150,13 @@ def bare_epochs(
     model: HeadSwapClassifier, dm: TextDataModule, epochs: int, device: torch.device
 ) -> list[Epoch]:
     """Per-epoch time under a bare Trainer (no callbacks, loggers or progress bar): Lightning's own loop."""
-    clock = EpochClock()
+    clock = CostMonitor()
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = L.Trainer(
-            accelerator=accelerator(device),
-            devices=1,
-            max_epochs=epochs,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            callbacks=[clock],
-            default_root_dir=tmp,
+        trainer = quiet_trainer(
+            accelerator=accelerator(device), max_epochs=epochs, callbacks=[clock], default_root_dir=tmp
         )
         trainer.fit(model, datamodule=dm)
-    return clock.epochs
+    return epochs_of(clock)
 
 
 Timings = dict[str, dict[str, dict[str, float]]]  # measurement -> clock -> median, min, max, n
@@ -349,13 +321,11 @@ def markdown(
         "Wall time is what a user waits; CPU time (this process's, all its threads) is the steadier figure "
         "when other work shares the machine.",
         "",
-        "| regime | Lightning wall | plain loop wall | Lightning / plain (wall) "
-        "| Lightning CPU | plain loop CPU | Lightning / plain (CPU) |",
-        "|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for regime in REGIMES:
         lit, plain = timings[f"lightning/{regime}"], timings[f"plain/{regime}"]
-        cells = []
+        cells = [regime]
         for clock in ("wall", "cpu"):
             a, b = lit[clock], plain[clock]
             cells += [
@@ -363,45 +333,56 @@ def markdown(
                 f"{b['median'] * 1e3:.1f} ms ({b['min'] * 1e3:.1f}-{b['max'] * 1e3:.1f})",
                 f"{a['median'] / b['median']:.2f}x",
             ]
-        lines.append(f"| {regime} | " + " | ".join(cells) + " |")
+        rows.append(cells)
+    header = ["regime", "Lightning wall", "plain loop wall", "Lightning / plain (wall)", "Lightning CPU"]
+    lines.append(markdown_table([*header, "plain loop CPU", "Lightning / plain (CPU)"], rows))
     full, head, slow = (timings[f"lightning/{k}"]["cpu"]["median"] for k in ("full", "head", "head-uncached"))
     lines += [
         "",
-        "| head-only path (Lightning, CPU time) | per epoch | full fine-tuning / this |",
-        "|---|---|---|",
-        f"| cached features | {head * 1e3:.1f} ms | {full / head:.1f}x |",
-        f"| body run every step | {slow * 1e3:.1f} ms | {full / slow:.1f}x |",
+        markdown_table(
+            ["head-only path (Lightning, CPU time)", "per epoch", "full fine-tuning / this"],
+            [
+                ["cached features", f"{head * 1e3:.1f} ms", f"{full / head:.1f}x"],
+                ["body run every step", f"{slow * 1e3:.1f} ms", f"{full / slow:.1f}x"],
+            ],
+        ),
         "",
         "## Where a head-only step's time goes (CPU time per step, cached features)",
         "",
-        "| part of the step | per step |",
-        "|---|---|",
     ]
     plain_head, bare_head = timings["plain/head"]["cpu"]["median"], timings["bare/head"]["cpu"]["median"]
     project_head = timings["lightning/head"]["cpu"]["median"]
+    step_parts = [
+        ("the step itself: collate, cached features, head forward, backward, Adam (plain loop)", plain_head),
+        (
+            "Lightning's loop around it (a bare Trainer: no callbacks, loggers or progress bar)",
+            bare_head - plain_head,
+        ),
+        ("the project's callbacks, loggers and progress bar", project_head - bare_head),
+    ]
     lines += [
-        f"| the step itself: collate, cached features, head forward, backward, Adam (plain loop) "
-        f"| {plain_head / steps * 1e6:.0f} us |",
-        f"| Lightning's loop around it (a bare Trainer: no callbacks, loggers or progress bar) "
-        f"| {(bare_head - plain_head) / steps * 1e6:.0f} us |",
-        f"| the project's callbacks, loggers and progress bar "
-        f"| {(project_head - bare_head) / steps * 1e6:.0f} us |",
+        markdown_table(
+            ["part of the step", "per step"], [[n, f"{t / steps * 1e6:.0f} us"] for n, t in step_parts]
+        ),
         "",
         "Costs the Lightning path paid every step before this was measured, timed the old way and "
         "the current way (CPU time per call):",
         "",
-        "| per-step work | before | after |",
-        "|---|---|---|",
-        *(f"| {name} | {old:.1f} us | {new:.1f} us |" for name, old, new in breakdown),
+        markdown_table(
+            ["per-step work", "before", "after"],
+            [[name, f"{old:.1f} us", f"{new:.1f} us"] for name, old, new in breakdown],
+        ),
         "",
         "## Whole commands (fresh processes, wall time)",
         "",
-        "| command | wall s | peak memory |",
-        "|---|---|---|",
+        markdown_table(
+            ["command", "wall s", "peak memory"],
+            [
+                [label, f"{w['seconds']:.1f}", f"{w['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in w else ""]
+                for label, w in walls.items()
+            ],
+        ),
     ]
-    for label, w in walls.items():
-        peak = f"{w['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in w else ""
-        lines.append(f"| {label} | {w['seconds']:.1f} | {peak} |")
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [target_row(*t) for t in targets(timings, walls)]
     lines += ["", "## On a GPU", ""]
@@ -415,15 +396,19 @@ def markdown(
         lines += [
             f"{meta['machine'].get('gpu', 'GPU')}: the runs above, model and batches on the GPU.",
             "",
-            "| regime | Lightning wall | plain loop wall | Lightning / plain (wall) |",
-            "|---|---|---|---|",
         ]
+        gpu_rows = []
         for regime in REGIMES:
             lit, plain = (
                 gpu[f"lightning/{regime}"]["wall"]["median"],
                 gpu[f"plain/{regime}"]["wall"]["median"],
             )
-            lines.append(f"| {regime} | {lit * 1e3:.1f} ms | {plain * 1e3:.1f} ms | {lit / plain:.2f}x |")
+            gpu_rows.append([regime, f"{lit * 1e3:.1f} ms", f"{plain * 1e3:.1f} ms", f"{lit / plain:.2f}x"])
+        lines.append(
+            markdown_table(
+                ["regime", "Lightning wall", "plain loop wall", "Lightning / plain (wall)"], gpu_rows
+            )
+        )
         full = gpu["lightning/full"]["wall"]["median"]
         if meta["data"].startswith("SMSSpamCollection"):
             lines += ["", target_row("SMS full fine-tuning epoch on the GPU (wall s)", full, 0.2, True)]
@@ -502,7 +487,7 @@ def serve_load(cfg: DictConfig) -> str:
 
 def run(cfg: DictConfig) -> str:
     """Measure, then write ``cfg.bench.out`` (BENCHMARKS.md) and return its text."""
-    root = Path(__file__).resolve().parents[3]
+    root = Path(cfg.paths.root_dir).resolve()  # the project checkout bench.py runs in (paths.root_dir: .)
     configure_runtime(cfg)
     check_config(cfg)  # a bad setting ends in one line before any work
     dm = build_datamodule(cfg)
@@ -525,6 +510,9 @@ def run(cfg: DictConfig) -> str:
         "data": f"{type(dm.source).__name__}, {len(dm.parts['train'])} training texts",
     }
     text = markdown(timings, gpu, breakdown, walls, meta) + serve_load(cfg)
+    if cfg.bench.pretrained.enabled:
+        figures = bench_pretrained.measure(cfg.bench.pretrained, lambda c, d: pretrained_body(c, d)[0])
+        text += "\n" + bench_pretrained.render_pretrained(figures, " ".join(cfg.bench.pretrained.overrides))
     atomic_write(root / cfg.bench.out, lambda f: f.write(text.encode()))
     make_console().print(text)
     return text

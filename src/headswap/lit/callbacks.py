@@ -34,30 +34,34 @@ class CostMonitor(L.Callback):
 
     def __init__(self) -> None:
         self.epoch_seconds: list[float] = []
+        self.epoch_cpu_seconds: list[float] = []  # this process's CPU time: steadier on a shared machine
         self.fit_seconds = 0.0
-        self._fit_start = self._epoch_start = 0.0
+        self._fit_start = self._epoch_start = self._epoch_cpu_start = 0.0
         self._epoch_open = False
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.epoch_seconds = []
+        self.epoch_seconds, self.epoch_cpu_seconds = [], []
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         self._fit_start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_open = True
-        self._epoch_start = time.perf_counter()
+        _finish_gpu_work(pl_module)
+        self._epoch_start, self._epoch_cpu_start = time.perf_counter(), time.process_time()
 
-    def _close_epoch(self) -> None:
+    def _close_epoch(self, pl_module: L.LightningModule) -> None:
         if self._epoch_open:
+            _finish_gpu_work(pl_module)
             self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
+            self.epoch_cpu_seconds.append(time.process_time() - self._epoch_cpu_start)
             self._epoch_open = False
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_epoch()
+        self._close_epoch(pl_module)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_epoch()
+        self._close_epoch(pl_module)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.fit_seconds = time.perf_counter() - self._fit_start
@@ -75,6 +79,12 @@ class CostMonitor(L.Callback):
         if torch.cuda.is_available():
             cost["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
         return cost
+
+
+def _finish_gpu_work(pl_module: L.LightningModule) -> None:
+    """A GPU runs asynchronously: its clock reading counts only once the work queued so far is done."""
+    if pl_module.device.type == "cuda":
+        torch.cuda.synchronize(pl_module.device)
 
 
 class SeedPerStep(L.Callback):

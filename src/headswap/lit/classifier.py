@@ -13,12 +13,13 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from headswap.lit.datamodule import in_input_order
 from headswap.lit.metrics import classification_metrics, confusion_matrix
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
 from headswap.model.classifier import Classifier, linear_head
 from headswap.model.feature_cache import FeatureCache
-from headswap.model.regime import trains
+from headswap.model.regime import frozen_prefix_blocks, trains
 from headswap.model.schedules import constant
 
 
@@ -44,6 +45,7 @@ class HeadSwapClassifier(L.LightningModule):
         standardize: bool = True,
         cache_features: bool = True,
         body_lr_scale: float = 1.0,
+        prefix_cache_mb: float = 1024.0,
     ) -> None:
         super().__init__()
         self.classifier = Classifier(body, pool, linear_head(pool.out_dim, standardize))
@@ -57,7 +59,8 @@ class HeadSwapClassifier(L.LightningModule):
             add_lora(body, **regime.adapters)
         regime.apply_requires_grad(body.parts())  # so parameter counts are right before fit starts
         self._body_trains_this_epoch: bool | None = None  # see body_trains
-        self.feature_cache = FeatureCache() if cache_features else None
+        self._prefix_this_epoch: int | None = None  # see frozen_prefix
+        self.feature_cache = FeatureCache(prefix_cache_mb) if cache_features else None
         if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
             body.register_load_state_dict_pre_hook(self._clear_cache)
         self._loss_sum, self._loss_count = torch.zeros(()), 0  # the epoch's training loss, summed by example
@@ -79,18 +82,38 @@ class HeadSwapClassifier(L.LightningModule):
         return self.classifier.head
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None = None) -> Tensor:
-        """Logits B x 2. With ``keys`` (corpus positions) what a frozen body computes comes from the cache."""
+        """Logits B x 2. With ``keys`` (corpus positions) what the frozen part computes comes from the
+        cache: a frozen body's features, or the hidden states its frozen lowest blocks hand on."""
+        cache = self.feature_cache if keys is not None else None
         if self.body_trains():
-            return self.classifier(input_ids, attention_mask)
+            prefix = self.frozen_prefix() if cache is not None else 0
+            if not prefix:
+                return self.classifier(input_ids, attention_mask)
+            cache.use_for(("prefix", prefix))
+            with torch.no_grad():
+                hidden = cache.get(  # B x T x D entering the first trainable block
+                    keys, attention_mask, lambda: self.body.hidden_before(input_ids, attention_mask, prefix)
+                )
+            return self.classifier.logits_from_block(hidden, attention_mask, prefix)
         with torch.no_grad():
-            use_cache = self.feature_cache is not None and keys is not None and not self.body.training
-            if use_cache:
-                features = self.feature_cache.get(
+            if cache is not None and not self.body.training:
+                cache.use_for("features")
+                features = cache.get(
                     keys, attention_mask, lambda: self.classifier.frozen_features(input_ids, attention_mask)
                 )
             else:
                 features = self.classifier.frozen_features(input_ids, attention_mask)
         return self.classifier.logits_from_features(features, attention_mask)
+
+    def frozen_prefix(self) -> int:
+        """How many of the lowest blocks run frozen and in eval mode, with the embeddings, in a body
+        that trains above them: their output can be cached. 0 when none can (the embeddings train, the
+        body cannot be split, or training runs outside a Lightning epoch, whose start sets the modes)."""
+        if self._prefix_this_epoch is not None:
+            return self._prefix_this_epoch
+        if self.training or not getattr(self.body, "splits", False):
+            return 0
+        return frozen_prefix_blocks(self.body.parts())
 
     def body_trains(self) -> bool:
         """Whether any body weight trains. Asked every step, so a training epoch asks the parameters
@@ -127,6 +150,8 @@ class HeadSwapClassifier(L.LightningModule):
         self.head.train()
         self._loss_sum, self._loss_count = torch.zeros((), device=self.device), 0
         self._body_trains_this_epoch = trains(self.body)
+        splits = getattr(self.body, "splits", False)
+        self._prefix_this_epoch = frozen_prefix_blocks(self.body.parts()) if splits else 0
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         _, loss = self._logits_and_loss(batch)
@@ -137,7 +162,7 @@ class HeadSwapClassifier(L.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self._body_trains_this_epoch = None
+        self._body_trains_this_epoch = self._prefix_this_epoch = None
         # summed over every process's examples before dividing, so uneven shares weigh right under DDP
         total = self.trainer.strategy.reduce(self._loss_sum, reduce_op="sum")
         count = self.trainer.strategy.reduce(
@@ -164,17 +189,20 @@ class HeadSwapClassifier(L.LightningModule):
 
     @torch.no_grad()
     def predict_logits(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Logits [n, N] and labels [n] of every example in ``loader``, in order, in eval mode (a frozen
-        body's features come from the cache, which validation and testing have filled)."""
+        """Logits [n, N] and labels [n] of every example in ``loader``, in eval mode, in the part's order
+        whatever order the batches came in (a frozen body's features come from the cache, which
+        validation and testing have filled)."""
         self.eval()
-        logits, labels = [], []
+        logits, labels, index = [], [], []
         for batch in loader:
             logits.append(self(batch["input_ids"], batch["attention_mask"], batch.get("keys")))
             labels.append(batch["labels"])
-        return torch.cat(logits), torch.cat(labels)
+            index.append(batch["index"])
+        order = torch.cat(index)
+        return in_input_order(order, torch.cat(logits)), in_input_order(order, torch.cat(labels))
 
     def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Class-1 probabilities [n] and labels [n] of every example in ``loader``."""
+        """Class-1 probabilities [n] and labels [n] of every example in ``loader``, in the part's order."""
         logits, labels = self.predict_logits(loader)
         return logits.softmax(dim=-1)[:, 1], labels
 

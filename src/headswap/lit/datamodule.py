@@ -45,8 +45,12 @@ class EncodedTexts(Dataset):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor]:
-        return self.ids[i], self.labels[i], self.keys[i]
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, Tensor, int]:
+        return self.ids[i], self.labels[i], self.keys[i], i
+
+    def lengths(self) -> list[int]:
+        """Each example's token count: what length-grouped batching sorts by."""
+        return [len(x) for x in self.ids]
 
 
 class PadCollate:
@@ -55,8 +59,12 @@ class PadCollate:
     def __init__(self, pad_id: int) -> None:
         self.pad_id = pad_id
 
-    def __call__(self, batch: list[tuple[Tensor, Tensor, Tensor]]) -> dict[str, Tensor]:
-        ids, labels, keys = zip(*batch)
+    def __call__(
+        self, batch: Sequence[tuple[Tensor, ...] | tuple[Tensor, Tensor, Tensor, int]]
+    ) -> dict[str, Tensor]:
+        """Items are (ids, label, key, position in the part); without a position, the batch's own order."""
+        ids, labels, keys, *given = zip(*batch)
+        positions = given[0] if given else range(len(ids))
         lengths = torch.tensor([len(x) for x in ids])
         input_ids = pad_sequence(ids, batch_first=True, padding_value=self.pad_id)  # B x T
         attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
@@ -65,7 +73,13 @@ class PadCollate:
             "attention_mask": attention_mask,  # B x T
             "labels": torch.stack(labels),  # B
             "keys": torch.stack(keys),  # B: corpus positions, for the frozen-body feature cache
+            "index": torch.tensor(positions),  # B: positions in the part, to hand results back in its order
         }
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The one random source of an epoch's order: a function of (seed, epoch) alone."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
 class EpochShuffle(Sampler[int]):
@@ -84,8 +98,55 @@ class EpochShuffle(Sampler[int]):
         return self.n
 
     def __iter__(self) -> Iterator[int]:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=generator).tolist())
+        return iter(torch.randperm(self.n, generator=epoch_generator(self.seed, self.epoch)).tolist())
+
+
+class LengthGroupedShuffle(EpochShuffle):
+    """``EpochShuffle``, with examples of similar length batched together, so batches carry little padding.
+
+    Each epoch: a random order, cut into chunks of ``chunk_batches`` batches, each chunk sorted by
+    length and cut into batches, then the full batches in a random order and the one short batch (if
+    any) last. The DataLoader batches consecutive indices, so it forms exactly these batches; a
+    shuffled order of whole batches keeps short and long ones mixed through the epoch.
+    """
+
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, seed: int | None, chunk_batches: int = 50
+    ) -> None:
+        super().__init__(len(lengths), seed)
+        self.lengths = torch.tensor(list(lengths))
+        self.batch_size = batch_size
+        self.chunk = batch_size * chunk_batches
+
+    def __iter__(self) -> Iterator[int]:
+        generator = epoch_generator(self.seed, self.epoch)
+        order = torch.randperm(self.n, generator=generator)
+        chunks = [c[self.lengths[c].argsort(stable=True)] for c in order.split(self.chunk)]
+        batches = list(torch.cat(chunks).split(self.batch_size))
+        short = [batches.pop()] if len(batches[-1]) < self.batch_size else []
+        shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        return iter(torch.cat([*shuffled, *short]).tolist())
+
+
+class ByLength(Sampler[int]):
+    """Evaluation order: shortest to longest, so each batch pads little. Results go back into the
+    part's order through the batch's ``index``."""
+
+    def __init__(self, lengths: Sequence[int]) -> None:
+        self.order = torch.tensor(list(lengths)).argsort(stable=True).tolist()
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+
+def in_input_order(index: Tensor, values: Tensor) -> Tensor:
+    """``values`` (N x ...) of the examples at part positions ``index`` (N), put back in part order."""
+    out = torch.empty_like(values)
+    out[index] = values
+    return out
 
 
 class TextDataModule(L.LightningDataModule):
@@ -138,23 +199,38 @@ class TextDataModule(L.LightningDataModule):
     def texts(self, part: str) -> list[str]:
         return [e.text for e in self.parts[part].examples]
 
-    def loader(
-        self, part: str, batch_size: int | None = None, shuffle_seed: int | None | bool = False
-    ) -> DataLoader:
-        """Batches of ``part`` in order, or shuffled per epoch from ``shuffle_seed`` (None: a random seed)."""
-        shuffled = shuffle_seed is not False
-        size = batch_size or self.config.batch_size
+    def loader(self, part: str, batch_size: int | None = None) -> DataLoader:
+        """Every example of ``part`` once, for evaluation: by length when ``group_by_length`` (each
+        batch's ``index`` puts results back in the part's order), else in the part's order."""
+        dataset = self.parts[part]
+        sampler = ByLength(dataset.lengths()) if self.config.group_by_length else None
         return DataLoader(
-            self.parts[part],
+            dataset, batch_size=batch_size or self.config.batch_size, sampler=sampler, collate_fn=self.collate
+        )
+
+    def shuffled_loader(
+        self, part: str, seed: int | None, batch_size: int | None = None, group_by_length: bool | None = None
+    ) -> DataLoader:
+        """Training batches of ``part`` in a new order each epoch, fixed by (``seed``, epoch); a None seed
+        draws one. Length-grouped unless ``group_by_length`` (default: the module's setting) is false."""
+        dataset, size = self.parts[part], batch_size or self.config.batch_size
+        grouped = self.config.group_by_length if group_by_length is None else group_by_length
+        sampler = (
+            LengthGroupedShuffle(dataset.lengths(), size, seed)
+            if grouped
+            else EpochShuffle(len(dataset), seed)
+        )
+        return DataLoader(
+            dataset,
             batch_size=size,
-            sampler=EpochShuffle(len(self.parts[part]), shuffle_seed) if shuffled else None,
+            sampler=sampler,
             collate_fn=self.collate,
             # a training batch of one example cannot be standardised by the head's BatchNorm
-            drop_last=shuffled and len(self.parts[part]) % size == 1,
+            drop_last=len(dataset) % size == 1,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle_seed=self.shuffle_seed)
+        return self.shuffled_loader("train", self.shuffle_seed)
 
     def val_dataloader(self) -> DataLoader:
         return self.loader("val")

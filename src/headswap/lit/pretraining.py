@@ -90,7 +90,8 @@ def pretrain_quick(
     )
     val = datamodule.loader("val", settings.batch_size)
     before = next_token_loss(module.lm, val)
-    train = datamodule.loader("train", settings.batch_size, shuffle_seed=settings.seed)
+    # plain shuffled batches, whatever the data's setting: a cached body's key does not name the batching
+    train = datamodule.shuffled_loader("train", settings.seed, settings.batch_size, group_by_length=False)
     trainer.fit(module, train_dataloaders=train)
     after = next_token_loss(module.lm, val)
     return {

@@ -114,6 +114,7 @@ class TransformerBody(nn.Module):
     """Token ids and padding mask -> hidden states B x T x D. No output head: that is the point."""
 
     name = "tiny"  # what reports call this body, beside a pretrained model's name
+    splits = True  # hidden_before and hidden_from rebuild forward: a frozen prefix can be cached
 
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()
@@ -144,10 +145,24 @@ class TransformerBody(nn.Module):
                 "truncate inputs or build a body with a longer position table"
             )
         mask = attention_mask_4d(attention_mask, self.cfg.causal if causal is None else causal)
+        return self._from_block(self.embed(input_ids), mask, 0)
+
+    def hidden_before(self, input_ids: Tensor, attention_mask: Tensor, block: int) -> Tensor:
+        """Hidden states B x T x D entering ``blocks.{block}``: what a frozen prefix computes."""
+        mask = attention_mask_4d(attention_mask, self.cfg.causal)
         x = self.embed(input_ids)
-        for block in self.blocks:
-            x = block(x, mask)
-        return self.norm(x)
+        for b in self.blocks[:block]:
+            x = b(x, mask)
+        return x  # B x T x D
+
+    def hidden_from(self, hidden: Tensor, attention_mask: Tensor, block: int) -> Tensor:
+        """The rest of ``forward`` from ``hidden_before(..., block)``'s output: B x T x D."""
+        return self._from_block(hidden, attention_mask_4d(attention_mask, self.cfg.causal), block)
+
+    def _from_block(self, x: Tensor, mask: Tensor, block: int) -> Tensor:
+        for b in self.blocks[block:]:
+            x = b(x, mask)
+        return self.norm(x)  # B x T x D
 
     def parts(self) -> dict[str, nn.Module]:
         """The body's named parts in input-to-output order; regimes choose among these names."""

@@ -47,6 +47,11 @@ class Classifier(nn.Module):
         hidden = self.body(input_ids, attention_mask)  # B x T x D
         return hidden if trains(self.pool) else self.pool(hidden, attention_mask)
 
+    def logits_from_block(self, hidden: Tensor, attention_mask: Tensor, block: int) -> Tensor:
+        """``forward`` from the hidden states B x T x D entering ``blocks.{block}``: B x 2 logits."""
+        out = self.body.hidden_from(hidden, attention_mask, block)  # B x T x D
+        return self.head(self.pool(out, attention_mask))
+
     def logits_from_features(self, features: Tensor, attention_mask: Tensor) -> Tensor:
         """The trainable rest of ``forward`` on ``frozen_features``' output: B x 2 logits."""
         pooled = self.pool(features, attention_mask) if trains(self.pool) else features  # B x D

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -168,6 +169,45 @@ class HFBody(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    @property
+    def splits(self) -> bool:
+        """Whether ``hidden_before`` and ``hidden_from`` rebuild ``forward``: only when nothing with
+        weights follows the last layer (BERT-style post-norm encoders), whose use the code cannot know."""
+        return not any(True for _ in self.parts()["norm"].parameters())
+
+    def hidden_before(self, input_ids: Tensor, attention_mask: Tensor, block: int) -> Tensor:
+        """Hidden states B x T x D entering layer ``block``, computed by the encoder's own forward."""
+        args, _ = self._layer_inputs(block, input_ids=input_ids, attention_mask=attention_mask)
+        return args[0]  # B x T x D
+
+    def hidden_from(self, hidden: Tensor, attention_mask: Tensor, block: int) -> Tensor:
+        """The last hidden states B x T x D from ``hidden_before(..., block)``'s output. The layers' own
+        arguments (the attention mask in the form this model builds it) come from running the encoder
+        up to its first layer, on the embeddings alone: a small cost beside a layer's."""
+        with torch.no_grad():
+            args, kwargs = self._layer_inputs(0, inputs_embeds=hidden, attention_mask=attention_mask)
+        layers = self.encoder.get_submodule(self._layers_name)
+        for layer in list(layers)[block:]:
+            out = layer(hidden, *args[1:], **kwargs)
+            hidden = out[0] if isinstance(out, tuple) else out  # older transformers return tuples
+        return hidden
+
+    def _layer_inputs(self, block: int, **inputs: Tensor) -> tuple[tuple, dict]:
+        """The positional and keyword arguments the encoder passes to layer ``block``; stops it there."""
+        layer = self.encoder.get_submodule(self._layers_name)[block]
+
+        def stop(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            raise _LayerInputs(args, kwargs)
+
+        handle = layer.register_forward_pre_hook(stop, with_kwargs=True)
+        try:
+            self.encoder(**inputs)
+        except _LayerInputs as captured:
+            return captured.args_, captured.kwargs_
+        finally:
+            handle.remove()
+        raise RuntimeError(f"body {self.name}: layer {block} never ran")
+
     def parts(self) -> dict[str, nn.Module]:
         """The body's named parts in input-to-output order; regimes choose among these names."""
         layers = self.encoder.get_submodule(self._layers_name)
@@ -212,3 +252,11 @@ def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None 
             "leave body.model.d_model unset"
         )
     return body
+
+
+class _LayerInputs(Exception):
+    """Carries a layer's inputs out of the encoder's forward, which then stops."""
+
+    def __init__(self, args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self.args_, self.kwargs_ = args, kwargs

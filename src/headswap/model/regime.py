@@ -11,7 +11,7 @@ import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from torch import nn
 
@@ -39,7 +39,7 @@ class Regime:
     body_lr: float = 0.0
     layer_decay: float = 1.0
     unfreeze: tuple[dict[str, Any], ...] = ()
-    adapters: Optional[dict[str, Any]] = None  # noqa: UP045 - OmegaConf reads this annotation
+    adapters: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
@@ -143,6 +143,20 @@ def _resolve_negative_index(pattern: str, names: list[str]) -> str:
 def trains(module: nn.Module) -> bool:
     """Whether any weight of ``module`` is trainable now."""
     return any(p.requires_grad for p in module.parameters())
+
+
+def frozen_prefix_blocks(parts: Mapping[str, nn.Module]) -> int:
+    """How many blocks, counted from the bottom, are frozen together with the embeddings (0 when the
+    embeddings train). While they stay frozen and in eval mode, what they compute for an example is fixed."""
+    names = list(parts)
+    if not names or trains(parts[names[0]]):
+        return 0
+    frozen = 0
+    for name in names[1:]:
+        if not name.startswith("blocks.") or trains(parts[name]):
+            break
+        frozen += 1
+    return frozen
 
 
 def set_train_modes(body: nn.Module, parts: Mapping[str, nn.Module]) -> None:

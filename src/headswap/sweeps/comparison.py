@@ -23,6 +23,7 @@ from rich.table import Table
 
 from headswap.io import atomic_write
 from headswap.report import console as make_console
+from headswap.report import markdown_table
 from headswap.run_record import THRESHOLD_METRICS
 from headswap.stats import Estimate, estimate
 from headswap.sweeps import plots
@@ -147,9 +148,7 @@ def render(c: Comparison) -> Group:
 
 
 def _markdown(c: Comparison) -> str:
-    def table(header: list[str], rows: list[list[str]]) -> str:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    table = markdown_table
 
     text = (
         f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "

@@ -27,11 +27,13 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
             if cfg.body.lm_pretraining
             else f"epochs={cfg.trainer.max_epochs} fine-tuning (no LM pre-training)",
             f"seed={cfg.seed}",
+            f"precision={cfg.trainer.precision}",
+            f"group_by_length={str(datamodule.config.group_by_length).lower()}",
         ]
     )
 
 
 def announce(cfg: DictConfig, datamodule: TextDataModule, title: str = "run") -> None:
     out = console()
-    out.print(f"{title}: {settings_line(cfg, datamodule)}", markup=False, highlight=False)
+    out.print(f"{title}: {settings_line(cfg, datamodule)}", markup=False, highlight=False, soft_wrap=True)
     out.print(render_split(datamodule.stats, datamodule.label_names))

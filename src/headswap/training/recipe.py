@@ -158,7 +158,11 @@ def assemble_result(
                 name for name, part in model.body.parts().items() if trains(part)
             ],
         },
-        "cost": {**cost.summary(model), "pretrain_seconds": pretrain_seconds} if cost else {},
+        "cost": (
+            {**cost.summary(model), "pretrain_seconds": pretrain_seconds, "precision": str(trainer.precision)}
+            if cost
+            else {}
+        ),
         "data": datamodule.stats,
         "pretrained_body": pretrain_info,
         "output_dir": str(cfg.paths.output_dir),
