@@ -34,6 +34,7 @@ def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
     data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
+    data.pop("group_by_length", None)  # fine-tuning batches; pre-training shuffles its own
     body = OmegaConf.to_container(cfg.body.model, resolve=True)
     body["causal"] = (
         True  # pre-training is always causal: a bidirectional fine-tune starts from the same body
