@@ -12,6 +12,7 @@ from scipy.stats import t as student_t
 
 from headswap.app.job_dirs import MAX_LENGTH, job_dir_name
 from headswap.jobs.compare import latest_sweep
+from headswap.run_record import FORMAT_VERSION
 from headswap.sweeps.comparison import compare, compare_and_report, group_name
 from headswap.sweeps.multirun import parse_overrides
 
@@ -71,7 +72,7 @@ def test_groups_are_ranked_by_validation_never_by_test(tmp_path: Path) -> None:
         make_job(sweep, ["lr=2", f"seed={seed}"], 0.90, val_f1=0.94)
     c = compare_and_report(sweep)
     assert [g.name for g in c.groups] == ["lr=2", "lr=1"]
-    assert c.groups[1].val_f1.mean == pytest.approx(0.905)
+    assert c.groups[1].val_score.mean == pytest.approx(0.905)
     rows = [line for line in (sweep / "comparison.md").read_text().splitlines() if line.startswith("| lr=")]
     assert rows[0].startswith("| lr=2 | 2 | 0.940 ± 0.000 | 0.900")  # group, runs, val f1, test precision
 
@@ -163,10 +164,10 @@ def test_an_override_hydra_would_refuse_names_the_file(tmp_path: Path) -> None:
 
 def test_a_record_of_another_format_is_listed_as_failed_and_the_rest_compare(sweep: Path) -> None:
     job = sweep / "data.x=1,regime=head,seed=1"
-    (job / "metrics.json").write_text(json.dumps({**sample_record(), "format_version": 2}))
+    (job / "metrics.json").write_text(json.dumps({**sample_record(), "format_version": FORMAT_VERSION + 1}))
     result = compare(sweep)
     (failed,) = [j for j in result.failed if j.dir == job]
-    assert re.search(r"metrics\.json: key 'format_version' is 2", failed.error)
+    assert re.search(rf"metrics\.json: key 'format_version' is {FORMAT_VERSION + 1}", failed.error)
     assert all(j.metrics is not None for g in result.groups for j in g.jobs)
 
 

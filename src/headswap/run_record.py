@@ -8,9 +8,11 @@ key, or of another format version, fails in one line naming the file and the key
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypedDict, cast, get_type_hints, is_typeddict
+from typing import Any, TypedDict, cast, get_args, get_origin, get_type_hints, is_typeddict
 
 from headswap.io import write_json
 
@@ -22,11 +24,20 @@ RANKING_METRICS = ("pr_auc", "roc_auc")
 """Scores of the ranking by class-1 probability, free of any threshold."""
 
 SCORES = THRESHOLD_METRICS + RANKING_METRICS
-"""Every score a run records for its test split and its best validation epoch, in the report's order."""
+"""Every score a two-class run records for its test split and its best validation epoch, in the report's
+order."""
 
-FORMAT_VERSION = 1
-"""Raise it when a key is renamed, removed or changes meaning: readers refuse every other version.
-Files written before the field existed hold exactly version 1's keys, so they are read as version 1."""
+MULTICLASS_SCORES = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
+"""Every score a run of more than two classes records for its test split and best validation epoch (and
+``top3_accuracy`` where there are more than five classes), in the report's order."""
+
+FORMAT_VERSION = 2
+"""Raise it when a key is renamed, removed or changes meaning: readers refuse every other version but
+those in ``READABLE_VERSIONS``. Version 2 adds runs of more than two classes (their figures under
+``MulticlassScores``, an N x N confusion matrix) and ``monitor``; a two-class record of version 2 holds
+version 1's keys and figures. Files written before the field existed are read as version 1."""
+
+READABLE_VERSIONS = (1, 2)
 
 FILE_NAME = "metrics.json"
 
@@ -57,6 +68,25 @@ class ThresholdScores(Figures):
 
     threshold: float
     confusion_matrix: list[list[int]]
+
+
+class _MulticlassFigures(TypedDict):
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    macro_precision: float
+    macro_recall: float
+    loss: float
+
+
+class MulticlassScores(_MulticlassFigures, total=False):
+    """One split's figures of a run of more than two classes, decided by argmax."""
+
+    top3_accuracy: float  # where there are more than five classes
+
+
+class MulticlassBestVal(MulticlassScores):
+    epoch: int | None
 
 
 class MacroScores(TypedDict):
@@ -115,10 +145,10 @@ class _Record(TypedDict):
     schedule: str
     seed: int | None
     overrides: list[str]
-    labels: list[str]  # [negative, positive]
-    test: Scores
-    best_val: BestVal
-    confusion_matrix: list[list[int]]  # [[tn, fp], [fn, tp]] on test at 0.5
+    labels: list[str]  # the classes, index = class id: [negative, positive] for two
+    test: Scores  # MulticlassScores for more than two classes
+    best_val: BestVal  # MulticlassBestVal for more than two classes
+    confusion_matrix: list[list[int]]  # N x N on test, rows true: [[tn, fp], [fn, tp]] at 0.5 for two
     per_class: dict[str, MacroScores]  # each label -> ClassScores, and "macro"
     params: Params
     cost: Cost  # {} when the cost monitor was off: nothing was measured
@@ -129,7 +159,15 @@ class _Record(TypedDict):
 
 
 class RunRecord(_Record, total=False):
-    test_at_val_threshold: ThresholdScores  # only with evaluation.tune_threshold
+    test_at_val_threshold: ThresholdScores  # only with evaluation.tune_threshold, and two classes
+    monitor: str  # what picked the best epoch: "val/f1" (the default for two classes) or "val/macro_f1"
+
+
+RANGES: dict[str, tuple[float, float | None]] = {
+    "test_at_val_threshold.threshold": (0.0, 1.0),
+    "best_val.epoch": (0, None),
+}
+"""Keys whose values have a range, not only a type: a threshold is a probability, an epoch a count."""
 
 
 class RunRecordError(ValueError):
@@ -144,31 +182,105 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
         )
     # files from before these fields existed are version 1, and ran the tiny body (the only one then)
     record = {"format_version": 1, "body": "tiny", **data}
-    if type(record["format_version"]) is not int or record["format_version"] != FORMAT_VERSION:
+    if type(record["format_version"]) is not int or record["format_version"] not in READABLE_VERSIONS:
         raise RunRecordError(
             f"{source}: key 'format_version' is {record['format_version']!r}, but this headswap reads "
-            f"format {FORMAT_VERSION}: read it with the version that wrote it"
+            f"formats {', '.join(map(str, READABLE_VERSIONS))}: read it with the version that wrote it"
         )
-    _check_keys(record, RunRecord, "", source)
+    labels = record.get("labels")
+    two = not isinstance(labels, list) or len(labels) == 2
+    overrides = {} if two else {"test": MulticlassScores, "best_val": MulticlassBestVal}
+    _check_keys(record, RunRecord, "", source, overrides)
     per_class = record["per_class"] if isinstance(record["per_class"], dict) else {}
     for name in record["labels"]:
         _check_keys(per_class.get(name), ClassScores, f"per_class.{name}", source)
     _check_keys(per_class.get("macro"), MacroScores, "per_class.macro", source)
+    record.setdefault("monitor", "val/f1" if two else "val/macro_f1")  # version 1: always val/f1
     return cast(RunRecord, record)
 
 
-def _check_keys(value: Any, schema: type, path: str, source: str | Path) -> None:
-    """Every required key of the TypedDict ``schema`` in ``value``, and so on down its nested records."""
+def _check_keys(
+    value: Any, schema: type, path: str, source: str | Path, overrides: Mapping[str, type] = {}
+) -> None:
+    """Every required key of the TypedDict ``schema`` in ``value`` and the type of every key present, and
+    so on down its nested records; ``overrides`` gives another schema for some keys (by dotted path)."""
     if not isinstance(value, dict):
         what = "missing" if value is None else f"a {type(value).__name__}, not a JSON object"
         raise RunRecordError(f"{source}: key {path!r} is {what} (metrics.json format {FORMAT_VERSION})")
     hints = get_type_hints(schema)
     for key in sorted(schema.__required_keys__):
-        where = f"{path}.{key}" if path else key
         if key not in value:
+            where = f"{path}.{key}" if path else key
             raise RunRecordError(f"{source}: key {where!r} is missing (metrics.json format {FORMAT_VERSION})")
-        if is_typeddict(hints[key]) and not (where == "cost" and value[key] == {}):
-            _check_keys(value[key], hints[key], where, source)
+    for key in sorted(hints.keys() & value.keys()):
+        where = f"{path}.{key}" if path else key
+        hint = overrides.get(where, hints[key])
+        if is_typeddict(hint):
+            if not (where == "cost" and value[key] == {}):
+                _check_keys(value[key], hint, where, source, overrides)
+        elif not _is_a(value[key], hint) or not _in_range(value[key], where):
+            raise RunRecordError(
+                f"{source}: key {where!r} is {_short(value[key])}, not {_describe(hint, where)} "
+                f"(metrics.json format {FORMAT_VERSION})"
+            )
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    """Whether a JSON value matches a type hint: whole numbers for ``int`` (never a boolean), any number
+    for ``float``, and element by element for ``list[...]`` and ``dict[str, ...]``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_a(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is list:
+        return isinstance(value, list) and all(_is_a(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_is_a(v, args[1]) for v in value.values())
+    if is_typeddict(hint):
+        return isinstance(value, dict)
+    return isinstance(value, hint)
+
+
+def _in_range(value: Any, where: str) -> bool:
+    low, high = RANGES.get(where, (None, None))
+    if value is None or low is None:
+        return True
+    return low <= value and (high is None or value <= high)
+
+
+def _describe(hint: Any, where: str = "") -> str:
+    """``hint`` in words for an error message ("an integer >= 0 or null"), with the key's range if any."""
+    args = get_args(hint)
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        kept = [a for a in args if a is not type(None)]
+        text = " or ".join(_describe(a, where) for a in kept)
+        return text + (" or null" if len(kept) < len(args) else "")
+    if get_origin(hint) in (list, dict):
+        inner = _describe(args[-1]).partition(" ")[2]  # "an integer" -> "integer"
+        plural = "JSON objects" if inner.startswith("JSON object") else inner.partition(" ")[0] + "s"
+        inner = plural + inner.removeprefix(
+            "JSON object" if plural == "JSON objects" else inner.partition(" ")[0]
+        )
+        return f"a list of {inner}" if get_origin(hint) is list else f"a JSON object of {inner}"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}
+    text = names.get(hint, f"a {getattr(hint, '__name__', hint)}")
+    low, high = RANGES.get(where, (None, None))
+    if low is not None:
+        text += f" from {low:g} to {high:g}" if high is not None else f" >= {low:g}"
+    return text
+
+
+def selected_score(record: RunRecord) -> float:
+    """The best validation figure by the run's monitor: what picked its epoch, and what a sweeper
+    optimises."""
+    return float(record["best_val"][record.get("monitor", "val/f1").removeprefix("val/")])
 
 
 def write_run_record(output_dir: str | Path, record: Mapping[str, Any]) -> Path:
@@ -185,3 +297,8 @@ def read_run_record(path: str | Path) -> RunRecord:
     except json.JSONDecodeError as e:
         raise RunRecordError(f"{path}: not JSON ({e})") from None
     return check_run_record(data, path)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

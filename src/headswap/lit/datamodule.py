@@ -14,6 +14,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
+from headswap.data.split import drop_rare_classes
 
 PARTS = ("train", "val", "test")
 
@@ -107,12 +108,15 @@ class TextDataModule(L.LightningDataModule):
         split_seed: int = 0,
         batch_size: int = 32,
         shuffle_seed: int | None = None,
+        min_per_class: int = 0,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"data.batch_size={batch_size} must be >= 1")
         if max_len < 2:
             raise ValueError(f"data.max_len={max_len} must be >= 2")
+        if min_per_class < 0:
+            raise ValueError(f"data.min_per_class={min_per_class} must be >= 0 (0 drops no class)")
         self.source = source
         self.tokenizer = tokenizer
         self.max_len = max_len
@@ -121,20 +125,35 @@ class TextDataModule(L.LightningDataModule):
         self.split_seed = split_seed
         self.batch_size = batch_size
         self.shuffle_seed = shuffle_seed  # the training seed: batch order per epoch
+        self.min_per_class = min_per_class
+        self._label_names: tuple[str, ...] | None = None  # the classes kept, once loaded
         self.collate = PadCollate(tokenizer.pad_id)
         self.parts: dict[str, EncodedTexts] = {}
         self.stats: dict[str, object] = {}
 
     @property
-    def label_names(self) -> tuple[str, str]:
-        return tuple(self.source.label_names)  # type: ignore[return-value]
+    def label_names(self) -> tuple[str, ...]:
+        """The classes, index = class id: (negative, positive) for two; less any ``min_per_class`` dropped."""
+        return self._label_names or tuple(self.source.label_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
 
     def setup(self, stage: str | None = None) -> None:
         if self.parts:
             return
         examples = self.source.load()
+        names = tuple(self.source.label_names)
+        kept, names, dropped = drop_rare_classes([e.label for e in examples], names, self.min_per_class)
+        if dropped:
+            renumber = {old: new for new, old in enumerate(sorted({examples[i].label for i in kept}))}
+            examples = [Example(examples[i].text, renumber[examples[i].label]) for i in kept]
+        self._label_names = names
         texts, labels = [e.text for e in examples], [e.label for e in examples]
-        split = stratified_group_split(texts, labels, self.test_fraction, self.val_fraction, self.split_seed)
+        split = stratified_group_split(
+            texts, labels, self.test_fraction, self.val_fraction, self.split_seed, self.label_names
+        )
         for part in PARTS:
             keys = getattr(split, part)
             self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, self.max_len)
@@ -144,7 +163,10 @@ class TextDataModule(L.LightningDataModule):
             "duplicate_rows": split.duplicate_rows,
             "truncated": sum(self.tokenizer.is_truncated(e.text, self.max_len) for e in examples),
             "max_len": self.max_len,
-            "warnings": split_warnings(texts, labels, split, self.label_names),
+            "warnings": [
+                *([dropped] if dropped else []),
+                *split_warnings(texts, labels, split, self.label_names),
+            ],
         }
         for warning in self.stats["warnings"]:
             log.warning("split: %s", warning)
@@ -192,10 +214,12 @@ def table_datamodule(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     quoting: bool = True,
+    labels: Sequence[str | int] | None = None,
     **datamodule: Any,
 ) -> TextDataModule:
     """``data=csv``: a user's CSV/TSV file, with the file's settings at the top of ``data``
-    (``data.path=my.csv``). Labels are compared as text, so ``data.positive_label=1`` works."""
+    (``data.path=my.csv``). Labels are compared as text, so ``data.positive_label=1`` works, and
+    ``data.labels=[neutral,negative,positive]`` fixes the classes and their order."""
     source = TableSource(
         path=str(path),
         text_column=text_column,
@@ -207,5 +231,6 @@ def table_datamodule(
         encoding=encoding,
         encoding_errors=encoding_errors,
         quoting=quoting,
+        labels=None if labels is None else tuple(str(v) for v in labels),
     )
     return TextDataModule(source, tokenizer, **datamodule)
