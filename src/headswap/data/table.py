@@ -353,3 +353,16 @@ class SMSSpamCollection(TableSource):
     delimiter: str | None = "\t"
     header: bool = False
     quoting: bool = False
+
+
+def _bundled_hwu64() -> str:
+    return str(files("headswap") / "datasets" / "hwu64_scenarios" / "hwu64_scenarios.csv")
+
+
+@dataclass(frozen=True)
+class HWU64Scenarios(TableSource):
+    """HWU64's 18 scenarios (alarm, music, weather, ...): 5,063 requests to a home assistant (CC BY 4.0),
+    shipped inside the package like the SMS collection; ``text,label`` CSV, classes in sorted order.
+    Source and derivation: ``datasets/hwu64_scenarios/SOURCE.md``."""
+
+    path: str = field(default_factory=_bundled_hwu64)

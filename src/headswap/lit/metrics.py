@@ -155,6 +155,20 @@ def class_scores(
     return per
 
 
+def multiclass_scores(probs: Tensor, labels: Tensor) -> dict[str, Any]:
+    """The multiclass figures of N-column probabilities (argmax decides) and the N x N confusion matrix,
+    from the same metrics training logs."""
+    n = probs.shape[1]
+    metrics = multiclass_metrics("", n)
+    metrics.update(probs, labels)
+    cm = confusion_matrix(num_classes=n)
+    cm.update(probs, labels)
+    return {
+        **{k: round(float(v), 6) for k, v in metrics.compute().items()},
+        "confusion_matrix": cm.compute().tolist(),
+    }
+
+
 def scores_at(probs: Tensor, labels: Tensor, threshold: float) -> dict[str, Any]:
     """Binary figures at one threshold, and the confusion matrix [[tn, fp], [fn, tp]]."""
     metrics = classification_metrics("", threshold)
