@@ -114,7 +114,7 @@ def test_full_body_runs_in_train_mode_with_a_graph(datamodule: TextDataModule) -
 def test_metrics_are_fed_class_one_probabilities(datamodule: TextDataModule) -> None:
     model = make_model("head").eval()
     batch = next(iter(datamodule.val_dataloader()))
-    _, probs = model._step(batch)
+    probs, _ = model._step(batch)  # (what the metrics take, loss): the order of _logits_and_loss
     expected = model(batch["input_ids"], batch["attention_mask"]).softmax(-1)[:, 1]
     torch.testing.assert_close(probs, expected)
     assert ((probs >= 0) & (probs <= 1)).all()
