@@ -61,3 +61,28 @@ def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float =
         "calibration": None,
         "early_stopping": None,
     }
+
+
+def multiclass_record(macro_f1: float = 0.8, val_macro_f1: float | None = None) -> dict[str, Any]:
+    """A three-class record: every test figure equal to ``macro_f1``, selected by validation macro-F1."""
+    labels = ["alarm", "music", "weather"]
+    scores = {
+        "loss": 0.5,
+        "accuracy": macro_f1,
+        "macro_f1": macro_f1,
+        "weighted_f1": macro_f1,
+        "macro_precision": macro_f1,
+        "macro_recall": macro_f1,
+    }
+    class_scores = {"precision": macro_f1, "recall": macro_f1, "f1": macro_f1}
+    record = sample_record()
+    record.pop("test_at_val_threshold", None)
+    return {
+        **record,
+        "labels": labels,
+        "monitor": "val/macro_f1",
+        "test": scores,
+        "best_val": {**scores, "macro_f1": macro_f1 if val_macro_f1 is None else val_macro_f1, "epoch": 2},
+        "confusion_matrix": [[8, 1, 1], [1, 8, 1], [0, 2, 8]],
+        "per_class": {**{name: {**class_scores, "support": 10} for name in labels}, "macro": class_scores},
+    }

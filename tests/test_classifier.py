@@ -116,7 +116,7 @@ def test_metrics_score_class_one_as_the_positive_class(
     with torch.no_grad():
         linear.weight.zero_()
         linear.bias.copy_(torch.tensor([5.0, -5.0]) if favoured == 0 else torch.tensor([-5.0, 5.0]))
-    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = quiet_trainer()
     (scores,) = trainer.validate(model, datamodule=datamodule, verbose=False)
     assert scores["val/recall"] == recall
     spam_share = datamodule.parts["val"].labels.float().mean().item()  # 0.5 on the balanced fixture

@@ -77,7 +77,7 @@ def test_groups_are_ranked_by_validation_never_by_test(tmp_path: Path) -> None:
         make_job(sweep, ["lr=2", f"seed={seed}"], 0.90, val_f1=0.94)
     c = compare_and_report(sweep)
     assert [g.name for g in c.groups] == ["lr=2", "lr=1"]
-    assert c.groups[1].val_f1.mean == pytest.approx(0.905)
+    assert c.groups[1].val_score.mean == pytest.approx(0.905)
     rows = [line for line in (sweep / "comparison.md").read_text().splitlines() if line.startswith("| lr=")]
     assert rows[0].startswith("| lr=2 | 2 | 0.940 ± 0.000 | 0.900")  # group, runs, val f1, test precision
 

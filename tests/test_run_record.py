@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from headswap.report import render_report
 from headswap.run_record import FORMAT_VERSION, RunRecordError, read_run_record, write_run_record
 
 from .conftest import TINY, compose_cfg
-from .records import sample_record
+from .records import multiclass_record, sample_record
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,50 @@ def test_a_boolean_format_version_is_refused(trained: tuple[Path, dict[str, Any]
     bad = mutated(trained[0], tmp_path, lambda d: d.update(format_version=True))  # True == 1 in Python
     with pytest.raises(RunRecordError, match="key 'format_version' is True"):
         read_run_record(bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "value"),
+    [
+        (lambda d: d["best_val"].update(epoch="abc"), "best_val.epoch", "'abc'"),
+        (lambda d: d["best_val"].update(epoch=-1), "best_val.epoch", "-1"),
+        (
+            lambda d: d["test_at_val_threshold"].update(threshold="high"),
+            "test_at_val_threshold.threshold",
+            "'high'",
+        ),
+        (
+            lambda d: d["test_at_val_threshold"].update(threshold=7.5),
+            "test_at_val_threshold.threshold",
+            "7.5",
+        ),
+        (lambda d: d["test"].update(f1="0.9"), "test.f1", "'0.9'"),
+        (lambda d: d.update(seed=True), "seed", "True"),
+        (lambda d: d["confusion_matrix"][0].__setitem__(0, 1.5), "confusion_matrix", r"\[\[1\.5"),
+        (lambda d: d.update(labels="ham,spam"), "labels", "'ham,spam'"),
+    ],
+)
+def test_a_wrong_typed_value_is_named_with_its_file_and_key(
+    trained: tuple[Path, dict[str, Any]], tmp_path: Path, change: Any, key: str, value: str
+) -> None:
+    bad = mutated(trained[0], tmp_path, change)
+    with pytest.raises(RunRecordError) as err:
+        read_run_record(bad)
+    message = str(err.value)
+    assert re.match(rf"{re.escape(str(bad))}: key '{re.escape(key)}' is {value}", message), message
+    assert "\n" not in message
+
+
+def test_a_version_1_file_still_reads_and_was_selected_by_val_f1(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({**sample_record(), "format_version": 1}))
+    record = read_run_record(path)
+    assert record["format_version"] == 1 and record["monitor"] == "val/f1"
+
+
+def test_a_multiclass_record_is_checked_against_the_multiclass_figures(tmp_path: Path) -> None:
+    record = multiclass_record()
+    assert read_run_record(write_run_record(tmp_path, record))["test"]["macro_f1"] == 0.8
+    del record["test"]["macro_f1"]
+    with pytest.raises(RunRecordError, match=r"key 'test\.macro_f1' is missing"):
+        write_run_record(tmp_path / "other", record)

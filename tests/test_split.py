@@ -45,9 +45,9 @@ def test_single_class_is_rejected_with_a_clear_message() -> None:
         stratified_group_split(["a", "b", "c"], [1, 1, 1], 0.2, 0.2, 0)
 
 
-def test_too_few_examples_of_a_class_is_rejected() -> None:
-    with pytest.raises(ValueError, match="class 1 has 1 examples"):
-        stratified_group_split([f"t{i}" for i in range(11)], [0] * 10 + [1], 0.2, 0.2, 0)
+def test_too_few_examples_of_a_class_is_rejected_naming_its_label() -> None:
+    with pytest.raises(ValueError, match="class 'spam' has 1 examples.*data.min_per_class"):
+        stratified_group_split([f"t{i}" for i in range(11)], [0] * 10 + [1], 0.2, 0.2, 0, ("ham", "spam"))
 
 
 @pytest.mark.parametrize(("test", "val", "key"), [(0.0, 0.2, "test_fraction"), (0.2, 1.0, "val_fraction")])

@@ -9,11 +9,13 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 
+from headswap.confusion import CSV_NAME
 from headswap.mistakes import Mistake
-from headswap.run_record import SCORES, Cost, DataStats, EarlyStop, RunRecord
+from headswap.run_record import MULTICLASS_SCORES, SCORES, Cost, DataStats, EarlyStop, RunRecord
 
 MISTAKES_SHOWN = 5
 TEXT_WIDTH = 90  # characters of a mistake's text the report shows, on one line
+PRINTED_CLASSES = 20  # a larger confusion matrix is left to confusion_matrix.csv / .png
 
 
 def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
@@ -27,26 +29,28 @@ def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
     if tuned:
         scores.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
     scores.add_column("best val", justify="right")
-    for name in SCORES:
+    for name in score_names(result):
         extra = [f"{tuned[name]:.4f}"] if tuned else []
         scores.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
 
-    negative, positive = result["labels"]
-    per_class = Table(title="test, per class (threshold 0.5)", title_justify="left")
+    labels = result["labels"]
+    decided = "threshold 0.5" if len(labels) == 2 else "argmax"
+    per_class = Table(title=f"test, per class ({decided})", title_justify="left")
     for column in ("class", "precision", "recall", "f1", "support"):
         per_class.add_column(column, justify="right")
-    for name in (negative, positive, "macro"):
+    for name in (*labels, "macro"):
         row = result["per_class"][name]
         support = str(row["support"]) if "support" in row else ""
         per_class.add_row(name, *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), support)
 
-    (tn, fp), (fn, tp) = result["confusion_matrix"]
-    confusion = Table(title="test confusion matrix", title_justify="left")
-    confusion.add_column("")
-    confusion.add_column(f"pred {negative}", justify="right")
-    confusion.add_column(f"pred {positive}", justify="right")
-    confusion.add_row(f"true {negative}", str(tn), str(fp))
-    confusion.add_row(f"true {positive}", str(fn), str(tp))
+    confusion: Table | str = f"test confusion matrix: {len(labels)} classes, in {CSV_NAME} (not printed)"
+    if len(labels) <= PRINTED_CLASSES:
+        confusion = Table(title="test confusion matrix", title_justify="left")
+        confusion.add_column("")
+        for name in labels:
+            confusion.add_column(f"pred {name}", justify="right")
+        for name, row in zip(labels, result["confusion_matrix"]):
+            confusion.add_row(f"true {name}", *map(str, row))
 
     cost = result["cost"]
     params = result["params"]
@@ -121,6 +125,14 @@ def _mistakes(mistakes: Sequence[Mistake]) -> Table:
     return table
 
 
+def score_names(result: RunRecord) -> tuple[str, ...]:
+    """The scores a run records, in the report's order: the binary set, or the multiclass set (and
+    top-3 accuracy where the run has it)."""
+    if len(result["labels"]) == 2:
+        return SCORES
+    return MULTICLASS_SCORES + tuple(k for k in ("top3_accuracy",) if k in result["test"])
+
+
 def _pretraining(cost: Cost, body: dict) -> str:
     """This run's pre-training seconds; 0 when the body came from the cache (what making it took then)
     or arrived pretrained."""
@@ -135,16 +147,15 @@ def _pretraining(cost: Cost, body: dict) -> str:
 
 
 def render_split(data: DataStats, labels: Sequence[str]) -> Group:
-    """Each part's per-class counts and positive rate, and what grouping and truncation did."""
-    negative, positive = labels
+    """Each part's per-class counts and (two classes) positive rate, and what grouping and truncation did."""
     table = Table(title="split (exact duplicates kept in one part)", title_justify="left")
-    for column in ("part", negative, positive, "rows", f"{positive} rate"):
+    rate = [f"{labels[1]} rate"] if len(labels) == 2 else []
+    for column in ("part", *labels, "rows", *rate):
         table.add_column(column, justify="left" if column == "part" else "right")
     for part, counts in data["sizes"].items():
-        n_neg, n_pos = counts.get(negative, 0), counts.get(positive, 0)
-        table.add_row(
-            part, f"{n_neg:,}", f"{n_pos:,}", f"{n_neg + n_pos:,}", f"{n_pos / max(1, n_neg + n_pos):.1%}"
-        )
+        n = [counts.get(label, 0) for label in labels]
+        share = [f"{n[1] / max(1, sum(n)):.1%}"] if rate else []
+        table.add_row(part, *(f"{c:,}" for c in n), f"{sum(n):,}", *share)
     notes = [
         f"{data['duplicate_groups']} texts occur more than once ({data['duplicate_rows']} rows); "
         f"{data['truncated']} texts truncated to {data['max_len']} tokens"

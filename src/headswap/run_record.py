@@ -8,10 +8,11 @@ key, or of another format version, fails in one line naming the file and the key
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
-from types import UnionType
-from typing import Any, TypedDict, Union, cast, get_args, get_origin, get_type_hints, is_typeddict
+from typing import Any, TypedDict, cast, get_args, get_origin, get_type_hints, is_typeddict
 
 from headswap.io import write_json
 
@@ -23,15 +24,21 @@ RANKING_METRICS = ("pr_auc", "roc_auc")
 """Scores of the ranking by class-1 probability, free of any threshold."""
 
 SCORES = THRESHOLD_METRICS + RANKING_METRICS
-"""Every score a run records for its test split and its best validation epoch, in the report's order."""
+"""Every score a two-class run records for its test split and its best validation epoch, in the report's
+order."""
+
+MULTICLASS_SCORES = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
+"""Every score a run of more than two classes records for its test split and best validation epoch (and
+``top3_accuracy`` where there are more than five classes), in the report's order."""
 
 FORMAT_VERSION = 2
-"""Raise it when a key is added, renamed, removed or changes meaning, and teach ``_upgrade`` to read the
-old version as the new one; readers refuse every version they do not know. Files written before the
-field existed hold exactly version 1's keys, so they are read as version 1.
-Version 2 added ``test.ece``, ``test.brier``, ``calibration`` and ``early_stopping``."""
+"""Raise it when a key is added, renamed, removed or changes meaning, and teach ``_upgrade`` to read the old
+version as the new one; readers refuse every version not in ``READABLE_VERSIONS``. Version 2 adds runs of
+more than two classes (their figures under ``MulticlassScores``, an N x N confusion matrix), ``monitor``,
+``test.ece``, ``test.brier``, ``calibration`` and ``early_stopping``. Files written before the field
+existed are read as version 1."""
 
-READABLE_VERSIONS = (1, FORMAT_VERSION)
+READABLE_VERSIONS = (1, 2)
 
 FILE_NAME = "metrics.json"
 
@@ -53,11 +60,15 @@ class Scores(Figures):
     loss: float
 
 
-class TestScores(Scores):
-    """The test split's figures, and how well its probabilities are calibrated (None: a version-1 run)."""
+class CalibrationFigures(TypedDict):
+    """How well the test split's probabilities are calibrated (None: a version-1 run)."""
 
     ece: float | None  # expected calibration error, 15 bins, of the raw probabilities
     brier: float | None  # mean squared distance of the probability vector from the one-hot label
+
+
+class TestScores(Scores, CalibrationFigures):
+    """The test split's figures of a two-class run."""
 
 
 class Calibration(TypedDict):
@@ -87,6 +98,29 @@ class ThresholdScores(Figures):
 
     threshold: float
     confusion_matrix: list[list[int]]
+
+
+class _MulticlassFigures(TypedDict):
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    macro_precision: float
+    macro_recall: float
+    loss: float
+
+
+class MulticlassScores(_MulticlassFigures, total=False):
+    """One split's figures of a run of more than two classes, decided by argmax."""
+
+    top3_accuracy: float  # where there are more than five classes
+
+
+class MulticlassTestScores(MulticlassScores, CalibrationFigures):
+    """The test split's figures of a run of more than two classes."""
+
+
+class MulticlassBestVal(MulticlassScores):
+    epoch: int | None
 
 
 class MacroScores(TypedDict):
@@ -146,10 +180,10 @@ class _Record(TypedDict):
     schedule: str
     seed: int | None
     overrides: list[str]
-    labels: list[str]  # [negative, positive]
-    test: TestScores
-    best_val: BestVal
-    confusion_matrix: list[list[int]]  # [[tn, fp], [fn, tp]] on test at 0.5
+    labels: list[str]  # the classes, index = class id: [negative, positive] for two
+    test: TestScores  # MulticlassTestScores for more than two classes
+    best_val: BestVal  # MulticlassBestVal for more than two classes
+    confusion_matrix: list[list[int]]  # N x N on test, rows true: [[tn, fp], [fn, tp]] at 0.5 for two
     per_class: dict[str, MacroScores]  # each label -> ClassScores, and "macro"
     params: Params
     cost: Cost  # {} when the cost monitor was off: nothing was measured
@@ -162,7 +196,15 @@ class _Record(TypedDict):
 
 
 class RunRecord(_Record, total=False):
-    test_at_val_threshold: ThresholdScores  # only with evaluation.tune_threshold
+    test_at_val_threshold: ThresholdScores  # only with evaluation.tune_threshold, and two classes
+    monitor: str  # what picked the best epoch: "val/f1" (the default for two classes) or "val/macro_f1"
+
+
+RANGES: dict[str, tuple[float, float | None]] = {
+    "test_at_val_threshold.threshold": (0.0, 1.0),
+    "best_val.epoch": (0, None),
+}
+"""Keys whose values have a range, not only a type: a threshold is a probability, an epoch a count."""
 
 
 class RunRecordError(ValueError):
@@ -182,12 +224,16 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
             f"{source}: key 'format_version' is {record['format_version']!r}, but this headswap reads "
             f"formats {', '.join(map(str, READABLE_VERSIONS))}: read it with the version that wrote it"
         )
+    labels = record.get("labels")
+    two = not isinstance(labels, list) or len(labels) == 2
+    overrides = {} if two else {"test": MulticlassTestScores, "best_val": MulticlassBestVal}
     record = _upgrade(record)
-    _check_keys(record, RunRecord, "", source)
+    _check_keys(record, RunRecord, "", source, overrides)
     per_class = record["per_class"] if isinstance(record["per_class"], dict) else {}
     for name in record["labels"]:
         _check_keys(per_class.get(name), ClassScores, f"per_class.{name}", source)
     _check_keys(per_class.get("macro"), MacroScores, "per_class.macro", source)
+    record.setdefault("monitor", "val/f1" if two else "val/macro_f1")  # version 1: always val/f1
     return cast(RunRecord, record)
 
 
@@ -201,29 +247,98 @@ def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
     return {"calibration": None, "early_stopping": None, **record, "test": test}
 
 
-def _record_type(hint: Any) -> tuple[type | None, bool]:
-    """The TypedDict a key holds (or None), and whether it may be None instead (``X | None``)."""
+def _record_in(hint: Any) -> Any:
+    """The TypedDict a key holds, alone or as ``X | None``; None for any other hint."""
     if is_typeddict(hint):
-        return hint, False
-    if get_origin(hint) not in (Union, UnionType):
-        return None, False
-    records = [a for a in get_args(hint) if is_typeddict(a)]
-    return (records[0] if records else None), type(None) in get_args(hint)
+        return hint
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        return next((a for a in get_args(hint) if is_typeddict(a)), None)
+    return None
 
 
-def _check_keys(value: Any, schema: type, path: str, source: str | Path) -> None:
-    """Every required key of the TypedDict ``schema`` in ``value``, and so on down its nested records."""
+def _check_keys(
+    value: Any, schema: type, path: str, source: str | Path, overrides: Mapping[str, type] = {}
+) -> None:
+    """Every required key of the TypedDict ``schema`` in ``value`` and the type of every key present, and
+    so on down its nested records; ``overrides`` gives another schema for some keys (by dotted path)."""
     if not isinstance(value, dict):
         what = "missing" if value is None else f"a {type(value).__name__}, not a JSON object"
         raise RunRecordError(f"{source}: key {path!r} is {what} (metrics.json format {FORMAT_VERSION})")
     hints = get_type_hints(schema)
     for key in sorted(schema.__required_keys__):
-        where = f"{path}.{key}" if path else key
         if key not in value:
+            where = f"{path}.{key}" if path else key
             raise RunRecordError(f"{source}: key {where!r} is missing (metrics.json format {FORMAT_VERSION})")
-        record, nullable = _record_type(hints[key])
-        if record and not (nullable and value[key] is None) and not (where == "cost" and value[key] == {}):
-            _check_keys(value[key], record, where, source)
+    for key in sorted(hints.keys() & value.keys()):
+        where = f"{path}.{key}" if path else key
+        hint = overrides.get(where, hints[key])
+        record = _record_in(hint)
+        if record is not None and (value[key] is not None or record is hint):  # X | None may be None
+            if not (where == "cost" and value[key] == {}):
+                _check_keys(value[key], record, where, source, overrides)
+        elif not _is_a(value[key], hint) or not _in_range(value[key], where):
+            raise RunRecordError(
+                f"{source}: key {where!r} is {_short(value[key])}, not {_describe(hint, where)} "
+                f"(metrics.json format {FORMAT_VERSION})"
+            )
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    """Whether a JSON value matches a type hint: whole numbers for ``int`` (never a boolean), any number
+    for ``float``, and element by element for ``list[...]`` and ``dict[str, ...]``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_a(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is list:
+        return isinstance(value, list) and all(_is_a(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_is_a(v, args[1]) for v in value.values())
+    if is_typeddict(hint):
+        return isinstance(value, dict)
+    return isinstance(value, hint)
+
+
+def _in_range(value: Any, where: str) -> bool:
+    low, high = RANGES.get(where, (None, None))
+    if value is None or low is None:
+        return True
+    return low <= value and (high is None or value <= high)
+
+
+def _describe(hint: Any, where: str = "") -> str:
+    """``hint`` in words for an error message ("an integer >= 0 or null"), with the key's range if any."""
+    args = get_args(hint)
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        kept = [a for a in args if a is not type(None)]
+        text = " or ".join(_describe(a, where) for a in kept)
+        return text + (" or null" if len(kept) < len(args) else "")
+    if get_origin(hint) in (list, dict):
+        inner = _describe(args[-1]).partition(" ")[2]  # "an integer" -> "integer"
+        plural = "JSON objects" if inner.startswith("JSON object") else inner.partition(" ")[0] + "s"
+        inner = plural + inner.removeprefix(
+            "JSON object" if plural == "JSON objects" else inner.partition(" ")[0]
+        )
+        return f"a list of {inner}" if get_origin(hint) is list else f"a JSON object of {inner}"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}
+    text = names.get(hint, f"a {getattr(hint, '__name__', hint)}")
+    low, high = RANGES.get(where, (None, None))
+    if low is not None:
+        text += f" from {low:g} to {high:g}" if high is not None else f" >= {low:g}"
+    return text
+
+
+def selected_score(record: RunRecord) -> float:
+    """The best validation figure by the run's monitor: what picked its epoch, and what a sweeper
+    optimises."""
+    return float(record["best_val"][record.get("monitor", "val/f1").removeprefix("val/")])
 
 
 def write_run_record(output_dir: str | Path, record: Mapping[str, Any]) -> Path:
@@ -240,3 +355,8 @@ def read_run_record(path: str | Path) -> RunRecord:
     except json.JSONDecodeError as e:
         raise RunRecordError(f"{path}: not JSON ({e})") from None
     return check_run_record(data, path)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

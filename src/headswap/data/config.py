@@ -16,6 +16,7 @@ class DataConfig:
     val_fraction: float = 0.2  # per class, of what the test part leaves
     split_seed: int = 0  # the split's own seed, independent of the training seed
     batch_size: int = 32
+    min_per_class: int = 0  # drop classes with fewer examples, with a warning (0: a too-small class fails)
     group_by_length: bool = True  # training batches of similar length (false: random batches, more padding)
 
     def __post_init__(self) -> None:
@@ -26,3 +27,5 @@ class DataConfig:
             )
         if self.batch_size < 1:
             raise ValueError(f"data.batch_size={self.batch_size} must be >= 1")
+        if self.min_per_class < 0:
+            raise ValueError(f"data.min_per_class={self.min_per_class} must be >= 0 (0 drops no class)")

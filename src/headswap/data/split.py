@@ -23,8 +23,12 @@ def stratified_group_split(
     test_fraction: float,
     val_fraction: float,
     seed: int,
+    label_names: Sequence[str] | None = None,
 ) -> Split:
     """Split indices so each part keeps the class balance and no text occurs in two parts.
+
+    ``label_names[i]`` names class ``i`` in errors (default: the index as text), since a user knows their
+    classes by label, not by position.
 
     ``test_fraction`` is taken from the whole corpus, per class; ``val_fraction`` from what remains,
     per class. A group of identical texts is labelled by its majority label and moves as one unit,
@@ -36,9 +40,11 @@ def stratified_group_split(
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"data.val_fraction={val_fraction} must be in [0, 1)")
     counts = Counter(labels)
+    names = [str(i) for i in range(max(counts) + 1)] if label_names is None else list(label_names)
     if len(counts) < 2:
+        found = ", ".join(f"{names[y]!r}: {n}" for y, n in counts.items())
         raise ValueError(
-            f"only one class in the data ({dict(counts)}): a stratified split needs examples of both labels"
+            f"only one class in the data ({found}): a stratified split needs examples of two or more labels"
         )
 
     groups: dict[str, list[int]] = defaultdict(list)
@@ -51,7 +57,7 @@ def stratified_group_split(
 
     rng = random.Random(seed)
     parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-    for label in sorted(by_class):
+    for label in range(len(names)):  # a class named but absent fails below, with its count (0)
         class_groups = by_class[label]
         rng.shuffle(class_groups)
         n = sum(len(g) for g in class_groups)
@@ -75,8 +81,9 @@ def stratified_group_split(
             have = sum(1 for i in parts[part] if labels[i] == label)
             if have < needed:
                 raise ValueError(
-                    f"class {label} has {n} examples, too few to put one in the {part} part; "
-                    "add data or change data.test_fraction / data.val_fraction"
+                    f"class {names[label]!r} has {n} examples, too few to put one in the {part} part; "
+                    "add data, change data.test_fraction / data.val_fraction, or set data.min_per_class "
+                    "to drop classes with fewer examples"
                 )
     dup = [g for g in groups.values() if len(g) > 1]
     return Split(
@@ -107,21 +114,26 @@ def split_warnings(
     texts: Sequence[str], labels: Sequence[int], split: Split, label_names: Sequence[str]
 ) -> list[str]:
     """What about a split could mislead a run: a part whose class balance is off the whole file's, or a
-    class within a part that is largely one repeated text (its scores then hinge on that one text)."""
-    rate = sum(1 for y in labels if y == 1) / len(labels)
+    class within a part that is largely one repeated text (its scores then hinge on that one text).
+    With two classes the balance is the positive rate (the other class's is its mirror); with more, each
+    class's share is checked."""
+    classes = range(len(label_names))
+    checked = (1,) if len(label_names) == 2 else classes
     found = []
     for part in ("train", "val", "test"):
         rows = getattr(split, part)
         if not rows:
             continue
-        part_rate = sum(1 for i in rows if labels[i] == 1) / len(rows)
-        if abs(part_rate - rate) > POSITIVE_RATE_TOLERANCE:
-            found.append(
-                f"the {part} part is {part_rate:.1%} {label_names[1]} against {rate:.1%} in the whole data: "
-                "large groups of duplicate texts did not fit its share; "
-                "change data.split_seed or the fractions"
-            )
-        for label in (0, 1):
+        for label in checked:
+            rate = sum(1 for y in labels if y == label) / len(labels)
+            part_rate = sum(1 for i in rows if labels[i] == label) / len(rows)
+            if abs(part_rate - rate) > POSITIVE_RATE_TOLERANCE:
+                found.append(
+                    f"the {part} part is {part_rate:.1%} {label_names[label]} against {rate:.1%} in the "
+                    "whole data: large groups of duplicate texts did not fit its share; "
+                    "change data.split_seed or the fractions"
+                )
+        for label in classes:
             counts = Counter(texts[i] for i in rows if labels[i] == label)
             if not counts:
                 continue
@@ -132,3 +144,26 @@ def split_warnings(
                     f"of the {part} part ({text[:40]!r}); consider removing its duplicates from the file"
                 )
     return found
+
+
+def drop_rare_classes(
+    labels: Sequence[int], label_names: Sequence[str], min_per_class: int
+) -> tuple[list[int], tuple[str, ...], str | None]:
+    """``data.min_per_class``: the rows to keep, the classes left (renumbered in their order) and a
+    warning naming what was dropped, or ``None`` when every class has ``min_per_class`` examples."""
+    counts = Counter(labels)
+    rare = [y for y in range(len(label_names)) if counts[y] < min_per_class]
+    if not rare:
+        return list(range(len(labels))), tuple(label_names), None
+    kept = tuple(name for y, name in enumerate(label_names) if y not in rare)
+    if len(kept) < 2:
+        raise ValueError(
+            f"data.min_per_class={min_per_class} leaves {len(kept)} class(es) of {len(label_names)}; "
+            "lower it so that two or more classes remain"
+        )
+    dropped = ", ".join(f"{label_names[y]!r} ({counts[y]})" for y in rare)
+    warning = (
+        f"data.min_per_class={min_per_class}: dropped {len(rare)} class(es) with fewer examples: {dropped}; "
+        f"{len(kept)} classes remain"
+    )
+    return [i for i, y in enumerate(labels) if y not in rare], kept, warning

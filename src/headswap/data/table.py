@@ -48,10 +48,13 @@ def _lines(start: int, end: int) -> str:
 class TableSource:
     """Labelled texts from one column of a delimited file and labels from another.
 
-    ``positive_label`` becomes label 1; ``negative_label`` label 0 (``None``: the one other label in the
-    file). ``delimiter=None`` picks tab for ``.tsv`` / ``.tab`` / no extension, else comma. ``quoting=False``
-    reads quote characters as text, for files like the SMS Spam Collection whose messages may open a
-    quote they never close (with quoting on, such a file fails loudly rather than merging rows).
+    Two label values: ``positive_label`` becomes label 1; ``negative_label`` label 0 (``None``: the one
+    other label in the file). More than two (with ``negative_label`` unset): every value is a class, in
+    sorted order; ``labels`` fixes the classes and their order instead (index = class id) and refuses a
+    value not in it. ``delimiter=None`` picks tab for ``.tsv`` / ``.tab`` / no extension, else comma.
+    ``quoting=False`` reads quote characters as text, for files like the SMS Spam Collection whose
+    messages may open a quote they never close (with quoting on, such a file fails loudly rather than
+    merging rows).
     """
 
     path: str
@@ -64,9 +67,18 @@ class TableSource:
     encoding: str = "utf-8"
     encoding_errors: str = "strict"
     quoting: bool = True
+    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         """Catch configuration mistakes when Hydra builds the source, before any file is read."""
+        if self.labels is not None:
+            names = tuple(str(v).strip() for v in self.labels)
+            if len(names) < 2 or len(set(names)) < len(names) or not all(names):
+                self._fail(
+                    f"data.labels={list(self.labels)} must name two or more different, non-empty classes",
+                    "list each label value of the file once, in the order wanted",
+                )
+            object.__setattr__(self, "labels", names)
         if len(self._delimiter) != 1:
             self._fail(f"delimiter={self.delimiter!r} is not one character", "use e.g. ',' or '\\t'")
         if self.negative_label is not None and self.negative_label.strip() == self.positive_label.strip():
@@ -91,16 +103,18 @@ class TableSource:
     # -- the TextSource protocol ---------------------------------------------------------------------
 
     @property
-    def label_names(self) -> tuple[str, str]:
-        """(negative, positive); reads the file only when the negative label must be inferred."""
-        negative = self.negative_label
-        if negative is None:
-            negative = self.__dict__.get("_inferred_negative") or self._parse()[1]
-        return negative.strip(), self.positive_label.strip()
+    def label_names(self) -> tuple[str, ...]:
+        """The classes, index = class id: (negative, positive) for two. Reads the file only when they
+        cannot be known from the settings."""
+        if self.labels is not None:
+            return self.labels
+        if self.negative_label is not None:
+            return self.negative_label.strip(), self.positive_label.strip()
+        return self.__dict__.get("_inferred_names") or self._parse()[1]
 
     def load(self) -> list[Example]:
-        examples, negative = self._parse()
-        object.__setattr__(self, "_inferred_negative", negative)  # label_names stays in step, no re-read
+        examples, names = self._parse()
+        object.__setattr__(self, "_inferred_names", names)  # label_names stays in step, no re-read
         return examples
 
     def fingerprint(self) -> str:
@@ -119,7 +133,7 @@ class TableSource:
             self.encoding,
             self.encoding_errors,
             self.quoting,
-        )
+        ) + (() if self.labels is None else (self.labels,))  # two-class files keep their fingerprint
         h = hashlib.sha256(f"table:{settings!r}\0".encode())
         h.update(self._read_bytes())
         return h.hexdigest()
@@ -191,8 +205,8 @@ class TableSource:
             )
         return names.index(col.strip())
 
-    def _parse(self) -> tuple[list[Example], str]:
-        """Examples in file order and the negative label (given or inferred)."""
+    def _parse(self) -> tuple[list[Example], tuple[str, ...]]:
+        """Examples in file order and the class names (index = class id)."""
         text = self._decode(self._read_bytes())
         if not text.strip():
             self._fail("the file is empty", "point data.path at a file with labelled rows")
@@ -200,7 +214,7 @@ class TableSource:
         with _field_size_limit(len(text)):
             return self._parse_rows(text)
 
-    def _parse_rows(self, text: str) -> tuple[list[Example], str]:
+    def _parse_rows(self, text: str) -> tuple[list[Example], tuple[str, ...]]:
         """``_parse`` on the decoded text."""
         reader = csv.reader(
             io.StringIO(text, newline=""),
@@ -212,9 +226,8 @@ class TableSource:
         negative = None if self.negative_label is None else self.negative_label.strip()
         header: list[str] | None = None
         ti = li = -1
-        examples: list[Example] = []
-        seen: list[str] = []  # distinct labels in order of appearance
-        counts = {0: 0, 1: 0}
+        rows: list[tuple[str, str, str]] = []  # text, label, where
+        seen: dict[str, str] = {}  # distinct labels in order of appearance -> the row each first occurs on
         end = 0
         while True:
             start = end + 1
@@ -261,54 +274,62 @@ class TableSource:
                 self._fail("empty text", "remove the row or fill in its text", where)
             label = row[li].strip()
             if not label:
-                other = repr(negative) if negative else "a negative label"
+                expected = f"one of {_listing(self.labels)}" if self.labels else f"e.g. {positive!r}"
+                self._fail(f"empty label (expected {expected})", "fill in the label or remove the row", where)
+            seen.setdefault(label, where)
+            if self.labels is not None and label not in self.labels:
                 self._fail(
-                    f"empty label (expected {positive!r} or {other})",
-                    "fill in the label or remove the row",
+                    f"label {label!r} is not in data.labels ({_listing(self.labels)})",
+                    "add it to data.labels, or fix or remove the row",
                     where,
                 )
-            if label not in seen:
-                seen.append(label)
-            if label == positive:
-                y = 1
-            elif negative is None:  # the first label other than positive_label is the negative class
-                negative, y = label, 0
-            elif label == negative:
-                y = 0
-            elif self.negative_label is None:
+            if negative is not None and label not in (positive, negative):
                 self._fail(
-                    f"more than one label besides positive_label {positive!r} (labels seen so far: "
-                    f"{_listing(seen)})",
-                    "set negative_label to the negative class (and check positive_label), or fix the row",
-                    where,
-                )
-            else:
-                self._fail(
-                    f"unknown label {label!r} (labels seen so far: {_listing(seen)}; expected "
+                    f"unknown label {label!r} (labels seen so far: {_listing(list(seen))}; expected "
                     f"{positive!r} or {negative!r})",
-                    "fix the row, or set positive_label / negative_label",
+                    "fix the row, or set positive_label / negative_label, or unset negative_label "
+                    "for more than two classes",
                     where,
                 )
-            counts[y] += 1
-            examples.append(Example(row[ti], y))
-        if not examples:
+            rows.append((row[ti], label, where))
+        if not rows:
             self._fail(
                 "no data rows" + (" after the header" if header else ""),
                 "add rows with a text and a label"
                 + (", or set header=False if line 1 is data" if header else ""),
             )
-        if not counts[0] or not counts[1]:
-            if not counts[1]:
+        names = self._class_names(seen, positive, negative, len(rows))
+        index = {name: i for i, name in enumerate(names)}
+        return [Example(text, index[label]) for text, label, _ in rows], names
+
+    def _class_names(
+        self, first_seen: dict[str, str], positive: str, negative: str | None, n_rows: int
+    ) -> tuple[str, ...]:
+        """The classes, index = class id: ``labels`` as given; (negative, positive) for two label values;
+        the sorted values for more than two."""
+        seen = list(first_seen)
+        if len(seen) == 1:
+            if seen[0] != positive:
                 fix = f"set positive_label (now {positive!r}) to the file's positive label, or add positives"
             else:
                 fix = "add rows of the negative class" + (f" {negative!r}" if negative else "")
             self._fail(
-                f"only one class in the file: all {len(examples)} rows are labelled {seen[0]!r}, "
+                f"only one class in the file: all {n_rows} rows are labelled {seen[0]!r}, "
                 "so stratification is impossible",
                 fix,
             )
-        assert negative is not None
-        return examples, negative
+        if self.labels is not None:
+            return self.labels
+        if len(seen) > 2 and negative is None:
+            return tuple(sorted(seen))
+        if positive not in seen:
+            self._fail(
+                f"more than one label besides positive_label {positive!r} (labels seen so far: "
+                f"{_listing(seen)})",
+                "set negative_label to the negative class (and check positive_label), or fix the row",
+                first_seen[seen[1]],
+            )
+        return (negative or next(s for s in seen if s != positive)), positive
 
 
 def _bundled_sms() -> str:
@@ -332,3 +353,16 @@ class SMSSpamCollection(TableSource):
     delimiter: str | None = "\t"
     header: bool = False
     quoting: bool = False
+
+
+def _bundled_hwu64() -> str:
+    return str(files("headswap") / "datasets" / "hwu64_scenarios" / "hwu64_scenarios.csv")
+
+
+@dataclass(frozen=True)
+class HWU64Scenarios(TableSource):
+    """HWU64's 18 scenarios (alarm, music, weather, ...): 5,063 requests to a home assistant (CC BY 4.0),
+    shipped inside the package like the SMS collection; ``text,label`` CSV, classes in sorted order.
+    Source and derivation: ``datasets/hwu64_scenarios/SOURCE.md``."""
+
+    path: str = field(default_factory=_bundled_hwu64)

@@ -15,10 +15,10 @@ from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
 from headswap.io import write_json
 from headswap.lit.datamodule import PARTS
-from headswap.lit.metrics import scores_at
+from headswap.lit.metrics import multiclass_scores, scores_at
 from headswap.report import console as make_console
 from headswap.report import render_split
-from headswap.run_record import SCORES
+from headswap.run_record import MULTICLASS_SCORES, SCORES
 from headswap.training.build import build_datamodule
 
 GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
@@ -39,11 +39,15 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)  # a bad setting ends in one line before any work
     datamodule = build_datamodule(cfg)
     data = {part: (datamodule.texts(part), datamodule.parts[part].labels.tolist()) for part in PARTS}
-    # liblinear and random_state=0: every fit is deterministic, so nothing else needs a seed
+    # liblinear (lbfgs, multinomial, for more than two classes: liblinear is one-vs-rest only) and
+    # random_state=0: every fit is deterministic, so nothing else needs a seed
+    solver, iterations = (
+        ("liblinear", 100) if datamodule.num_classes == 2 else ("lbfgs", 1000)
+    )  # 100: the default
     builders: dict[str, Callable[[float], Any]] = {
         "tfidf word 1-2 + logreg": lambda c: make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-            LogisticRegression(C=c, solver="liblinear"),
+            LogisticRegression(C=c, solver=solver, max_iter=iterations),
         ),
         "tfidf char_wb 2-5 + linear svm": lambda c: make_pipeline(
             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
@@ -56,7 +60,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "data": datamodule.stats,
         "truncated_to_max_len": False,
         "grid": list(GRID),
-        "models": {name: evaluate(build, data) for name, build in builders.items()},
+        "models": {name: evaluate(build, data, datamodule.num_classes) for name, build in builders.items()},
         "output_dir": str(cfg.paths.output_dir),
     }
     write_json(Path(cfg.paths.output_dir) / "baseline.json", result)
@@ -73,41 +77,65 @@ def positive_scores(model: Any, texts: list[str]) -> torch.Tensor:
     return torch.sigmoid(torch.as_tensor(model.decision_function(texts), dtype=torch.float32))
 
 
-def scores(model: Any, texts: list[str], labels: list[int]) -> dict[str, float]:
-    """The run report's scores (``SCORES``) of class 1 at 0.5, from the same code as training's."""
-    result = scores_at(positive_scores(model, texts), torch.tensor(labels), 0.5)
-    return {m: result[m] for m in SCORES}
+def class_probabilities(model: Any, texts: list[str]) -> torch.Tensor:
+    """N-column scores that sum to 1: logistic regression's probabilities, or the softmax of the SVM's
+    one-vs-rest margins (its argmax is the SVM's prediction), for the multiclass metrics."""
+    if hasattr(model, "predict_proba"):
+        return torch.as_tensor(model.predict_proba(texts), dtype=torch.float32)
+    return torch.as_tensor(model.decision_function(texts), dtype=torch.float32).softmax(dim=-1)
 
 
-def evaluate(build: Callable[[float], Any], data: Data) -> dict[str, Any]:
-    """Fit on train for each C, keep the one with the best validation F1 (first on ties); test it once."""
+def scores(model: Any, texts: list[str], labels: list[int], num_classes: int = 2) -> dict[str, float]:
+    """The run report's scores, from the same code as training's: ``SCORES`` of class 1 at 0.5 for two
+    classes, ``MULTICLASS_SCORES`` (and top-3 accuracy where N > 5) by argmax for more."""
+    if num_classes == 2:
+        result = scores_at(positive_scores(model, texts), torch.tensor(labels), 0.5)
+        return {m: result[m] for m in SCORES}
+    result = multiclass_scores(class_probabilities(model, texts), torch.tensor(labels))
+    return {m: v for m, v in result.items() if m != "confusion_matrix"}
+
+
+def evaluate(build: Callable[[float], Any], data: Data, num_classes: int = 2) -> dict[str, Any]:
+    """Fit on train for each C, keep the one with the best validation F1 (macro-F1 for more than two
+    classes; first on ties); test it once."""
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = (data[part] for part in PARTS)
+    key = selection_key(num_classes)
     fits = []
     for c in GRID:
         started = time.perf_counter()
         model = build(c).fit(train_x, train_y)
         seconds = time.perf_counter() - started
-        fits.append((scores(model, val_x, val_y)["f1"], c, model, seconds))
-    val_f1, c, model, seconds = max(fits, key=lambda fit: fit[0])
+        fits.append((scores(model, val_x, val_y, num_classes)[key], c, model, seconds))
+    val_score, c, model, seconds = max(fits, key=lambda fit: fit[0])
     return {
         "C": c,
-        "val_f1": round(val_f1, 6),
-        "val_f1_by_C": {str(g): round(f, 6) for f, g, _, _ in fits},
-        "test": scores(model, test_x, test_y),
+        f"val_{key}": round(val_score, 6),
+        f"val_{key}_by_C": {str(g): round(f, 6) for f, g, _, _ in fits},
+        "test": scores(model, test_x, test_y, num_classes),
         "fit_seconds": round(seconds, 4),
     }
 
 
+def selection_key(num_classes: int) -> str:
+    """What picks C, as what picks a run's epoch by default: F1 for two classes, macro-F1 for more."""
+    return "f1" if num_classes == 2 else "macro_f1"
+
+
 def print_table(result: dict[str, Any], max_len: int) -> None:
-    positive = result["labels"][1]
+    labels = result["labels"]
+    key = selection_key(len(labels))
+    task = f"positive class: {labels[1]}" if len(labels) == 2 else f"{len(labels)} classes"
     title = (
-        f"classic baselines (positive class: {positive}; C chosen by validation F1; "
+        f"classic baselines ({task}; C chosen by validation {key.replace('_', '-').replace('f1', 'F1')}; "
         f"full texts, not truncated to data.max_len={max_len})"
     )
+    recorded = next(iter(result["models"].values()))["test"]
+    order = SCORES if len(labels) == 2 else (*MULTICLASS_SCORES, "top3_accuracy")
+    names = [m for m in order if m in recorded]
     table = Table(title=title, title_justify="left")
-    for column in ("model", "C", "val f1", *(f"test {m}" for m in SCORES), "fit time"):
+    for column in ("model", "C", f"val {key.replace('_', ' ')}", *(f"test {m}" for m in names), "fit time"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, row in result["models"].items():
-        test = [f"{row['test'][m]:.4f}" for m in SCORES]
-        table.add_row(name, f"{row['C']:g}", f"{row['val_f1']:.4f}", *test, f"{row['fit_seconds']:.3f} s")
+        test = [f"{row['test'][m]:.4f}" for m in names]
+        table.add_row(name, f"{row['C']:g}", f"{row[f'val_{key}']:.4f}", *test, f"{row['fit_seconds']:.3f} s")
     make_console().print(table)

@@ -14,7 +14,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from headswap.lit.datamodule import in_input_order
-from headswap.lit.metrics import classification_metrics, confusion_matrix
+from headswap.lit.metrics import confusion_matrix, metrics_for
 from headswap.model import Pool, Regime, count_parameters, set_train_modes
 from headswap.model.adapters import add_lora
 from headswap.model.classifier import Classifier, linear_head
@@ -46,9 +46,11 @@ class HeadSwapClassifier(L.LightningModule):
         cache_features: bool = True,
         body_lr_scale: float = 1.0,
         prefix_cache_mb: float = 1024.0,
+        num_classes: int = 2,
     ) -> None:
         super().__init__()
-        self.classifier = Classifier(body, pool, linear_head(pool.out_dim, standardize))
+        self.num_classes = num_classes
+        self.classifier = Classifier(body, pool, linear_head(pool.out_dim, standardize, num_classes))
         self.regime = regime.scale_body_rates(body_lr_scale)
         self.optimizer_factory = optimizer
         self.schedule = schedule
@@ -64,10 +66,12 @@ class HeadSwapClassifier(L.LightningModule):
         if self.feature_cache is not None:  # new body weights (a checkpoint, or by hand) make features stale
             body.register_load_state_dict_pre_hook(self._clear_cache)
         self._loss_sum, self._loss_count = torch.zeros(()), 0  # the epoch's training loss, summed by example
-        self.val_metrics = classification_metrics("val/")
-        self.test_metrics = classification_metrics("test/")
-        self.test_confusion = confusion_matrix()
-        self.confusion: list[list[int]] | None = None  # [[tn, fp], [fn, tp]] of the last test run
+        self.val_metrics = metrics_for("val/", num_classes)
+        self.test_metrics = metrics_for("test/", num_classes)
+        self.test_confusion = confusion_matrix(num_classes=num_classes)
+        self.confusion: list[list[int]] | None = (
+            None  # N x N of the last test run: [[tn, fp], [fn, tp]] for 2
+        )
 
     @property
     def body(self) -> nn.Module:
@@ -82,7 +86,7 @@ class HeadSwapClassifier(L.LightningModule):
         return self.classifier.head
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None = None) -> Tensor:
-        """Logits B x 2. With ``keys`` (corpus positions) what the frozen part computes comes from the
+        """Logits B x N. With ``keys`` (corpus positions) what the frozen part computes comes from the
         cache: a frozen body's features, or the hidden states its frozen lowest blocks hand on."""
         cache = self.feature_cache if keys is not None else None
         if self.body_trains():
@@ -141,8 +145,14 @@ class HeadSwapClassifier(L.LightningModule):
         return logits, F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
 
     def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """What the metrics take and the loss, in ``_logits_and_loss``'s order."""
         logits, loss = self._logits_and_loss(batch)
-        return loss, logits.softmax(dim=-1)[:, 1]  # class-1 probabilities for the metrics
+        return self.metric_input(logits.softmax(dim=-1)), loss
+
+    def metric_input(self, probs: Tensor) -> Tensor:
+        """Probabilities B x N -> what the metrics take: class-1 probabilities B for two classes (binary
+        metrics would squash anything outside [0, 1] with a sigmoid), B x N for more."""
+        return probs[:, 1] if self.num_classes == 2 else probs
 
     def on_train_epoch_start(self) -> None:
         set_train_modes(self.body, self.body.parts())
@@ -171,13 +181,13 @@ class HeadSwapClassifier(L.LightningModule):
         self.log("train/loss", total / count.clamp(min=1))
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        loss, probs = self._step(batch)
+        probs, loss = self._step(batch)
         self.val_metrics.update(probs, batch["labels"])
         self.log("val/loss", loss, on_epoch=True, batch_size=len(batch["labels"]), sync_dist=True)
         self.log_dict(self.val_metrics, on_step=False, on_epoch=True)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        loss, probs = self._step(batch)
+        probs, loss = self._step(batch)
         self.test_metrics.update(probs, batch["labels"])
         self.test_confusion.update(probs, batch["labels"])
         self.log("test/loss", loss, on_epoch=True, batch_size=len(batch["labels"]), sync_dist=True)
@@ -202,9 +212,10 @@ class HeadSwapClassifier(L.LightningModule):
         return in_input_order(order, torch.cat(logits)), in_input_order(order, torch.cat(labels))
 
     def predict_proba(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Class-1 probabilities [n] and labels [n] of every example in ``loader``, in the part's order."""
+        """The metrics' input (``metric_input``: class-1 probabilities [n] for two classes, [n, N] for more)
+        and labels [n] of every example in ``loader``, in the part's order."""
         logits, labels = self.predict_logits(loader)
-        return logits.softmax(dim=-1)[:, 1], labels
+        return self.metric_input(logits.softmax(dim=-1)), labels
 
     @property
     def schedule_name(self) -> str:

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
 from headswap.data.config import DataConfig
+from headswap.data.split import drop_rare_classes
 
 PARTS = ("train", "val", "test")
 
@@ -166,21 +167,37 @@ class TextDataModule(L.LightningDataModule):
         self.source = source
         self.tokenizer = tokenizer
         self.shuffle_seed = shuffle_seed  # the training seed: batch order per epoch
+        self._label_names: tuple[str, ...] | None = None  # the classes kept, once loaded
         self.collate = PadCollate(tokenizer.pad_id)
         self.parts: dict[str, EncodedTexts] = {}
         self.stats: dict[str, object] = {}
 
     @property
-    def label_names(self) -> tuple[str, str]:
-        return tuple(self.source.label_names)  # type: ignore[return-value]
+    def label_names(self) -> tuple[str, ...]:
+        """The classes, index = class id: (negative, positive) for two; less any ``min_per_class`` dropped."""
+        return self._label_names or tuple(self.source.label_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
 
     def setup(self, stage: str | None = None) -> None:
         if self.parts:
             return
         examples = self.source.load()
+        names = tuple(self.source.label_names)
+        kept, names, dropped = drop_rare_classes(
+            [e.label for e in examples], names, self.config.min_per_class
+        )
+        if dropped:
+            renumber = {old: new for new, old in enumerate(sorted({examples[i].label for i in kept}))}
+            examples = [Example(examples[i].text, renumber[examples[i].label]) for i in kept]
+        self._label_names = names
         texts, labels = [e.text for e in examples], [e.label for e in examples]
         cfg = self.config
-        split = stratified_group_split(texts, labels, cfg.test_fraction, cfg.val_fraction, cfg.split_seed)
+        split = stratified_group_split(
+            texts, labels, cfg.test_fraction, cfg.val_fraction, cfg.split_seed, self.label_names
+        )
         for part in PARTS:
             keys = getattr(split, part)
             self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, cfg.max_len)
@@ -190,7 +207,10 @@ class TextDataModule(L.LightningDataModule):
             "duplicate_rows": split.duplicate_rows,
             "truncated": sum(self.tokenizer.is_truncated(e.text, cfg.max_len) for e in examples),
             "max_len": cfg.max_len,
-            "warnings": split_warnings(texts, labels, split, self.label_names),
+            "warnings": [
+                *([dropped] if dropped else []),
+                *split_warnings(texts, labels, split, self.label_names),
+            ],
         }
 
     def _names(self, labels: Tensor) -> list[str]:

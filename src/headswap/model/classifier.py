@@ -12,19 +12,19 @@ from headswap.model.pooling import Pool
 from headswap.model.regime import trains
 
 
-def linear_head(in_dim: int, standardize: bool = True, n_classes: int = 2) -> nn.Module:
-    """``Linear(in_dim, n_classes)``, optionally after a fixed standardisation of its input.
+def linear_head(in_dim: int, standardize: bool = True, num_classes: int = 2) -> nn.Module:
+    """``Linear(in_dim, num_classes)``, optionally after a fixed standardisation of its input.
 
     A frozen body's pooled features share a large common component and vary little around it;
     standardising them (BatchNorm without affine, as in MAE's linear probing) lets a linear head
     converge in a few epochs. At inference it is a fixed affine map, so the head stays linear.
     """
     norm = nn.BatchNorm1d(in_dim, affine=False) if standardize else nn.Identity()
-    return nn.Sequential(norm, nn.Linear(in_dim, n_classes))
+    return nn.Sequential(norm, nn.Linear(in_dim, num_classes))
 
 
 class Classifier(nn.Module):
-    """Token ids B x T and padding mask B x T -> two-class logits B x 2 (class 1 is the positive one).
+    """Token ids B x T and padding mask B x T -> logits B x N (two classes: class 1 is the positive one).
 
     ``body`` is any module mapping (input_ids, attention_mask) to hidden states B x T x D that names
     its parts in ``parts()`` (see ``TransformerBody``); it is used as given, already pretrained.
@@ -38,7 +38,7 @@ class Classifier(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         hidden = self.body(input_ids, attention_mask)  # B x T x D
-        return self.head(self.pool(hidden, attention_mask))  # B x 2
+        return self.head(self.pool(hidden, attention_mask))  # B x N
 
     def frozen_features(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         """What the parts that do not train compute: hidden states B x T x D, or pooled B x D when the
@@ -53,6 +53,6 @@ class Classifier(nn.Module):
         return self.head(self.pool(out, attention_mask))
 
     def logits_from_features(self, features: Tensor, attention_mask: Tensor) -> Tensor:
-        """The trainable rest of ``forward`` on ``frozen_features``' output: B x 2 logits."""
+        """The trainable rest of ``forward`` on ``frozen_features``' output: B x N logits."""
         pooled = self.pool(features, attention_mask) if trains(self.pool) else features  # B x D
         return self.head(pooled)

@@ -3,9 +3,10 @@
 Jobs are grouped by every override except ``seed`` (and infrastructure keys such as paths), and by
 the body they ran when there is more than one; each group summarised as mean ± std with a 95%
 t-interval over its seeds, and every pair of groups compared on the seeds they share (a paired
-t-interval on the F1 difference: seed noise cancels in the pairing).
-Groups are listed by validation F1, the figure a choice among them may rest on; test figures are
-what the chosen group reports, never what chooses it.
+t-interval on the difference in test F1, or macro-F1 for more than two classes: seed noise cancels in
+the pairing). Groups are listed by the validation figure the runs were selected by (``monitor``: F1 for
+two classes, macro-F1 for more), the figure a choice among them may rest on; test figures are what the
+chosen group reports, never what chooses it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rich.table import Table
 from headswap.io import atomic_write
 from headswap.report import console as make_console
 from headswap.report import markdown_table
-from headswap.run_record import THRESHOLD_METRICS
+from headswap.run_record import THRESHOLD_METRICS, RunRecord
 from headswap.stats import Estimate, estimate
 from headswap.sweeps import plots
 from headswap.sweeps.multirun import Comparison, GroupSummary, Job, PairedDifference, find_jobs
@@ -67,22 +68,39 @@ def compare(sweep_dir: str | Path) -> Comparison:
     for job in done:
         body = job.metrics["body"] if several_bodies else None
         by_group[group_name(job.overrides, constant, body)].append(job)
+    monitor, metrics, headline = _figures([j.metrics for j in done], sweep_dir)
     groups = [GroupSummary(name, members) for name, members in by_group.items()]
     for g in groups:
-        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in THRESHOLD_METRICS}
-        g.val_f1 = estimate([j.metrics["best_val"]["f1"] for j in g.jobs])
-    groups.sort(key=lambda g: -g.val_f1.mean)
+        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in metrics}
+        g.val_score = estimate([j.metrics["best_val"][monitor] for j in g.jobs])
+    # a loss is better low; every other monitor better high
+    groups.sort(key=lambda g: g.val_score.mean if monitor.endswith("loss") else -g.val_score.mean)
     pairs = []
     for i, a in enumerate(groups):
         for b in groups[i + 1 :]:
-            f1_a = {j.seed: j.metrics["test"]["f1"] for j in a.jobs}
-            f1_b = {j.seed: j.metrics["test"]["f1"] for j in b.jobs}
-            shared = sorted(f1_a.keys() & f1_b.keys())
+            score_a = {j.seed: j.metrics["test"][headline] for j in a.jobs}
+            score_b = {j.seed: j.metrics["test"][headline] for j in b.jobs}
+            shared = sorted(score_a.keys() & score_b.keys())
             if shared:
-                pairs.append(
-                    PairedDifference(a.name, b.name, shared, estimate([f1_a[s] - f1_b[s] for s in shared]))
-                )
-    return Comparison(sweep_dir, groups, pairs, failed)
+                diff = estimate([score_a[s] - score_b[s] for s in shared])
+                pairs.append(PairedDifference(a.name, b.name, shared, diff))
+    return Comparison(sweep_dir, groups, pairs, failed, monitor, metrics, headline)
+
+
+def _figures(records: list[RunRecord], sweep_dir: Path) -> tuple[str, tuple[str, ...], str]:
+    """What ranks the groups (the runs' monitor, as a best_val key), the test figures shown, and the one
+    compared in pairs: the binary figures for two classes, accuracy and macro-F1 for more."""
+    monitors = {r["monitor"] for r in records}
+    classes = {len(r["labels"]) for r in records}
+    if len(monitors) > 1 or len(classes) > 1:
+        raise ValueError(
+            f"the jobs of {sweep_dir} differ in their number of classes ({sorted(classes)}) or in what "
+            f"selected their best epoch ({sorted(monitors)}): compare sweeps of one task and monitor"
+        )
+    monitor = next(iter(monitors), "val/f1").removeprefix("val/")
+    if classes <= {2}:
+        return monitor, THRESHOLD_METRICS, "f1"
+    return monitor, ("accuracy", "macro_f1"), "macro_f1"
 
 
 def _mean_std(e: Estimate) -> str:
@@ -98,9 +116,9 @@ def _rows(c: Comparison) -> list[list[str]]:
         [
             g.name,
             str(len(g.jobs)),
-            _mean_std(g.val_f1),
-            *(_mean_std(g.scores[m]) for m in THRESHOLD_METRICS),
-            _interval(g.scores["f1"]),
+            _mean_std(g.val_score),
+            *(_mean_std(g.scores[m]) for m in c.metrics),
+            _interval(g.scores[c.headline]),
             f"{int(g.mean_of('params', 'trainable')):,}",
             f"{g.mean_of('cost', 'train_seconds'):.2f}",
         ]
@@ -108,8 +126,19 @@ def _rows(c: Comparison) -> list[list[str]]:
     ]
 
 
-HEADER = ["group", "runs", "val f1", *THRESHOLD_METRICS, "F1 95% CI", "trainable params", "train s"]
-PAIR_HEADER = ["A", "B", "seeds", "F1 A − B (mean [95% CI])", "verdict"]
+def _words(metric: str) -> str:
+    """``macro_f1`` -> ``macro F1``, as the tables name it."""
+    return metric.replace("_", " ").replace("f1", "F1")
+
+
+def _header(c: Comparison) -> list[str]:
+    val = f"val {c.monitor}".replace("_", " ")  # "val f1", as the two-class tables always said
+    test = [m.replace("_", " ") for m in c.metrics]
+    return ["group", "runs", val, *test, f"{_words(c.headline)} 95% CI", "trainable params", "train s"]
+
+
+def _pair_header(c: Comparison) -> list[str]:
+    return ["A", "B", "seeds", f"{_words(c.headline)} A − B (mean [95% CI])", "verdict"]
 
 
 def _pair_rows(c: Comparison) -> list[list[str]]:
@@ -127,17 +156,20 @@ def _pair_rows(c: Comparison) -> list[list[str]]:
 
 def render(c: Comparison) -> Group:
     table = Table(
-        title=f"by validation F1; test metrics beside it (mean ± std over seeds): {c.sweep_dir}",
+        title=f"by validation {_words(c.monitor)}; test metrics beside it (mean ± std over seeds): "
+        f"{c.sweep_dir}",
         title_justify="left",
     )
-    for col in HEADER:
+    for col in _header(c):
         table.add_column(col, justify="left" if col == "group" else "right")
     for row in _rows(c):
         table.add_row(*row)
     parts: list[Any] = [table]
     if c.pairs:
-        paired = Table(title="paired by seed, test F1: is the difference real?", title_justify="left")
-        for col in PAIR_HEADER:
+        paired = Table(
+            title=f"paired by seed, test {_words(c.headline)}: is the difference real?", title_justify="left"
+        )
+        for col in _pair_header(c):
             paired.add_column(col)
         for row in _pair_rows(c):
             paired.add_row(*row)
@@ -148,14 +180,14 @@ def render(c: Comparison) -> Group:
 
 
 def _markdown(c: Comparison) -> str:
-    table = markdown_table
-
     text = (
-        f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation F1 (best epoch of each run); "
-        f"test metrics beside it, mean ± std over seeds.\n\n{table(HEADER, _rows(c))}\n"
+        f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation {_words(c.monitor)} (best "
+        "epoch of each run); test metrics beside it, mean ± std over seeds.\n\n"
+        f"{markdown_table(_header(c), _rows(c))}\n"
     )
     if c.pairs:
-        text += f"\n## Paired by seed (test F1)\n\n{table(PAIR_HEADER, _pair_rows(c))}\n"
+        pairs = markdown_table(_pair_header(c), _pair_rows(c))
+        text += f"\n## Paired by seed (test {_words(c.headline)})\n\n{pairs}\n"
     if c.failed:
         text += "\n## Failed or missing jobs\n\n" + "".join(
             f"- `{j.dir.relative_to(c.sweep_dir)}`: {j.error}\n" for j in c.failed
@@ -166,14 +198,14 @@ def _markdown(c: Comparison) -> str:
 def _csv(c: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    stats = [f"{m}_{s}" for m in THRESHOLD_METRICS for s in ("mean", "std", "ci_low", "ci_high")]
+    stats = [f"{m}_{s}" for m in c.metrics for s in ("mean", "std", "ci_low", "ci_high")]
     writer.writerow(
         [
             "group",
             "runs",
             "seeds",
-            "val_f1_mean",
-            "val_f1_std",
+            f"val_{c.monitor}_mean",
+            f"val_{c.monitor}_std",
             *stats,
             "trainable_params",
             "total_params",
@@ -185,7 +217,7 @@ def _csv(c: Comparison) -> str:
     for g in c.groups:
         values = [
             v
-            for m in THRESHOLD_METRICS
+            for m in c.metrics
             for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)
         ]
         writer.writerow(
@@ -193,8 +225,8 @@ def _csv(c: Comparison) -> str:
                 g.name,
                 len(g.jobs),
                 " ".join(g.seeds),
-                f"{g.val_f1.mean:.6f}",
-                f"{g.val_f1.std:.6f}",
+                f"{g.val_score.mean:.6f}",
+                f"{g.val_score.std:.6f}",
                 *(f"{v:.6f}" for v in values),
                 int(g.mean_of("params", "trainable")),
                 int(g.mean_of("params", "total")),

@@ -18,7 +18,7 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
-from headswap.run_record import FILE_NAME, RunRecord, RunRecordError, read_run_record
+from headswap.run_record import FILE_NAME, THRESHOLD_METRICS, RunRecord, RunRecordError, read_run_record
 from headswap.stats import Estimate
 
 
@@ -60,7 +60,7 @@ class GroupSummary:
     name: str
     jobs: list[Job]
     scores: dict[str, Estimate] = field(default_factory=dict)  # on test
-    val_f1: Estimate | None = None  # best validation F1 of each job: what picks a group
+    val_score: Estimate | None = None  # each job's best validation figure by its monitor: what picks a group
 
     @property
     def seeds(self) -> list[str]:
@@ -82,7 +82,7 @@ class PairedDifference:
     a: str
     b: str
     seeds: list[str]
-    diff: Estimate  # F1 of a minus F1 of b, paired by seed
+    diff: Estimate  # the headline test figure (F1, or macro-F1) of a minus that of b, paired by seed
 
     @property
     def verdict(self) -> str:
@@ -101,6 +101,9 @@ class Comparison:
     groups: list[GroupSummary]
     pairs: list[PairedDifference]
     failed: list[Job]
+    monitor: str = "f1"  # the best_val figure that ranks the groups (the runs' evaluation.monitor)
+    metrics: tuple[str, ...] = THRESHOLD_METRICS  # test figures shown: accuracy and macro-F1 for N classes
+    headline: str = "f1"  # the test figure with a CI, compared in pairs
 
 
 def find_jobs(sweep_dir: Path) -> list[Job]:

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 
+from headswap.confusion import draw_confusion
 from headswap.io import write_png
 from headswap.sweeps.multirun import Comparison
 
@@ -27,11 +28,12 @@ def _err(half_width: float) -> float:
 def f1_by_group(c: Comparison, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(c.groups) + 2), 3.5))
     names = [g.name for g in c.groups]
-    means = [g.scores["f1"].mean for g in c.groups]
-    ax.bar(names, means, yerr=[_err(g.scores["f1"].half_width) for g in c.groups], capsize=4, color="#8fb3d9")
+    key = c.headline
+    means = [g.scores[key].mean for g in c.groups]
+    ax.bar(names, means, yerr=[_err(g.scores[key].half_width) for g in c.groups], capsize=4, color="#8fb3d9")
     for i, g in enumerate(c.groups):
-        ax.scatter([i] * len(g.jobs), [j.metrics["test"]["f1"] for j in g.jobs], color="k", s=10, zorder=3)
-    ax.set_ylabel("test F1 (mean, 95% CI, runs)")
+        ax.scatter([i] * len(g.jobs), [j.metrics["test"][key] for j in g.jobs], color="k", s=10, zorder=3)
+    ax.set_ylabel(f"test {key} (mean, 95% CI, runs)")
     ax.set_ylim(max(0.0, min(means) - 0.15), 1.0)
     ax.tick_params(axis="x", labelrotation=30)
     return _save(fig, path)
@@ -44,28 +46,29 @@ def f1_vs_time(c: Comparison, path: Path) -> Path:
         if math.isnan(x):  # run without the cost monitor: nothing to place it at
             continue
         ax.errorbar(
-            x, g.scores["f1"].mean, yerr=_err(g.scores["f1"].half_width), fmt="o", capsize=4, label=g.name
+            x,
+            g.scores[c.headline].mean,
+            yerr=_err(g.scores[c.headline].half_width),
+            fmt="o",
+            capsize=4,
+            label=g.name,
         )
     # beside the plot: labels never overlap
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.set_xlabel("train time per run (s, mean)")
-    ax.set_ylabel("test F1 (mean, 95% CI)")
+    ax.set_ylabel(f"test {c.headline} (mean, 95% CI)")
     ax.set_title("what each choice buys and what it costs")
     return _save(fig, path)
 
 
 def confusion_matrices(c: Comparison, path: Path) -> Path:
     n = len(c.groups)
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8), squeeze=False)
+    classes = range(len(c.groups[0].jobs[0].metrics["labels"]))
+    side = max(2.6, 0.4 * len(classes) + 1.4)
+    fig, axes = plt.subplots(1, n, figsize=(side * n, side + 0.2), squeeze=False)
     for ax, g in zip(axes[0], c.groups):
-        total = [[sum(j.metrics["confusion_matrix"][r][k] for j in g.jobs) for k in (0, 1)] for r in (0, 1)]
-        labels = g.jobs[0].metrics["labels"]
-        ax.imshow(total, cmap="Blues")
-        for r in (0, 1):
-            for k in (0, 1):
-                ax.text(k, r, str(total[r][k]), ha="center", va="center")
-        ax.set_xticks([0, 1], [f"pred {x}" for x in labels])
-        ax.set_yticks([0, 1], [f"true {x}" for x in labels])
+        total = [[sum(j.metrics["confusion_matrix"][r][k] for j in g.jobs) for k in classes] for r in classes]
+        draw_confusion(ax, total, g.jobs[0].metrics["labels"])
         ax.set_title(f"{g.name}\n(sum of {len(g.jobs)} runs)", fontsize=8)
     return _save(fig, path)
 

@@ -34,7 +34,8 @@ def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
     data = OmegaConf.to_container(cfg.data, resolve=True)
     data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
     data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
-    data.pop("group_by_length", None)  # fine-tuning batches; pre-training shuffles its own
+    for key in ("group_by_length", "labels", "min_per_class"):  # batching, class order, the rows kept:
+        data.pop(key, None)  # none changes the texts beyond what train_rows below already counts
     body = OmegaConf.to_container(cfg.body.model, resolve=True)
     body["causal"] = (
         True  # pre-training is always causal: a bidirectional fine-tune starts from the same body

@@ -242,7 +242,7 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     )
 
 
-def classifier_from_config(cfg: DictConfig, n_classes: int) -> Classifier:
+def classifier_from_config(cfg: DictConfig, num_classes: int) -> Classifier:
     """The run's classifier as built for training (its LoRA adapters included), before any weights load.
 
     The body is built as configured (a pretrained body from its directory, the tiny body freshly
@@ -253,7 +253,7 @@ def classifier_from_config(cfg: DictConfig, n_classes: int) -> Classifier:
     if adapters:
         add_lora(body, **OmegaConf.to_container(adapters, resolve=True))  # type: ignore[arg-type]
     pool = instantiate(cfg.pool)
-    return Classifier(body, pool, linear_head(pool.out_dim, cfg.model.standardize, n_classes))
+    return Classifier(body, pool, linear_head(pool.out_dim, cfg.model.standardize, num_classes))
 
 
 @contextlib.contextmanager

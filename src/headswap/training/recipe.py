@@ -15,13 +15,21 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from headswap.app.runtime import overrides, seed_everything
+from headswap.confusion import write_confusion_files
 from headswap.io import safe_load
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import SettingsInCheckpoint
-from headswap.lit.metrics import choose_threshold, class_scores, scores_at
+from headswap.lit.metrics import (
+    check_monitor,
+    choose_threshold,
+    class_scores,
+    default_monitor,
+    monitor_mode,
+    scores_at,
+)
 from headswap.mistakes import read_mistakes
 from headswap.model.regime import trains
 from headswap.report import MISTAKES_SHOWN, print_report
@@ -41,13 +49,17 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     """
     started = time.time()
     datamodule = build_datamodule(cfg)
+    monitor = select_by(cfg, datamodule.num_classes)  # a metric no run logs fails here, before any training
     announce(cfg, datamodule)
     settings = training_settings(cfg, datamodule)
     checkpoint = checked_resume(cfg.get("ckpt_path"), settings)  # before a body is pre-trained or loaded
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
     model: HeadSwapClassifier = instantiate(
-        cfg.model, body=body, class_weights=class_weights(cfg.model.class_weights, datamodule)
+        cfg.model,
+        body=body,
+        class_weights=class_weights(cfg.model.class_weights, datamodule),
+        num_classes=datamodule.num_classes,
     )
 
     callbacks = [*instantiate_all(cfg.get("callbacks")), SettingsInCheckpoint(settings)]
@@ -68,29 +80,48 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     result["test"].update(predictions.figures())
     result["calibration"] = predictions.calibration()
     result["early_stopping"] = early_stopping
-    if cfg.evaluation.tune_threshold:
+    result["monitor"] = monitor
+    if cfg.evaluation.tune_threshold and datamodule.num_classes == 2:  # a threshold is a two-class notion
         result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
-        write_test_outputs(cfg.paths.output_dir, predictions, datamodule)  # metrics.json comes last
-        result = read_run_record(write_run_record(cfg.paths.output_dir, result))
+        write_test_outputs(cfg.paths.output_dir, predictions, datamodule)
+        write_confusion_files(cfg.paths.output_dir, result)
+        result = read_run_record(write_run_record(cfg.paths.output_dir, result))  # metrics.json comes last
         print_report(result, read_mistakes(cfg.paths.output_dir, limit=MISTAKES_SHOWN))
     return result
 
 
+def select_by(cfg: DictConfig, num_classes: int) -> str:
+    """``evaluation.monitor`` (null: the default for ``num_classes``), checked against what validation
+    logs, and set on the checkpoint callback so that it picks the best epoch by it."""
+    monitor = check_monitor(
+        OmegaConf.select(cfg, "evaluation.monitor") or default_monitor(num_classes), num_classes
+    )
+    if OmegaConf.select(cfg, "callbacks.model_checkpoint") is not None:
+        with open_dict(cfg):
+            cfg.callbacks.model_checkpoint.monitor = monitor
+            cfg.callbacks.model_checkpoint.mode = monitor_mode(monitor)
+    return monitor
+
+
 def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | None:
-    """``model.class_weights``: null, [negative, positive], or ``balanced`` (n / 2 n_class, on train)."""
+    """``model.class_weights``: null, one weight per class ([negative, positive] for two), or ``balanced``
+    (n / (N n_class), on train)."""
     if setting is None:
         return None
+    n = datamodule.num_classes
     if setting == "balanced":
-        counts = torch.bincount(datamodule.parts["train"].labels, minlength=2).tolist()
-        return [sum(counts) / (2 * c) for c in counts]
+        counts = torch.bincount(datamodule.parts["train"].labels, minlength=n).tolist()
+        return [sum(counts) / (n * c) for c in counts]
     try:
         weights = [float(w) for w in setting]
     except (TypeError, ValueError):
         weights = []
-    if len(weights) != 2 or min(weights) <= 0:
-        raise ValueError(f"model.class_weights={setting} must be null, balanced or two positive numbers")
+    if len(weights) != n or min(weights) <= 0:
+        raise ValueError(
+            f"model.class_weights={setting} must be null, balanced or {n} positive numbers (one per class)"
+        )
     return weights
 
 
