@@ -101,7 +101,11 @@ def test_a_two_class_csv_gives_the_figures_it_gave_before_n_classes(tmp_path: Pa
     overrides += ["regime=head", "data.val_fraction=0.2", "trainer.enable_progress_bar=false"]
     result = train.run(compose_cfg(tmp_path, overrides))
     for key in ("labels", "test", "best_val", "confusion_matrix", "per_class", "test_at_val_threshold"):
-        assert result[key] == BEFORE_N_CLASSES[key], key
+        before = BEFORE_N_CLASSES[key]
+        if isinstance(before, dict):  # format 2 adds keys beside them (test.ece, test.brier): same figures
+            assert {k: result[key][k] for k in before} == before, key
+        else:
+            assert result[key] == before, key
     assert result["data"]["sizes"] == BEFORE_N_CLASSES["sizes"]
     assert result["monitor"] == "val/f1"
 
@@ -119,7 +123,7 @@ def test_the_multiclass_fixture_trains_and_records_every_class(multiclass_run: t
     run_dir, result = multiclass_run
     assert result["labels"] == list(CLASSES)
     assert result["monitor"] == "val/macro_f1"
-    assert set(result["test"]) == {*MULTICLASS_SCORES, "loss"}  # four classes: no top-3 accuracy
+    assert set(result["test"]) == {*MULTICLASS_SCORES, "loss", "ece", "brier"}  # four classes: no top-3
     assert "test_at_val_threshold" not in result  # a threshold is a two-class notion
     matrix = result["confusion_matrix"]
     assert len(matrix) == 4 and all(len(row) == 4 for row in matrix)

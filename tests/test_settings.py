@@ -26,7 +26,10 @@ def test_pool_cls_is_refused_on_a_causal_body(tmp_path: Path) -> None:
 @pytest.mark.parametrize("setting", [[1.0, -1.0], [1.0], [1.0, 2.0, 3.0], ["a", "b"], [0, 1]])
 def test_a_bad_class_weights_list_is_refused_naming_the_key(tmp_path: Path, setting: list) -> None:
     datamodule = build_datamodule(compose_cfg(tmp_path, TINY))
-    with pytest.raises(ValueError, match=r"^model\.class_weights=.* must be null, balanced or two positive"):
+    with pytest.raises(
+        ValueError,
+        match=r"^model\.class_weights=.* must be null, balanced or 2 positive numbers \(one per class\)",
+    ):
         class_weights(setting, datamodule)
 
 
