@@ -176,7 +176,19 @@ def three_class_run(tiny_run: Path, to: Path) -> Path:
     torch.save(state, checkpoint)
     record = json.loads((run_dir / "metrics.json").read_text())
     per_class = record["per_class"] | {"other": record["per_class"]["ham"]}
-    edit_record(run_dir, labels=["ham", "spam", "other"], per_class=per_class)
+    figures = {k: 0.5 for k in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")}
+    figures["loss"] = 1.0
+    record.pop("test_at_val_threshold", None)
+    (run_dir / "metrics.json").write_text(json.dumps(record))
+    edit_record(
+        run_dir,
+        labels=["ham", "spam", "other"],
+        per_class=per_class,
+        monitor="val/macro_f1",
+        test={**figures, "ece": None, "brier": None},
+        best_val={**figures, "epoch": record["best_val"]["epoch"]},
+        confusion_matrix=[[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+    )
     return run_dir
 
 
@@ -390,7 +402,9 @@ def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
     import onnxruntime
 
     run_dir = copy_run(tiny_run, tmp_path / "run")
-    edit_record(run_dir, calibration={"temperature": 2.5, "ece_before": 0.1, "ece_after": 0.05})
+    fitted = {"temperature": 2.5, "ece_before": 0.1, "ece_after": 0.05}
+    fitted |= {"brier_before": 0.3, "brier_after": 0.2}
+    edit_record(run_dir, calibration=fitted)
     run = load_finished_run(run_dir)
     texts = [SPAM, HAM]
     batch = run.batch(texts)
@@ -401,8 +415,11 @@ def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
     session = onnxruntime.InferenceSession(str(export(run_dir)))
     onnx = session.run(["probabilities"], {k: batch[k].numpy() for k in ("input_ids", "attention_mask")})[0]
     np.testing.assert_allclose(onnx, run.probabilities(texts).numpy(), atol=1e-4)
-    edit_record(run_dir, calibration={"temperature": "hot"})
-    with pytest.raises(ValueError, match="calibration.temperature is 'hot', not a positive number"):
+    edit_record(run_dir, calibration={**fitted, "temperature": "hot"})
+    with pytest.raises(ValueError, match="calibration.temperature'? is 'hot', not a number"):
+        load_finished_run(run_dir)
+    edit_record(run_dir, calibration={**fitted, "temperature": -1.0})
+    with pytest.raises(ValueError, match="calibration.temperature is -1.0, not a positive number"):
         load_finished_run(run_dir)
 
 

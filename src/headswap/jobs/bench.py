@@ -24,6 +24,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import MeanMetric
@@ -487,7 +488,7 @@ def serve_load(cfg: DictConfig) -> str:
 
 def run(cfg: DictConfig) -> str:
     """Measure, then write ``cfg.bench.out`` (BENCHMARKS.md) and return its text."""
-    root = Path(cfg.paths.root_dir).resolve()  # the project checkout bench.py runs in (paths.root_dir: .)
+    root = Path(HydraConfig.get().runtime.cwd)  # the checkout it started in: its scripts, BENCHMARKS.md
     configure_runtime(cfg)
     check_config(cfg)  # a bad setting ends in one line before any work
     dm = build_datamodule(cfg)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from types import FrameType
 
@@ -63,3 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host, port=args.port, generate_client_file=False, num_api_servers=1, log_level="warning"
     )
     return 0
+
+
+if __name__ == "__main__":  # python -m headswap.jobs.serve, as the load run starts it
+    sys.exit(main())

@@ -25,7 +25,7 @@ from urllib.request import urlopen
 import numpy as np
 
 HOST = "127.0.0.1"
-SERVE_SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "serve.py"
+SERVE_MODULE = "headswap.jobs.serve"  # what scripts/serve.py runs, found wherever the package is installed
 # Short and long, ham-like and spam-like: a batch pads to its longest text, as real traffic would.
 TEXTS = (
     "are we still on for lunch tomorrow?",
@@ -123,7 +123,7 @@ def serving(run_dir: str | Path, *options: str, startup_seconds: float = 300.0) 
     manager would (SIGTERM, a bounded wait, SIGKILL only if it hangs). Its stderr goes to a file, which
     a full pipe could not block."""
     port = free_port()
-    cmd = [sys.executable, str(SERVE_SCRIPT), str(run_dir), "--host", HOST, "--port", str(port), *options]
+    cmd = [sys.executable, "-m", SERVE_MODULE, str(run_dir), "--host", HOST, "--port", str(port), *options]
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
         try:
