@@ -48,8 +48,22 @@ def test_report_says_cost_was_not_measured_without_the_cost_monitor(tmp_path: Pa
     assert "not measured: the cost_monitor callback was removed" in capsys.readouterr().out
 
 
+def test_demo_table_shows_macro_f1_for_n_classes() -> None:
+    result = {
+        "labels": ["alarm", "music", "weather"],
+        "test": {"macro_f1": 0.8125, "accuracy": 0.875, "weighted_f1": 0.8333},
+        "params": {"trainable": 130, "total": 1000},
+        "cost": {"train_seconds": 2.0},
+    }
+    console = Console(record=True, width=200)
+    console.print(comparison_table({"head": result}, wall_seconds=1.0))
+    text = console.export_text()
+    assert "test macro_f1" in text and "0.8125" in text and "0.8750" in text
+
+
 def test_demo_table_without_costs_says_so() -> None:
     result = {
+        "labels": ["ham", "spam"],
         "test": {"f1": 0.9, "precision": 0.9, "recall": 0.9},
         "params": {"trainable": 130, "total": 1000},
         "cost": {},

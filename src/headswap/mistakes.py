@@ -25,11 +25,12 @@ class Mistake(TypedDict):
     probability: float  # of the predicted label: how sure the model was of its wrong answer
 
 
-def predicted_class(probabilities: Sequence[float]) -> int:
-    """Two classes: 1 when its probability is strictly above 0.5, as the binary metrics threshold;
-    more: the most probable class (the first of equals, as ``argmax``)."""
-    if len(probabilities) == 2:
-        return int(probabilities[1] > 0.5)
+def decided_class(probabilities: Sequence[float], threshold: float | None = 0.5) -> int:
+    """The class one text's probabilities decide. Two classes with a threshold: 1 when its probability is
+    strictly above it, the rule torchmetrics' binary metrics use; otherwise the most probable class (the
+    first of equals, as ``argmax``). The report's mistakes, predict and serve all decide here."""
+    if threshold is not None and len(probabilities) == 2:
+        return int(probabilities[1] > threshold)
     return max(range(len(probabilities)), key=probabilities.__getitem__)
 
 
@@ -42,7 +43,7 @@ def find_mistakes(
     """The misclassified examples, most confident first (equals in the order given)."""
     mistakes = []
     for text, probs, label in zip(texts, probabilities, labels, strict=True):
-        predicted = predicted_class(probs)
+        predicted = decided_class(probs)
         if predicted != label:
             mistakes.append(
                 Mistake(

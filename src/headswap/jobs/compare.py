@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from headswap.app.launch import fail_in_one_line
+from headswap.app.one_line import fail_in_one_line
 from headswap.sweeps.comparison import compare_and_report
 
 

@@ -45,15 +45,17 @@ def job_config(cfg: DictConfig, name: str) -> DictConfig:
 
 
 def comparison_table(results: Mapping[str, RunRecord], wall_seconds: float) -> Table:
+    """The regimes' test figures side by side: F1, precision, recall for two classes; macro-F1, accuracy
+    and weighted F1 for more."""
+    two = all(len(r["labels"]) == 2 for r in results.values())
+    scores = ("f1", "precision", "recall") if two else ("macro_f1", "accuracy", "weighted_f1")
     table = Table(title=f"regimes side by side (demo wall time {wall_seconds:.1f} s)", title_justify="left")
-    for column in ("regime", "test F1", "precision", "recall", "trainable params", "train time"):
+    for column in ("regime", *(f"test {s}" for s in scores), "trainable params", "train time"):
         table.add_column(column, justify="right")
     for name, r in results.items():
         table.add_row(
             name,
-            f"{r['test']['f1']:.4f}",
-            f"{r['test']['precision']:.4f}",
-            f"{r['test']['recall']:.4f}",
+            *(f"{r['test'][s]:.4f}" for s in scores),
             f"{r['params']['trainable']:,} / {r['params']['total']:,}",
             f"{r['cost']['train_seconds']:.2f} s" if r["cost"] else "not measured",
         )

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
-from headswap.training.finished_run import LoadedRun, decided_class, load_finished_run, load_onnx_run
+from headswap.mistakes import decided_class
+from headswap.training.finished_run import LoadedRun, load_finished_run, load_onnx_run
 
 WINDOW = 16  # batches read, classified and printed together: sorting by length needs a few batches
 BOM = "\ufeff"

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from headswap.app.launch import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
 from headswap.serving.api import ClassifyAPI, build_server, load_scorer, used_threshold
 
 

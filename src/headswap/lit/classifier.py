@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from itertools import chain
 from typing import Any
 
@@ -204,10 +205,14 @@ class HeadSwapClassifier(L.LightningModule):
         validation and testing have filled)."""
         self.eval()
         logits, labels, index = [], [], []
-        for batch in loader:
-            logits.append(self(batch["input_ids"], batch["attention_mask"], batch.get("keys")))
-            labels.append(batch["labels"])
-            index.append(batch["index"])
+        # the trainer's precision (bf16 autocast under bf16-mixed), so these logits are the ones
+        # trainer.test scored: errors.jsonl and the calibration figures match the confusion matrix
+        precision = self._trainer.precision_plugin.forward_context() if self._trainer else nullcontext()
+        with precision:
+            for batch in loader:
+                logits.append(self(batch["input_ids"], batch["attention_mask"], batch.get("keys")).float())
+                labels.append(batch["labels"])
+                index.append(batch["index"])
         order = torch.cat(index)
         return in_input_order(order, torch.cat(logits)), in_input_order(order, torch.cat(labels))
 

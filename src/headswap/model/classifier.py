@@ -48,7 +48,7 @@ class Classifier(nn.Module):
         return hidden if trains(self.pool) else self.pool(hidden, attention_mask)
 
     def logits_from_block(self, hidden: Tensor, attention_mask: Tensor, block: int) -> Tensor:
-        """``forward`` from the hidden states B x T x D entering ``blocks.{block}``: B x 2 logits."""
+        """``forward`` from the hidden states B x T x D entering ``blocks.{block}``: B x N logits."""
         out = self.body.hidden_from(hidden, attention_mask, block)  # B x T x D
         return self.head(self.pool(out, attention_mask))
 

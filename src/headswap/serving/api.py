@@ -23,7 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException
 
-from headswap.training.finished_run import decided_class, load_finished_run, load_onnx_run
+from headswap.mistakes import decided_class
+from headswap.training.finished_run import load_finished_run, load_onnx_run
 
 MAX_TEXTS = 64
 MAX_BODY_BYTES = 1_000_000

@@ -146,15 +146,6 @@ def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> 
     return OnnxRun(run_dir, cfg, record, tokenizer, cfg.data.max_len, session)
 
 
-def decided_class(row: Sequence[float], threshold: float | None) -> int:
-    """The class one text's probabilities decide. Two classes with a threshold: the positive one when its
-    probability is above the threshold, the rule torchmetrics' binary metrics use; otherwise the most
-    probable. Predict and serve both decide through here, so they cannot disagree."""
-    if threshold is not None and len(row) == 2:
-        return int(row[1] > threshold)
-    return max(range(len(row)), key=row.__getitem__)
-
-
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, Tensor]:
     """Pads to the longest sequence, as training's collate does: ``input_ids`` and ``attention_mask``."""
     lengths = torch.tensor([len(x) for x in ids])
