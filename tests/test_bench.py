@@ -89,6 +89,7 @@ def pretrained_figures() -> dict:
             "project": [(project * 3, project * 2), (project, project / 2), (project, project / 2)],
             "plain": [(plain, plain), (plain, plain), (plain, plain)],
             "precision": "bf16-mixed",
+            "batches": "random batches",
         }
 
     return {

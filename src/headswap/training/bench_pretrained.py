@@ -1,6 +1,6 @@
 """bench.py's pretrained-body section: each regime as the project trains it, beside a textbook loop.
 
-The project path is the real one (Trainer from the run's config: length-grouped batches, the precision
+The project path is the real one (Trainer from the run's config: its batches, the precision
 the hardware resolves to, the feature and frozen-prefix caches). The plain loop is what a careful user
 writes first: random batches, fp32, AdamW over the same trainable weights, every layer run every step.
 A full MiniLM epoch costs minutes on a small CPU, so both time ``rows`` training texts for ``epochs``
@@ -116,6 +116,7 @@ def measure(bench: DictConfig, fresh_body: Callable[[DictConfig, TextDataModule]
             "project": project_epochs(cfg, dm, fresh_body(cfg, dm), bench.epochs),
             "plain": plain_epochs(cfg, dm, fresh_body(cfg, dm), bench.epochs),
             "precision": str(cfg.trainer.precision),
+            "batches": "length-grouped batches" if dm.config.group_by_length else "random batches",
         }
     model: HeadSwapClassifier = instantiate(cfg.model, body=fresh_body(cfg, dm))
     texts = len(dm.parts["test"])
@@ -201,9 +202,9 @@ def render_pretrained(figures: dict[str, Any], body: str) -> str:
         "plain loop CPU / epoch",
         "plain full wall / headswap",
     ]
-    precision = figures["regimes"]["full"]["precision"]
+    precision, batches = figures["regimes"]["full"]["precision"], figures["regimes"]["full"]["batches"]
     lines = [
-        f"## A pretrained body: {body} ({precision}, length-grouped batches, caches) against a plain loop",
+        f"## A pretrained body: {body} ({precision}, {batches}, caches) against a plain loop",
         "",
         f"Extrapolated: each regime trained {figures['epochs']} epochs on {figures['rows']} of the "
         f"{figures['n_train']} training texts; per-epoch times are the median epoch after the first (which "
