@@ -448,6 +448,8 @@ def targets(timings: Timings, walls: dict[str, dict[str, float]]) -> list[tuple[
 
 
 def target_row(name: str, measured: float, bound: float, lower_is_better: bool) -> str:
+    """A target's row, judged on the figure as printed (two decimals), so the verdict and the figure agree."""
+    measured = round(measured, 2)
     met = measured <= bound if lower_is_better else measured >= bound
     sign = "<=" if lower_is_better else ">="
     verdict = "met" if met else f"missed by {abs(measured - bound) / bound:.0%}"
