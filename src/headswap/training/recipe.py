@@ -37,7 +37,7 @@ from headswap.run_record import FORMAT_VERSION, RunRecord, read_run_record, writ
 from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
-from headswap.training.evaluation import predict_test_split, write_test_outputs
+from headswap.training.evaluation import Predictions, predict_test_split, write_test_outputs
 from headswap.training.resume import checked_resume, resume_checkpoint, training_settings
 
 
@@ -76,13 +76,13 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
     predictions = predict_test_split(model, datamodule, calibrate=cfg.evaluation.calibrate)
 
-    result = assemble_result(cfg, model, trainer, datamodule, val, test, pretrain_info)
+    result = assemble_result(cfg, model, trainer, datamodule, val, test, predictions, pretrain_info)
     result["test"].update(predictions.figures())
     result["calibration"] = predictions.calibration()
     result["early_stopping"] = early_stopping
     result["monitor"] = monitor
     if cfg.evaluation.tune_threshold and datamodule.num_classes == 2:  # a threshold is a two-class notion
-        result["test_at_val_threshold"] = at_validation_threshold(model, datamodule)
+        result["test_at_val_threshold"] = at_validation_threshold(model, datamodule, predictions)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
         write_test_outputs(cfg.paths.output_dir, predictions, datamodule)
@@ -125,10 +125,13 @@ def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | Non
     return weights
 
 
-def at_validation_threshold(model: HeadSwapClassifier, datamodule: TextDataModule) -> dict[str, Any]:
-    """Test figures at the threshold that maximises validation F1: chosen on validation, applied to test."""
+def at_validation_threshold(
+    model: HeadSwapClassifier, datamodule: TextDataModule, test: Predictions
+) -> dict[str, Any]:
+    """Test figures at the threshold that maximises validation F1: chosen on validation, applied to the
+    test predictions the run already made."""
     threshold = choose_threshold(*model.predict_proba(datamodule.val_dataloader()))
-    return scores_at(*model.predict_proba(datamodule.test_dataloader()), threshold)
+    return scores_at(test.raw[:, 1], test.labels, threshold)
 
 
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -163,6 +166,7 @@ def assemble_result(
     datamodule: TextDataModule,
     val: dict[str, float],
     test: dict[str, float],
+    predictions: Predictions,
     pretrain_info: dict[str, Any],
 ) -> dict[str, Any]:
     trainable, total = model.parameter_counts()
@@ -181,7 +185,9 @@ def assemble_result(
         "test": _strip(test, "test/"),
         "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
         "confusion_matrix": model.confusion,
-        "per_class": class_scores(*model.predict_proba(datamodule.test_dataloader()), datamodule.label_names),
+        "per_class": class_scores(
+            model.metric_input(predictions.raw), predictions.labels, datamodule.label_names
+        ),
         "params": {
             "trainable": trainable,
             "total": total,
