@@ -10,12 +10,12 @@ from typing import Any, Protocol
 import lightning as L
 import torch
 from torch import Tensor
-from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
 from headswap.data.config import DataConfig
 from headswap.data.split import drop_rare_classes
+from headswap.model.padding import pad_batch
 
 PARTS = ("train", "val", "test")
 
@@ -66,12 +66,8 @@ class PadCollate:
         """Items are (ids, label, key, position in the part); without a position, the batch's own order."""
         ids, labels, keys, *given = zip(*batch)
         positions = given[0] if given else range(len(ids))
-        lengths = torch.tensor([len(x) for x in ids])
-        input_ids = pad_sequence(ids, batch_first=True, padding_value=self.pad_id)  # B x T
-        attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
         return {
-            "input_ids": input_ids,  # B x T
-            "attention_mask": attention_mask,  # B x T
+            **pad_batch(ids, self.pad_id),  # input_ids, attention_mask: B x T
             "labels": torch.stack(labels),  # B
             "keys": torch.stack(keys),  # B: corpus positions, for the frozen-body feature cache
             "index": torch.tensor(positions),  # B: positions in the part, to hand results back in its order

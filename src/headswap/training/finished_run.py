@@ -20,13 +20,13 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
-from torch.nn.utils.rnn import pad_sequence
 
 from headswap.app.one_line import root_cause
 from headswap.app.resolvers import register_resolvers
 from headswap.io import check_state_dict, safe_load
 from headswap.model.adapters import add_lora
 from headswap.model.classifier import Classifier, linear_head
+from headswap.model.padding import pad_batch
 from headswap.run_record import FILE_NAME, RunRecord, read_run_record
 
 NOT_A_RUN = "pass a folder that scripts/train.py wrote, such as logs/train/runs/<time>"
@@ -144,14 +144,6 @@ def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> 
         tokenizer = instantiate(cfg.body.tokenizer)
     session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     return OnnxRun(run_dir, cfg, record, tokenizer, cfg.data.max_len, session)
-
-
-def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, Tensor]:
-    """Pads to the longest sequence, as training's collate does: ``input_ids`` and ``attention_mask``."""
-    lengths = torch.tensor([len(x) for x in ids])
-    input_ids = pad_sequence([torch.tensor(x) for x in ids], batch_first=True, padding_value=pad_id)  # B x T
-    attention_mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()  # B x T
-    return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
 def run_temperature(record: RunRecord | dict[str, Any], source: str | Path = FILE_NAME) -> float:
