@@ -80,7 +80,9 @@ def read_lines(stream: BinaryIO | Iterable[bytes], name: str) -> Iterator[str]:
             yield line
 
 
-def classify(run: LoadedRun, texts: Sequence[str], threshold: float, batch_size: int) -> list[Prediction]:
+def classify(
+    run: LoadedRun, texts: Sequence[str], threshold: float | None, batch_size: int
+) -> list[Prediction]:
     """Each text's prediction. Two classes: positive when its probability > threshold, the rule the
     metrics use (torchmetrics' binary metrics); more: the most probable class."""
     probabilities = run.probabilities(texts, batch_size)  # n x N
@@ -88,12 +90,9 @@ def classify(run: LoadedRun, texts: Sequence[str], threshold: float, batch_size:
     predictions = []
     for text, row in zip(texts, probabilities.tolist()):
         by_label = {label: round(p, 6) for label, p in zip(labels, row)}
-        if len(labels) == 2:
-            label = labels[decided_class(row, threshold)]
-            predictions.append(Prediction(text, label, round(row[1], 6), threshold, by_label))
-        else:
-            best = decided_class(row, None)
-            predictions.append(Prediction(text, labels[best], round(row[best], 6), None, by_label))
+        best = decided_class(row, threshold)
+        shown = 1 if len(labels) == 2 else best  # two classes print the positive class's probability
+        predictions.append(Prediction(text, labels[best], round(row[shown], 6), threshold, by_label))
     return predictions
 
 

@@ -44,7 +44,7 @@ class Scorer(Protocol):
 
     def probabilities(self, texts: list[str]) -> Any: ...  # n x N, tensor or array
 
-    def threshold(self, tuned: bool) -> float: ...
+    def threshold(self, tuned: bool) -> float | None: ...
 
 
 def load_scorer(run_dir: str | Path, onnx: bool) -> Scorer:
@@ -52,15 +52,6 @@ def load_scorer(run_dir: str | Path, onnx: bool) -> Scorer:
     if onnx:
         return load_onnx_run(run_dir)
     return load_finished_run(run_dir)
-
-
-def used_threshold(scorer: Scorer, tuned: bool) -> float | None:
-    """The binary run's threshold; None for N classes, where the most probable class wins."""
-    if len(scorer.labels) == 2:
-        return scorer.threshold(tuned)
-    if tuned:
-        raise ValueError(f"--tuned-threshold is for binary runs; this one has {len(scorer.labels)} classes")
-    return None
 
 
 def prediction(labels: tuple[str, ...], probabilities: list[float], threshold: float | None) -> dict:
@@ -85,7 +76,7 @@ class ClassifyAPI(ls.LitAPI):
     def setup(self, device: str) -> None:
         """Load in the worker process (models are not sent between processes)."""
         self.scorer = load_scorer(self.run_dir, self.onnx)
-        self.threshold = used_threshold(self.scorer, self.tuned_threshold)
+        self.threshold = self.scorer.threshold(self.tuned_threshold)  # None: N classes, argmax
 
     def decode_request(self, request: PredictRequest) -> list[str]:
         return request.texts

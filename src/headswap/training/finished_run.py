@@ -77,8 +77,11 @@ class LoadedRun:
         """B x N probabilities of one padded batch."""
         raise NotImplementedError
 
-    def threshold(self, tuned: bool) -> float:
-        """0.5, or with ``tuned`` the threshold that maximised validation F1 in this run (two classes)."""
+    def threshold(self, tuned: bool) -> float | None:
+        """Two classes: 0.5, or with ``tuned`` the threshold that maximised validation F1 in this run.
+        More: None, the most probable class wins (``mistakes.decided_class``)."""
+        if len(self.labels) != 2 and not tuned:
+            return None
         if not tuned:
             return 0.5
         if len(self.labels) != 2:
