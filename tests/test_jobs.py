@@ -200,7 +200,7 @@ def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Pat
     output = proc.stdout + proc.stderr
     assert proc.stdout.startswith(
         "run: data=fixture (80 rows) max_len=32 body=tiny regime=full pool=mean schedule=constant "
-        "epochs=1 pre-training + 2 fine-tuning seed=0 precision=32-true group_by_length=false\n"
+        "epochs=1 pre-training + 2 fine-tuning seed=0 precision=32-true group_by_length=true\n"
     )
     assert "spam rate" in output and "│ test  │   8 │    8 │   16 │     50.0% │" in output
     assert "Epoch 0/0" in output and "Epoch 1/1" in output  # pre-training's 1 epoch, fine-tuning's 2

@@ -49,7 +49,12 @@ def test_tiny_sweep_ends_with_a_comparison_that_matches_the_jobs(tmp_path: Path)
     lines = (sweep / "comparison.md").read_text().splitlines()
     for regime in ("head", "full"):  # one summary row each, over its 2 runs
         assert sum(line.startswith(f"| regime={regime} | 2 |") for line in lines) == 1
-    assert sum(line.startswith("| regime=full | regime=head | 2 |") for line in lines) == 1  # the paired row
+    val_f1 = {
+        r: sum(j["best_val"]["f1"] for name, j in jobs.items() if f"regime={r}," in name)
+        for r in ("head", "full")
+    }
+    better, worse = sorted(val_f1, key=val_f1.get, reverse=True)  # the paired row: ranked by validation
+    assert sum(line.startswith(f"| regime={better} | regime={worse} | 2 |") for line in lines) == 1
 
     again = run_script([str(sweep)], tmp_path, script="scripts/compare.py")
     assert "regime=head" in again.stdout and "regime=full" in again.stdout

@@ -7,12 +7,14 @@ and comparisons. A sweep job folder is
 
 Hydra names a job folder by ``hydra.job.override_dirname``, so ``data.path=/data/comments.csv`` would
 nest the folder three levels deep. ``${job_dir_name:...}`` (used by ``conf/hydra/default.yaml``) keeps a
-plain name as it is; any other character run becomes ``_`` and the job number leads the name, so two
-jobs whose values differ only in such characters still get folders of their own.
+plain name as it is; any other character run becomes ``_``, a long name is cut, the job number leads
+and a digest of the whole override string ends the name: two jobs whose values differ only in such
+characters or past the cut get folders of their own, in one sweep and across sweeps run into one folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
@@ -23,11 +25,13 @@ MAX_LENGTH = 120  # leaves room for the sweep folder's path in a 255-byte file n
 
 
 def job_dir_name(override_dirname: str, job_num: int | str) -> str:
-    """``override_dirname`` if it is a safe, flat folder name; else ``<job_num>_<sanitised name>``."""
+    """``override_dirname`` if it is a safe, flat folder name; else
+    ``<job_num>_<sanitised name, cut>_<digest of override_dirname>``."""
     safe = UNSAFE.sub("_", override_dirname).strip("_")
     if safe == override_dirname and len(safe) <= MAX_LENGTH:
         return safe
-    return f"{job_num}_{safe[:MAX_LENGTH]}".rstrip("_")
+    digest = hashlib.sha1(override_dirname.encode()).hexdigest()[:8]
+    return f"{job_num}_{safe[:MAX_LENGTH].rstrip('_')}_{digest}"
 
 
 def register_resolvers() -> None:

@@ -6,20 +6,55 @@ No Lightning and no Hydra: build it in a notebook, call it on token ids, export 
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from headswap.model.pooling import Pool
 from headswap.model.regime import trains
 
 
+class Standardize(nn.BatchNorm1d):
+    """Per-feature standardisation whose output never depends on what else is in the batch.
+
+    ``BatchNorm1d`` standardises a training batch by that batch's own statistics. When a batch's make-up
+    follows its label (length-grouped batches: spam runs long), that removes the very difference the
+    head must learn, and inference, which uses the running statistics, sees features the head never
+    trained on. This is Batch Renormalization (Ioffe, 2017) without its clipping: a training batch
+    first updates the running mean and variance (an exponential average, started from the first batch),
+    then is standardised by them, as at inference; its gradient still flows through the batch's own
+    statistics as in BatchNorm, so a body that trains below the head cannot lower the loss by shifting
+    every feature at once. A subclass, so checkpoints and the ONNX graph keep BatchNorm's form.
+    """
+
+    def __init__(self, num_features: int, momentum: float = 0.1) -> None:
+        super().__init__(num_features, momentum=momentum, affine=False)
+
+    def forward(self, x: Tensor) -> Tensor:  # B x D -> B x D
+        if not self.training or x.shape[0] < 2:  # one example has no variance: statistics left alone
+            return F.batch_norm(x, self.running_mean, self.running_var, training=False, eps=self.eps)
+        features = x.float()
+        batch_mean, batch_std = features.mean(0), (features.var(0, unbiased=False) + self.eps).sqrt()
+        with torch.no_grad():
+            weight = 1.0 if int(self.num_batches_tracked) == 0 else self.momentum
+            self.running_mean.lerp_(batch_mean, weight)
+            self.running_var.lerp_(features.var(0), weight)  # unbiased, as BatchNorm keeps it
+            self.num_batches_tracked += 1
+            std = (self.running_var + self.eps).sqrt()
+            scale, shift = batch_std / std, (batch_mean - self.running_mean) / std  # D, D: constants
+        # = (x - running mean) / running std in value; BatchNorm's gradient
+        return ((features - batch_mean) / batch_std * scale + shift).to(x.dtype)
+
+
 def linear_head(in_dim: int, standardize: bool = True, num_classes: int = 2) -> nn.Module:
-    """``Linear(in_dim, num_classes)``, optionally after a fixed standardisation of its input.
+    """``Linear(in_dim, num_classes)``, optionally after a per-feature standardisation of its input.
 
     A frozen body's pooled features share a large common component and vary little around it;
-    standardising them (BatchNorm without affine, as in MAE's linear probing) lets a linear head
-    converge in a few epochs. At inference it is a fixed affine map, so the head stays linear.
+    standardising them (as MAE's linear probing does with a BatchNorm) lets a linear head converge
+    in a few epochs. ``Standardize`` uses running statistics throughout, so a batch's make-up does
+    not move its examples' logits; at inference it is a fixed affine map and the head stays linear.
     """
-    norm = nn.BatchNorm1d(in_dim, affine=False) if standardize else nn.Identity()
+    norm = Standardize(in_dim) if standardize else nn.Identity()
     return nn.Sequential(norm, nn.Linear(in_dim, num_classes))
 
 
