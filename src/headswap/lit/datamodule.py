@@ -242,7 +242,7 @@ class TextDataModule(L.LightningDataModule):
             batch_size=size,
             sampler=sampler,
             collate_fn=self.collate,
-            # a training batch of one example cannot be standardised by the head's BatchNorm
+            # a last batch of one example has no batch variance, which the head's gradient needs (Standardize)
             drop_last=len(dataset) % size == 1,
         )
 
