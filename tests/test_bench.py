@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from headswap.jobs import bench
 from headswap.training import bench_pretrained
 
-from .conftest import compose_cfg
+from .conftest import ROOT, compose_cfg
 
 
 def test_target_verdicts_follow_the_bound() -> None:
@@ -136,3 +137,46 @@ def test_subset_keeps_the_first_rows_of_the_training_part(tmp_path: Path) -> Non
     bench_pretrained.subset(dm, 10)
     assert dm.texts("train") == texts and dm.parts["train"].keys.tolist() == keys
     assert len(dm.parts["train"]) == len(dm.parts["train"].labels) == 10
+
+
+def test_the_gpu_run_of_the_pretrained_section_says_where_it_ran() -> None:
+    figures = {**pretrained_figures(), "device": "NVIDIA H200"}
+    assert (
+        "## A pretrained body on the GPU (NVIDIA H200): body=minilm ("
+        in bench_pretrained.render_pretrained(figures, "body=minilm")
+    )
+    assert "## A pretrained body: body=minilm (" in bench_pretrained.render_pretrained(
+        pretrained_figures(), "body=minilm"
+    )
+
+
+@pytest.mark.slow  # pre-trains the tiny body and trains four regimes twice
+def test_the_pretrained_section_measures_every_regime_both_ways_on_the_device(tmp_path: Path) -> None:
+    from hydra import initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from headswap.training.bodies import pretrained_body
+
+    section = OmegaConf.create(
+        {
+            "overrides": ["body=tiny", f"paths.root_dir={tmp_path}", "pretrain.epochs=1"],
+            "rows": 48,
+            "epochs": 2,
+            "batch_size": 16,
+            "max_len": 32,
+            "threads": 1,
+        }
+    )
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        figures = bench_pretrained.measure(
+            section, lambda c, d: pretrained_body(c, d)[0], torch.device("cpu")
+        )
+    assert figures["device"] == "cpu" and figures["rows"] == 48 and figures["epochs"] == 2
+    assert set(figures["regimes"]) == set(bench_pretrained.REGIMES)
+    for row in figures["regimes"].values():
+        assert row["batches"] == "length-grouped batches" and row["precision"] == "32-true"  # tiny: fp32
+        for loop in ("project", "plain"):
+            assert len(row[loop]) == 2 and all(wall > 0 and cpu > 0 for wall, cpu in row[loop])
+    assert figures["predict"]["project"] > 0 and figures["predict"]["plain"] > 0
+    text = bench_pretrained.render_pretrained(figures, "body=tiny")
+    assert text.count("| ") > 10 and "predict texts/s >= 300" in text

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from headswap.app.checks import check_config
 from headswap.jobs import train
 from headswap.training.build import build_datamodule
-from headswap.training.recipe import class_weights
+from headswap.training.recipe import class_weights, select_by
 
-from .conftest import TINY, compose_cfg
+from .conftest import ROOT, TINY, compose_cfg
 
 
 def test_pool_cls_is_refused_on_a_causal_body(tmp_path: Path) -> None:
@@ -63,3 +64,49 @@ def test_experiment_sms_full_composes_the_general_recipe_on_the_bundled_sms(tmp_
     assert (cfg.data.max_len, cfg.data.val_fraction, cfg.data.batch_size) == (160, 0.15, 64)
     assert cfg.regime.name == "gradual" and cfg.trainer.max_epochs == 12 and cfg.pretrain.epochs == 25
     check_config(cfg)
+
+
+@pytest.mark.parametrize(
+    ("monitor", "direction"),
+    [(None, "maximize"), ("val/f1", "maximize"), ("val/macro_f1", "maximize"), ("val/loss", "minimize")],
+)
+def test_optuna_minimises_a_monitored_loss_and_maximises_a_score(
+    tmp_path: Path, monitor: str | None, direction: str
+) -> None:
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    setting = "null" if monitor is None else monitor
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                f"paths.root_dir={tmp_path}",
+                "hparams_search=optuna",
+                f"evaluation.monitor={setting}",
+            ],
+            return_hydra_config=True,
+        )
+    assert cfg.hydra.sweeper.direction == direction
+
+
+@pytest.mark.parametrize(
+    ("overrides", "classes", "monitor", "mode"),
+    [
+        ([], 2, "val/f1", "max"),
+        ([], 4, "val/macro_f1", "max"),
+        (["evaluation.monitor=val/loss"], 2, "val/loss", "min"),
+        (["evaluation.monitor=val/loss", "~callbacks.model_checkpoint"], 2, "val/loss", "min"),
+    ],
+)
+def test_early_stopping_watches_what_evaluation_monitor_names(
+    tmp_path: Path, overrides: list[str], classes: int, monitor: str, mode: str
+) -> None:
+    """One setting decides the kept checkpoint and when to stop, with or without the checkpoint callback."""
+    cfg = compose_cfg(tmp_path, ["callbacks=early_stopping", *overrides])
+    assert select_by(cfg, classes) == monitor
+    assert (cfg.callbacks.early_stopping.monitor, cfg.callbacks.early_stopping.mode) == (monitor, mode)
+    if "model_checkpoint" in cfg.callbacks:
+        assert (cfg.callbacks.model_checkpoint.monitor, cfg.callbacks.model_checkpoint.mode) == (
+            monitor,
+            mode,
+        )
+    assert instantiate(cfg.callbacks.early_stopping).monitor == monitor

@@ -335,6 +335,11 @@ def _describe(hint: Any, where: str = "") -> str:
     return text
 
 
+def monitor_mode(monitor: str | None) -> str:
+    """``min`` for a loss, ``max`` for a score; null (the default monitor, an F1) is a score."""
+    return "min" if monitor and monitor.endswith("loss") else "max"
+
+
 def selected_score(record: RunRecord) -> float:
     """The best validation figure by the run's monitor: what picked its epoch, and what a sweeper
     optimises."""

@@ -514,8 +514,12 @@ def run(cfg: DictConfig) -> str:
     }
     text = markdown(timings, gpu, breakdown, walls, meta) + serve_load(cfg)
     if cfg.bench.pretrained.enabled:
-        figures = bench_pretrained.measure(cfg.bench.pretrained, lambda c, d: pretrained_body(c, d)[0])
-        text += "\n" + bench_pretrained.render_pretrained(figures, " ".join(cfg.bench.pretrained.overrides))
+        devices = [torch.device("cpu")]
+        devices += [torch.device("cuda", 0)] if cfg.bench.gpu and torch.cuda.is_available() else []
+        for device in devices:
+            section = cfg.bench.pretrained
+            figures = bench_pretrained.measure(section, lambda c, d: pretrained_body(c, d)[0], device)
+            text += "\n" + bench_pretrained.render_pretrained(figures, " ".join(section.overrides))
     atomic_write(root / cfg.bench.out, lambda f: f.write(text.encode()))
     make_console().print(text)
     return text

@@ -200,9 +200,9 @@ class HeadSwapClassifier(L.LightningModule):
 
     @torch.no_grad()
     def predict_logits(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Logits [n, N] and labels [n] of every example in ``loader``, in eval mode, in the part's order
-        whatever order the batches came in (a frozen body's features come from the cache, which
-        validation and testing have filled)."""
+        """Logits [n, N] and labels [n] (on the CPU) of every example in ``loader``, computed in eval mode
+        on the module's device, in the part's order whatever order the batches came in (a frozen body's
+        features come from the cache, which validation and testing have filled)."""
         self.eval()
         logits, labels, index = [], [], []
         # the trainer's precision (bf16 autocast under bf16-mixed), so these logits are the ones
@@ -210,7 +210,9 @@ class HeadSwapClassifier(L.LightningModule):
         precision = self._trainer.precision_plugin.forward_context() if self._trainer else nullcontext()
         with precision:
             for batch in loader:
-                logits.append(self(batch["input_ids"], batch["attention_mask"], batch.get("keys")).float())
+                ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+                keys = batch["keys"].to(self.device) if "keys" in batch else None
+                logits.append(self(ids, mask, keys).float().cpu())  # on the module's device, back on the CPU
                 labels.append(batch["labels"])
                 index.append(batch["index"])
         order = torch.cat(index)

@@ -80,10 +80,6 @@ def default_monitor(num_classes: int) -> str:
     return "val/f1" if num_classes == 2 else "val/macro_f1"
 
 
-def monitor_mode(monitor: str) -> str:
-    return "min" if monitor.endswith("loss") else "max"
-
-
 def check_monitor(monitor: str, num_classes: int) -> str:
     """``evaluation.monitor`` as given, if a validation run logs it; else one line listing what does."""
     logged = ["val/loss", *(f"val/{name}" for name in metrics_for("", num_classes).keys())]

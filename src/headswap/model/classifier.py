@@ -15,7 +15,8 @@ from headswap.model.regime import trains
 
 
 class Standardize(nn.BatchNorm1d):
-    """Per-feature standardisation whose output never depends on what else is in the batch.
+    """Per-feature standardisation by running statistics: what else is in a batch moves an example's output
+    only through a running average, in training as at inference.
 
     ``BatchNorm1d`` standardises a training batch by that batch's own statistics. When a batch's make-up
     follows its label (length-grouped batches: spam runs long), that removes the very difference the
@@ -51,8 +52,8 @@ def linear_head(in_dim: int, standardize: bool = True, num_classes: int = 2) -> 
 
     A frozen body's pooled features share a large common component and vary little around it;
     standardising them (as MAE's linear probing does with a BatchNorm) lets a linear head converge
-    in a few epochs. ``Standardize`` uses running statistics throughout, so a batch's make-up does
-    not move its examples' logits; at inference it is a fixed affine map and the head stays linear.
+    in a few epochs. ``Standardize`` uses running statistics in training too, so a batch's make-up
+    hardly moves its examples' logits; at inference it is a fixed affine map and the head stays linear.
     """
     norm = Standardize(in_dim) if standardize else nn.Identity()
     return nn.Sequential(norm, nn.Linear(in_dim, num_classes))

@@ -5,6 +5,7 @@ the hardware resolves to, the feature and frozen-prefix caches). The plain loop 
 writes first: random batches, fp32, AdamW over the same trainable weights, every layer run every step.
 A full MiniLM epoch costs minutes on a small CPU, so both time ``rows`` training texts for ``epochs``
 epochs and scale per-epoch figures to the whole training part (linear in texts: stated in the table).
+On a CUDA GPU the same section is measured again there (``trainer=gpu``: bf16 where the GPU has it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ REGIMES = ("head", "partial", "lora", "full")
 Epoch = tuple[float, float]  # (wall s, CPU s)
 
 
-def section_config(regime: str, bench: DictConfig) -> DictConfig:
+def section_config(regime: str, bench: DictConfig, device: torch.device) -> DictConfig:
     """The config ``scripts/train.py`` would compose for this regime on the section's data and body."""
     return compose(
         "train",
@@ -40,8 +41,16 @@ def section_config(regime: str, bench: DictConfig) -> DictConfig:
             f"regime={regime}",
             f"data.batch_size={bench.batch_size}",
             f"data.max_len={bench.max_len}",
+            *(["trainer=gpu"] if device.type == "cuda" else []),
         ],
     )
+
+
+def clock(device: torch.device) -> Epoch:
+    """(wall, CPU) readings once the GPU, if any, has finished what it was given."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter(), time.process_time()
 
 
 def subset(dm: TextDataModule, rows: int) -> TextDataModule:
@@ -58,16 +67,22 @@ def project_epochs(cfg: DictConfig, dm: TextDataModule, body: torch.nn.Module, e
     model: HeadSwapClassifier = instantiate(cfg.model, body=body)
     monitor = CostMonitor()
     trainer = quiet_trainer(
-        max_epochs=epochs, precision=cfg.trainer.precision, callbacks=[monitor], limit_val_batches=0
+        accelerator=cfg.trainer.accelerator,
+        max_epochs=epochs,
+        precision=cfg.trainer.precision,
+        callbacks=[monitor],
+        limit_val_batches=0,
     )
     trainer.fit(model, train_dataloaders=dm.train_dataloader())
     return list(zip(monitor.epoch_seconds, monitor.epoch_cpu_seconds))
 
 
-def plain_epochs(cfg: DictConfig, dm: TextDataModule, body: torch.nn.Module, epochs: int) -> list[Epoch]:
+def plain_epochs(
+    cfg: DictConfig, dm: TextDataModule, body: torch.nn.Module, epochs: int, device: torch.device
+) -> list[Epoch]:
     """The textbook loop: shuffled batches (``DataLoader(shuffle=True)``), fp32, AdamW, no cache."""
     model: HeadSwapClassifier = instantiate(cfg.model, body=body, cache_features=False)
-    net = model.classifier
+    net = model.classifier.to(device)
     optimizer = torch.optim.AdamW(model.build_optimizer().param_groups)
     loader = DataLoader(
         dm.parts["train"],
@@ -81,27 +96,33 @@ def plain_epochs(cfg: DictConfig, dm: TextDataModule, body: torch.nn.Module, epo
         set_train_modes(net.body, net.body.parts())
         net.pool.train()
         net.head.train()
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = clock(device)
         for batch in loader:
-            loss = F.cross_entropy(net(batch["input_ids"], batch["attention_mask"]), batch["labels"])
+            ids, mask, labels = (batch[k].to(device) for k in ("input_ids", "attention_mask", "labels"))
+            loss = F.cross_entropy(net(ids, mask), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+        end_wall, end_cpu = clock(device)
+        times.append((end_wall - wall, end_cpu - cpu))
     return times
 
 
-def texts_per_second(predict: Callable[[], object], n: int) -> float:
-    start = time.perf_counter()
+def texts_per_second(predict: Callable[[], object], n: int, device: torch.device) -> float:
+    start, _ = clock(device)
     predict()
-    return n / (time.perf_counter() - start)
+    return n / (clock(device)[0] - start)
 
 
-def measure(bench: DictConfig, fresh_body: Callable[[DictConfig, TextDataModule], torch.nn.Module]) -> dict:
-    """Every figure of the section (seconds), for ``render_pretrained`` to lay out."""
+def measure(
+    bench: DictConfig,
+    fresh_body: Callable[[DictConfig, TextDataModule], torch.nn.Module],
+    device: torch.device,
+) -> dict:
+    """Every figure of the section (seconds), for ``render_pretrained`` to lay out; on ``device``."""
     torch.set_num_threads(bench.threads)
     started = time.perf_counter()
-    cfg = section_config("full", bench)
+    cfg = section_config("full", bench, device)
     dm = build_datamodule(cfg)
     dm.setup()
     n_train = len(dm.parts["train"])
@@ -109,37 +130,44 @@ def measure(bench: DictConfig, fresh_body: Callable[[DictConfig, TextDataModule]
     subset(dm, bench.rows)
     rows: dict[str, dict[str, Any]] = {}
     for regime in REGIMES:
-        cfg = section_config(regime, bench)
+        cfg = section_config(regime, bench, device)
         with open_dict(cfg):
             cfg.trainer.precision = cfg.trainer.precision  # resolved once, as the run would
         rows[regime] = {
             "project": project_epochs(cfg, dm, fresh_body(cfg, dm), bench.epochs),
-            "plain": plain_epochs(cfg, dm, fresh_body(cfg, dm), bench.epochs),
+            "plain": plain_epochs(cfg, dm, fresh_body(cfg, dm), bench.epochs, device),
             "precision": str(cfg.trainer.precision),
             "batches": "length-grouped batches" if dm.config.group_by_length else "random batches",
         }
-    model: HeadSwapClassifier = instantiate(cfg.model, body=fresh_body(cfg, dm))
+    model: HeadSwapClassifier = instantiate(cfg.model, body=fresh_body(cfg, dm)).to(device)
     texts = len(dm.parts["test"])
     plain_loader = DataLoader(dm.parts["test"], batch_size=64, collate_fn=dm.collate)
     sorted_loader = dm.loader("test", batch_size=64)
     precision = rows["full"]["precision"]
 
     def project_predict() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision.startswith("bf16")):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision.startswith("bf16")):
             model.predict_proba(sorted_loader)
+
+    def plain_predict() -> None:
+        for b in plain_loader:
+            model.classifier(b["input_ids"].to(device), b["attention_mask"].to(device))
 
     model.eval()
     with torch.no_grad():
-        plain = texts_per_second(
-            lambda: [model.classifier(b["input_ids"], b["attention_mask"]) for b in plain_loader], texts
-        )
+        plain = texts_per_second(plain_predict, texts, device)
     return {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "rows": min(bench.rows, n_train),
         "n_train": n_train,
         "epochs": bench.epochs,
         "startup_s": startup,
         "regimes": rows,
-        "predict": {"texts": texts, "project": texts_per_second(project_predict, texts), "plain": plain},
+        "predict": {
+            "texts": texts,
+            "project": texts_per_second(project_predict, texts, device),
+            "plain": plain,
+        },
     }
 
 
@@ -203,8 +231,10 @@ def render_pretrained(figures: dict[str, Any], body: str) -> str:
         "plain full wall / headswap",
     ]
     precision, batches = figures["regimes"]["full"]["precision"], figures["regimes"]["full"]["batches"]
+    device = figures.get("device", "cpu")
+    where = "" if device == "cpu" else f" on the GPU ({device})"
     lines = [
-        f"## A pretrained body: {body} ({precision}, {batches}, caches) against a plain loop",
+        f"## A pretrained body{where}: {body} ({precision}, {batches}, caches) against a plain loop",
         "",
         f"Extrapolated: each regime trained {figures['epochs']} epochs on {figures['rows']} of the "
         f"{figures['n_train']} training texts; per-epoch times are the median epoch after the first (which "

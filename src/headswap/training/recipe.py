@@ -27,13 +27,12 @@ from headswap.lit.metrics import (
     choose_threshold,
     class_scores,
     default_monitor,
-    monitor_mode,
     scores_at,
 )
 from headswap.mistakes import read_mistakes
 from headswap.model.regime import trains
 from headswap.report import MISTAKES_SHOWN, print_report
-from headswap.run_record import FORMAT_VERSION, RunRecord, read_run_record, write_run_record
+from headswap.run_record import FORMAT_VERSION, RunRecord, monitor_mode, read_run_record, write_run_record
 from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
@@ -94,14 +93,15 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
 
 def select_by(cfg: DictConfig, num_classes: int) -> str:
     """``evaluation.monitor`` (null: the default for ``num_classes``), checked against what validation
-    logs, and set on the checkpoint callback so that it picks the best epoch by it."""
+    logs, and set on every callback that watches a metric (the checkpoint that keeps the best epoch,
+    early stopping), so that the one setting decides them all."""
     monitor = check_monitor(
         OmegaConf.select(cfg, "evaluation.monitor") or default_monitor(num_classes), num_classes
     )
-    if OmegaConf.select(cfg, "callbacks.model_checkpoint") is not None:
-        with open_dict(cfg):
-            cfg.callbacks.model_checkpoint.monitor = monitor
-            cfg.callbacks.model_checkpoint.mode = monitor_mode(monitor)
+    with open_dict(cfg):
+        for callback in (cfg.get("callbacks") or {}).values():
+            if isinstance(callback, DictConfig) and "monitor" in callback:
+                callback.monitor, callback.mode = monitor, monitor_mode(monitor)
     return monitor
 
 
