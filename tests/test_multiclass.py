@@ -92,7 +92,7 @@ def fixture_rows(n_per_class: int = 30) -> list[tuple[str, str]]:
     return [(e.text, CLASSES[e.label]) for e in make_fixture_multiclass(n_per_class)]
 
 
-def test_a_two_class_csv_gives_the_figures_it_gave_before_n_classes(tmp_path: Path) -> None:
+def test_a_two_class_csv_gives_its_pinned_figures(tmp_path: Path) -> None:
     rows = [(e.text, "spam" if e.label else "ham") for e in make_fixture(60, 7)]
     path = write_csv(tmp_path / "two.csv", rows)
     overrides = [

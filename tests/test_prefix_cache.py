@@ -125,3 +125,14 @@ def test_prefix_cached_logits_match_uncached_ones_for_a_hugging_face_body(tmp_pa
     reference = model.classifier(ids, mask)
     for logits in cached:
         torch.testing.assert_close(logits, reference, atol=1e-5, rtol=1e-4)
+
+
+def test_cached_rows_come_back_on_the_device_of_the_batch_that_asks() -> None:
+    """A GPU fit fills the cache; evaluation after it runs on the CPU (Lightning moves the module back)."""
+    from headswap.model.feature_cache import FeatureCache
+
+    cache = FeatureCache(budget_mb=1.0)
+    keys, mask = torch.tensor([3, 5]), torch.ones(2, 4, dtype=torch.long)
+    cache.get(keys, mask, lambda: torch.randn(2, 4, 8))  # filled
+    elsewhere = cache.get(keys, mask.to("meta"), lambda: pytest.fail("a hit must not recompute"))
+    assert elsewhere.device.type == "meta" and elsewhere.shape == (2, 4, 8)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import open_dict
 
 from headswap.app.checks import check_config
 from headswap.jobs import train
@@ -110,3 +111,11 @@ def test_early_stopping_watches_what_evaluation_monitor_names(
             mode,
         )
     assert instantiate(cfg.callbacks.early_stopping).monitor == monitor
+
+
+def test_a_callback_that_watches_a_metric_without_a_mode_gets_the_monitor_only(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, ["evaluation.monitor=val/loss"])
+    with open_dict(cfg):
+        cfg.callbacks.watcher = {"_target_": "builtins.dict", "monitor": "val/f1"}
+    select_by(cfg, 2)
+    assert cfg.callbacks.watcher.monitor == "val/loss" and "mode" not in cfg.callbacks.watcher

@@ -3,10 +3,14 @@ change what the head learns (length-grouped batches follow the label), with Batc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
 from headswap.model.classifier import Standardize, linear_head
+
+from .conftest import compose_cfg
 
 
 def one_class_batches(seed: int, steps: int) -> list[tuple[Tensor, Tensor]]:
@@ -106,3 +110,18 @@ def test_a_second_training_forward_before_backward_leaves_the_first_graph_intact
     norm(torch.randn(8, 4) * 5)  # moves the running statistics in place
     first.sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_bf16_statistics_train_as_float_ones_do() -> None:
+    norm = Standardize(4).to(torch.bfloat16).train()
+    x = torch.randn(8, 4, dtype=torch.bfloat16) * 3 + 5
+    out = norm(x)
+    assert out.dtype == torch.bfloat16 and norm.running_mean.dtype == torch.bfloat16
+    torch.testing.assert_close(norm.running_mean.float(), x.float().mean(0), atol=0.05, rtol=0.01)
+
+
+def test_no_trainer_config_syncs_batchnorm_which_would_replace_the_head_standardize(tmp_path: Path) -> None:
+    # Lightning's sync_batchnorm converts every BatchNorm subclass to SyncBatchNorm: per-batch statistics
+    assert isinstance(nn.SyncBatchNorm.convert_sync_batchnorm(linear_head(4))[0], nn.SyncBatchNorm)
+    for trainer in ("default", "gpu", "ddp", "ddp_cpu"):
+        assert not compose_cfg(tmp_path, [f"trainer={trainer}"]).trainer.get("sync_batchnorm"), trainer

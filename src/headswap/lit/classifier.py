@@ -201,8 +201,9 @@ class HeadSwapClassifier(L.LightningModule):
     @torch.no_grad()
     def predict_logits(self, loader: Iterable[dict[str, Tensor]]) -> tuple[Tensor, Tensor]:
         """Logits [n, N] and labels [n] (on the CPU) of every example in ``loader``, computed in eval mode
-        on the module's device, in the part's order whatever order the batches came in (a frozen body's
-        features come from the cache, which validation and testing have filled)."""
+        on wherever the module is (after a fit or test Lightning has moved it back to the CPU), in the
+        part's order whatever order the batches came in (a frozen body's features come from the cache,
+        which validation and testing have filled)."""
         self.eval()
         logits, labels, index = [], [], []
         # the trainer's precision (bf16 autocast under bf16-mixed), so these logits are the ones

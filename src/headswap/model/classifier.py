@@ -37,12 +37,13 @@ class Standardize(nn.BatchNorm1d):
         features = x.float()
         batch_mean, batch_std = features.mean(0), (features.var(0, unbiased=False) + self.eps).sqrt()
         with torch.no_grad():
-            weight = 1.0 if int(self.num_batches_tracked) == 0 else self.momentum
-            self.running_mean.lerp_(batch_mean, weight)
-            self.running_var.lerp_(features.var(0), weight)  # unbiased, as BatchNorm keeps it
+            # the first batch sets the statistics; a tensor, so a GPU step does not wait for the host
+            weight = torch.where(self.num_batches_tracked == 0, 1.0, self.momentum).to(self.running_mean)
+            self.running_mean.lerp_(batch_mean.to(self.running_mean), weight)
+            self.running_var.lerp_(features.var(0).to(self.running_var), weight)  # unbiased, as BatchNorm's
             self.num_batches_tracked += 1
-            std = (self.running_var + self.eps).sqrt()
-            scale, shift = batch_std / std, (batch_mean - self.running_mean) / std  # D, D: constants
+            mean, std = self.running_mean.float(), (self.running_var.float() + self.eps).sqrt()
+            scale, shift = batch_std / std, (batch_mean - mean) / std  # D, D: constants
         # = (x - running mean) / running std in value; BatchNorm's gradient
         return ((features - batch_mean) / batch_std * scale + shift).to(x.dtype)
 

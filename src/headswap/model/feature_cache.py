@@ -79,9 +79,10 @@ class FeatureCache:
                 self.over_budget = True
             return features
         rows = [self._store[k] for k in ids]
+        like = {"dtype": self._dtype, "device": attention_mask.device}  # a GPU fit's rows, a CPU evaluation
         if rows[0].dim() == 1:
-            return torch.stack(rows).to(self._dtype)  # B x D
-        return pad_sequence(rows, batch_first=True)[:, : attention_mask.shape[1]].to(self._dtype)  # B x T x D
+            return torch.stack(rows).to(**like)  # B x D
+        return pad_sequence(rows, batch_first=True)[:, : attention_mask.shape[1]].to(**like)  # B x T x D
 
     def _size(self, key: int) -> int:
         row = self._store.get(key)

@@ -101,7 +101,9 @@ def select_by(cfg: DictConfig, num_classes: int) -> str:
     with open_dict(cfg):
         for callback in (cfg.get("callbacks") or {}).values():
             if isinstance(callback, DictConfig) and "monitor" in callback:
-                callback.monitor, callback.mode = monitor, monitor_mode(monitor)
+                callback.monitor = monitor
+                if "mode" in callback:
+                    callback.mode = monitor_mode(monitor)
     return monitor
 
 
