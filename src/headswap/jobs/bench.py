@@ -43,25 +43,11 @@ from headswap.report import markdown_table
 from headswap.serving.load import load, serving
 from headswap.serving.load import markdown as load_markdown
 from headswap.training import bench_pretrained
+from headswap.training.bench_pretrained import Epoch, clocks, epochs_of, since
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
 
 REGIMES = ("head", "partial", "full")
-
-
-Epoch = tuple[float, float]  # one training epoch's (wall seconds, CPU seconds of this process)
-
-
-def clocks(device: torch.device) -> Epoch:
-    """(wall, CPU) clock readings once the GPU, if any, has finished what it was given."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter(), time.process_time()
-
-
-def since(start: Epoch, device: torch.device) -> Epoch:
-    now = clocks(device)
-    return now[0] - start[0], now[1] - start[1]
 
 
 def lightning_epochs(
@@ -84,10 +70,6 @@ def lightning_epochs(
             cb.dirpath = tmp
         trainer.fit(model, datamodule=dm)
     return epochs_of(clock)
-
-
-def epochs_of(monitor: CostMonitor) -> list[Epoch]:
-    return list(zip(monitor.epoch_seconds, monitor.epoch_cpu_seconds))
 
 
 def plain_epochs(

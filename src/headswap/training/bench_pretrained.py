@@ -29,7 +29,7 @@ from headswap.report import markdown_table
 from headswap.training.build import build_datamodule
 
 REGIMES = ("head", "partial", "lora", "full")
-Epoch = tuple[float, float]  # (wall s, CPU s)
+Epoch = tuple[float, float]  # one training epoch's (wall seconds, CPU seconds of this process)
 
 
 def section_config(regime: str, bench: DictConfig, device: torch.device) -> DictConfig:
@@ -46,11 +46,21 @@ def section_config(regime: str, bench: DictConfig, device: torch.device) -> Dict
     )
 
 
-def clock(device: torch.device) -> Epoch:
-    """(wall, CPU) readings once the GPU, if any, has finished what it was given."""
+def clocks(device: torch.device) -> Epoch:
+    """(wall, CPU) clock readings once the GPU, if any, has finished what it was given."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return time.perf_counter(), time.process_time()
+
+
+def since(start: Epoch, device: torch.device) -> Epoch:
+    now = clocks(device)
+    return now[0] - start[0], now[1] - start[1]
+
+
+def epochs_of(monitor: CostMonitor) -> list[Epoch]:
+    """Each training epoch's (wall, CPU) as ``CostMonitor`` measured it."""
+    return list(zip(monitor.epoch_seconds, monitor.epoch_cpu_seconds))
 
 
 def subset(dm: TextDataModule, rows: int) -> TextDataModule:
@@ -74,7 +84,7 @@ def project_epochs(cfg: DictConfig, dm: TextDataModule, body: torch.nn.Module, e
         limit_val_batches=0,
     )
     trainer.fit(model, train_dataloaders=dm.train_dataloader())
-    return list(zip(monitor.epoch_seconds, monitor.epoch_cpu_seconds))
+    return epochs_of(monitor)
 
 
 def plain_epochs(
@@ -96,22 +106,21 @@ def plain_epochs(
         set_train_modes(net.body, net.body.parts())
         net.pool.train()
         net.head.train()
-        wall, cpu = clock(device)
+        start = clocks(device)
         for batch in loader:
             ids, mask, labels = (batch[k].to(device) for k in ("input_ids", "attention_mask", "labels"))
             loss = F.cross_entropy(net(ids, mask), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        end_wall, end_cpu = clock(device)
-        times.append((end_wall - wall, end_cpu - cpu))
+        times.append(since(start, device))
     return times
 
 
 def texts_per_second(predict: Callable[[], object], n: int, device: torch.device) -> float:
-    start, _ = clock(device)
+    start = clocks(device)
     predict()
-    return n / (clock(device)[0] - start)
+    return n / since(start, device)[0]
 
 
 def measure(
