@@ -58,12 +58,18 @@ class Predictions:
         }
 
 
-def predict_test_split(model: HeadSwapClassifier, datamodule: TextDataModule, calibrate: bool) -> Predictions:
-    """The loaded model's test logits, and with ``calibrate`` the temperature fitted on the validation
-    split's logits."""
-    predictions = Predictions(*model.predict_logits(datamodule.test_dataloader()))
-    if calibrate:
-        predictions.temperature = fit_temperature(*model.predict_logits(datamodule.val_dataloader()))
+def predict_split(model: HeadSwapClassifier, datamodule: TextDataModule, part: str) -> Predictions:
+    """The loaded model's logits and labels for one split, in the split's order."""
+    return Predictions(*model.predict_logits(datamodule.loader(part)))
+
+
+def predict_test_split(
+    model: HeadSwapClassifier, datamodule: TextDataModule, validation: Predictions | None
+) -> Predictions:
+    """The loaded model's test logits; given the ``validation`` split's, the temperature fitted on them."""
+    predictions = predict_split(model, datamodule, "test")
+    if validation is not None:
+        predictions.temperature = fit_temperature(validation.logits, validation.labels)
         if predictions.temperature in (round(bound, 6) for bound in TEMPERATURE_BOUNDS):
             log.warning(
                 "calibration: the temperature %s is at the end of its range %s: the validation split is "

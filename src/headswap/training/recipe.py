@@ -36,7 +36,7 @@ from headswap.run_record import FORMAT_VERSION, RunRecord, monitor_mode, read_ru
 from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
-from headswap.training.evaluation import Predictions, predict_test_split, write_test_outputs
+from headswap.training.evaluation import Predictions, predict_split, predict_test_split, write_test_outputs
 from headswap.training.resume import checked_resume, resume_checkpoint, training_settings
 
 
@@ -73,15 +73,18 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
     val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
     test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
-    predictions = predict_test_split(model, datamodule, calibrate=cfg.evaluation.calibrate)
+    calibrate = cfg.evaluation.calibrate
+    tune = cfg.evaluation.tune_threshold and datamodule.num_classes == 2  # a threshold is a two-class notion
+    validation = predict_split(model, datamodule, "val") if calibrate or tune else None  # one pass, both uses
+    predictions = predict_test_split(model, datamodule, validation if calibrate else None)
 
     result = assemble_result(cfg, model, trainer, datamodule, val, test, predictions, pretrain_info)
     result["test"].update(predictions.figures())
     result["calibration"] = predictions.calibration()
     result["early_stopping"] = early_stopping
     result["monitor"] = monitor
-    if cfg.evaluation.tune_threshold and datamodule.num_classes == 2:  # a threshold is a two-class notion
-        result["test_at_val_threshold"] = at_validation_threshold(model, datamodule, predictions)
+    if tune:
+        result["test_at_val_threshold"] = at_validation_threshold(validation, predictions)
     result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
         write_test_outputs(cfg.paths.output_dir, predictions, datamodule)
@@ -127,12 +130,10 @@ def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | Non
     return weights
 
 
-def at_validation_threshold(
-    model: HeadSwapClassifier, datamodule: TextDataModule, test: Predictions
-) -> dict[str, Any]:
+def at_validation_threshold(validation: Predictions, test: Predictions) -> dict[str, Any]:
     """Test figures at the threshold that maximises validation F1: chosen on validation, applied to the
     test predictions the run already made."""
-    threshold = choose_threshold(*model.predict_proba(datamodule.val_dataloader()))
+    threshold = choose_threshold(validation.raw[:, 1], validation.labels)
     return scores_at(test.raw[:, 1], test.labels, threshold)
 
 
