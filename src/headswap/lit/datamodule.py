@@ -242,7 +242,7 @@ class TextDataModule(L.LightningDataModule):
             batch_size=size,
             sampler=sampler,
             collate_fn=self.collate,
-            # a last batch of one example has no batch variance, which the head's gradient needs (Standardize)
+            # a last batch of one example has no batch statistics for the head's gradient (Standardize)
             drop_last=len(dataset) % size == 1,
         )
 
