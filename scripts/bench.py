@@ -1,11 +1,18 @@
-"""python scripts/bench.py -- Lightning against a plain loop, regimes' costs, whole commands."""
+"""python scripts/bench.py -- Lightning against a plain loop, regimes' costs, whole commands: BENCHMARKS.md.
+
+The benchmarks live beside scripts/, outside the package: the checkout's root goes on the path first."""
+
+import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import bench
+
 from headswap.app import schema
 from headswap.app.launch import run_job
-from headswap.jobs import bench
 
 schema.register()  # the config schemas and resolvers, before @hydra.main composes the config
 

@@ -10,7 +10,7 @@ import pytest
 from sklearn import pipeline as sklearn_pipeline  # the baseline extra, part of dev
 
 from headswap.jobs import baseline
-from headswap.run_record import SCORES
+from headswap.task import BINARY_SCORES as SCORES
 from headswap.training.build import build_datamodule
 
 from .conftest import compose_cfg
@@ -25,7 +25,7 @@ def test_baselines_fit_on_train_select_on_val_and_test_once(tmp_path: Path, monk
     assert len(parts) == 3
     calls: list[tuple[str, str]] = []
     Pipeline = sklearn_pipeline.Pipeline
-    fit, positive_scores = Pipeline.fit, baseline.positive_scores
+    fit, logits = Pipeline.fit, baseline.logits
 
     def spy_fit(self, X, y=None, **kw):
         calls.append(("fit", parts[tuple(X)]))
@@ -34,10 +34,10 @@ def test_baselines_fit_on_train_select_on_val_and_test_once(tmp_path: Path, monk
 
     def spy_scores(model, X):
         calls.append(("predict", parts[tuple(X)]))
-        return positive_scores(model, X)
+        return logits(model, X)
 
     monkeypatch.setattr(Pipeline, "fit", spy_fit)
-    monkeypatch.setattr(baseline, "positive_scores", spy_scores)
+    monkeypatch.setattr(baseline, "logits", spy_scores)
     result = baseline.run(cfg)
 
     n = len(baseline.GRID)

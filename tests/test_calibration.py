@@ -6,13 +6,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from headswap.lit.calibration import (
+from headswap.calibration import (
     TEMPERATURE_BOUNDS,
     brier_score,
     expected_calibration_error,
     fit_temperature,
     reliability_bins,
 )
+from headswap.task import Task
+
+BINARY = Task(["ham", "spam"])
+
+
+def tasks(n: int) -> Task:
+    return Task([f"c{i}" for i in range(n)])
 
 
 def two_class(p1: list[float]) -> torch.Tensor:
@@ -23,14 +30,16 @@ def two_class(p1: list[float]) -> torch.Tensor:
 def test_binary_ece_by_hand() -> None:
     # bin of 0.9: 2 examples, half spam -> gap 0.4; bin of 0.1: 2 examples, no spam -> gap 0.1
     probs, labels = two_class([0.9, 0.9, 0.1, 0.1]), torch.tensor([1, 0, 0, 0])
-    assert expected_calibration_error(probs, labels) == pytest.approx(0.5 * 0.4 + 0.5 * 0.1)
+    assert expected_calibration_error(probs, labels, BINARY) == pytest.approx(0.5 * 0.4 + 0.5 * 0.1)
 
 
 def test_multiclass_ece_by_hand_uses_the_top_class() -> None:
     probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7], [0.1, 0.1, 0.8]])
     labels = torch.tensor([0, 0, 2, 2])  # top class right: yes, no, yes, yes
     # bin of 0.7 (three examples, two right): |2/3 - 0.7|; bin of 0.8 (one, right): |1 - 0.8|
-    assert expected_calibration_error(probs, labels) == pytest.approx(0.75 * abs(2 / 3 - 0.7) + 0.25 * 0.2)
+    assert expected_calibration_error(probs, labels, tasks(3)) == pytest.approx(
+        0.75 * abs(2 / 3 - 0.7) + 0.25 * 0.2
+    )
 
 
 @pytest.mark.parametrize(("n_classes", "seed"), [(2, 0), (2, 1), (3, 2), (5, 3)])
@@ -39,10 +48,10 @@ def test_the_diagram_bins_add_up_to_the_ece(n_classes: int, seed: int) -> None:
     probs = torch.randn(200, n_classes, generator=g).mul(2).softmax(dim=1)
     probs[0] = F.one_hot(torch.tensor(1), n_classes).float()  # a confidence of exactly 1: the last bin
     labels = torch.randint(n_classes, (200,), generator=g)
-    confidence, frequency, count = reliability_bins(probs, labels)
+    confidence, frequency, count = reliability_bins(probs, labels, tasks(n_classes))
     assert count.sum() == 200
     gaps = (count / 200 * (frequency - confidence).abs()).sum()
-    assert float(gaps) == pytest.approx(expected_calibration_error(probs, labels), abs=1e-6)
+    assert float(gaps) == pytest.approx(expected_calibration_error(probs, labels, tasks(n_classes)), abs=1e-6)
 
 
 def test_brier_by_hand() -> None:

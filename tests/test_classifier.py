@@ -44,11 +44,11 @@ def body_state(model: HeadSwapClassifier) -> dict[str, torch.Tensor]:
 def test_head_only_leaves_the_body_bit_identical(datamodule: TextDataModule) -> None:
     model = make_model("head")
     before = body_state(model)
-    head_before = model.head[1].weight.clone()
+    head_before = model.classifier.head[1].weight.clone()
     fit(model, datamodule)
     after = model.body.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert not torch.equal(head_before, model.head[1].weight)
+    assert not torch.equal(head_before, model.classifier.head[1].weight)
 
 
 @pytest.mark.parametrize("regime", ["partial", "full"])
@@ -112,7 +112,7 @@ def test_metrics_score_class_one_as_the_positive_class(
     """A head that always says class ``favoured``: the validation metrics must read class 1 (spam) as
     positive, so always-spam finds every spam message and always-ham none."""
     model = make_model("head")
-    linear = model.head[1]
+    linear = model.classifier.head[1]
     with torch.no_grad():
         linear.weight.zero_()
         linear.bias.copy_(torch.tensor([5.0, -5.0]) if favoured == 0 else torch.tensor([-5.0, 5.0]))
@@ -131,23 +131,23 @@ def test_cached_features_give_the_same_head_as_the_slow_path(datamodule: TextDat
             TransformerBody(BodyConfig(dropout=0.1)), MeanPool(64), REGIMES["head"], cache_features=cache
         )
         fit(model, datamodule, epochs=2)  # the second epoch reads every training example from the cache
-        heads[cache] = model.head[1].weight.detach().clone()
-        assert (len(model.feature_cache) > 0) if cache else model.feature_cache is None
+        heads[cache] = model.classifier.head[1].weight.detach().clone()
+        assert (len(model.classifier.cache) > 0) if cache else model.classifier.cache is None
     torch.testing.assert_close(heads[True], heads[False], rtol=1e-5, atol=1e-6)
 
 
 def test_loading_body_weights_by_hand_empties_the_cache(datamodule: TextDataModule) -> None:
     model = make_model("head")
     fit(model, datamodule, epochs=1)
-    assert len(model.feature_cache) > 0
+    assert len(model.classifier.cache) > 0
     model.body.load_state_dict(TransformerBody(BodyConfig()).state_dict())
-    assert len(model.feature_cache) == 0
+    assert len(model.classifier.cache) == 0
 
 
 def test_cache_is_used_only_while_the_body_is_frozen(datamodule: TextDataModule) -> None:
     model = make_model("full")
     fit(model, datamodule, epochs=1)
-    assert len(model.feature_cache) == 0
+    assert len(model.classifier.cache) == 0
 
 
 def test_plain_classifier_runs_without_lightning_and_matches_the_trained_module(
@@ -164,9 +164,10 @@ def test_plain_classifier_runs_without_lightning_and_matches_the_trained_module(
         assert logits.shape == (len(batch["labels"]), 2)
         model.eval()
         assert torch.equal(logits, model(batch["input_ids"], batch["attention_mask"]))
-        # the frozen-feature path that head-only training takes gives the same logits
-        frozen = plain.frozen_features(batch["input_ids"], batch["attention_mask"])
-        assert torch.allclose(plain.logits_from_features(frozen, batch["attention_mask"]), logits, atol=1e-6)
+        # the cached path that training and evaluation take (keys given) gives the same logits
+        assert plain.frozen_part() == 1  # embeddings and the first block: frozen under partial
+        cached = plain(batch["input_ids"], batch["attention_mask"], batch["keys"])
+        assert torch.allclose(cached, logits, atol=1e-6)
 
 
 def test_plain_classifier_builds_from_parts_in_a_notebook() -> None:
@@ -189,8 +190,12 @@ def test_plain_classifier_builds_from_parts_in_a_notebook() -> None:
     assert not torch.allclose(together[0], together[1])
 
 
-def test_whether_the_body_trains_follows_flags_changed_after_the_module_was_built() -> None:
-    model = make_model("head")
-    assert not model.body_trains()
+def test_what_is_frozen_follows_flags_and_modes_changed_after_the_module_was_built() -> None:
+    model = make_model("head").eval()
+    assert model.classifier.frozen_part() == "pooled"  # body and pool learn nothing: pooled vectors
     model.body.blocks[1].requires_grad_(True)  # by hand, as a notebook might
-    assert model.body_trains()
+    assert model.classifier.frozen_part() == 1  # only what enters the last block is fixed now
+    model.classifier.train()  # frozen blocks in train mode draw dropout: nothing is fixed
+    assert model.classifier.frozen_part() is None
+    model.classifier.set_train_modes()  # frozen parts back in eval mode, as every epoch starts
+    assert model.classifier.frozen_part() == 1

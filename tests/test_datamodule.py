@@ -7,6 +7,7 @@ from headswap.lit import HeadSwapClassifier, PadCollate, TextDataModule
 from headswap.lit.datamodule import LengthGroupedShuffle
 from headswap.model import ByteTokenizer, MeanPool, Regime
 from headswap.model.body import BodyConfig, TransformerBody
+from headswap.training.evaluation import split_logits
 
 
 def make_dm(**kwargs) -> TextDataModule:
@@ -130,8 +131,9 @@ def test_evaluation_batches_run_by_length_and_results_return_in_input_order() ->
     torch.manual_seed(0)
     body = TransformerBody(BodyConfig(max_len=128))
     model = HeadSwapClassifier(body, MeanPool(64), Regime("head"), cache_features=False)
-    probs, labels = model.predict_proba(dm.val_dataloader())
+    by_length = split_logits(model.classifier, dm.val_dataloader(), model.device)
+    probs, labels = by_length.logits.softmax(-1), by_length.labels
     assert labels.tolist() == dm.parts["val"].labels.tolist()
     in_order = DataLoader(dm.parts["val"], batch_size=16, collate_fn=dm.collate)  # the part's own order
-    probs_in_order, _ = model.predict_proba(in_order)
+    probs_in_order = split_logits(model.classifier, in_order, model.device).logits.softmax(-1)
     assert torch.allclose(probs, probs_in_order, atol=1e-5)

@@ -11,8 +11,9 @@ import pytest
 from hydra.utils import instantiate
 
 from headswap.io import safe_load
-from headswap.lit.metrics import scores_at
+from headswap.scoring import score
 from headswap.training.build import build_datamodule
+from headswap.training.evaluation import split_logits
 
 from .conftest import ROOT, TINY, compose_cfg
 
@@ -31,11 +32,12 @@ def test_ddp_cpu_metrics_equal_single_process_evaluation(tmp_path: Path) -> None
 
     cfg = compose_cfg(tmp_path, OVERRIDES)
     dm = build_datamodule(cfg)
-    model = instantiate(cfg.model, body=instantiate(cfg.body.model))
+    model = instantiate(cfg.model, body=instantiate(cfg.body.model), task=dm.task)
     model.load_state_dict(safe_load(best)["state_dict"])
-    single = scores_at(*model.predict_proba(dm.test_dataloader()), threshold=0.5)
+    test = split_logits(model.classifier, dm.test_dataloader(), model.device)
+    single = score(test.logits, test.labels, dm.task)
 
-    assert ddp["confusion_matrix"] == single["confusion_matrix"]
-    assert sum(map(sum, ddp["confusion_matrix"])) == 16  # every test example once: 8 per process
+    assert ddp["confusion_matrix"] == single.confusion_matrix
+    assert sum(map(sum, ddp["confusion_matrix"])) == 16  # every test example once
     for metric in ("precision", "recall", "f1", "accuracy", "roc_auc", "pr_auc"):
-        assert ddp["test"][metric] == pytest.approx(single[metric], abs=1e-5), metric
+        assert ddp["test"][metric] == pytest.approx(single.figures[metric], abs=1e-5), metric

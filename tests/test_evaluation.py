@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from headswap import calibration
 from headswap.jobs import train
-from headswap.lit import calibration
 from headswap.mistakes import FILE_NAME as MISTAKES
 from headswap.run_record import read_run_record
 from headswap.training import evaluation

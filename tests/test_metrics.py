@@ -2,48 +2,60 @@ import pytest
 import torch
 from torchmetrics.functional.classification import binary_f1_score
 
-from headswap.lit.metrics import (
-    choose_threshold,
-    class_scores,
-    classification_metrics,
-    confusion_matrix,
-    scores_at,
-)
-from headswap.run_record import SCORES
+from headswap.scoring import choose_threshold, decisions, score
+from headswap.scoring import class_scores as scored_classes
+from headswap.task import BINARY_SCORES, Task
 
 LABELS = torch.tensor([1, 1, 1, 0, 0, 0, 1, 0])
 PROBS = torch.tensor([0.9, 0.6, 0.2, 0.7, 0.1, 0.4, 0.8, 0.3])  # class-1 probabilities
 # By hand at threshold 0.5: predictions 1 1 0 1 0 0 1 0 -> tp 3, fn 1, fp 1, tn 3.
+SPAM = Task(["ham", "spam"])
+
+
+def logits_of(probs: torch.Tensor) -> torch.Tensor:
+    """Logits whose softmax gives class 1 the probabilities ``probs``."""
+    return torch.stack([1 - probs, probs], dim=1).log()
+
+
+def scores_at(probs: torch.Tensor, labels: torch.Tensor, threshold: float) -> dict:
+    scores = score(logits_of(probs), labels, SPAM, threshold)
+    return {**scores.figures, "confusion_matrix": scores.confusion_matrix}
+
+
+def class_scores(probs: torch.Tensor, labels: torch.Tensor, names: list[str], threshold: float = 0.5) -> dict:
+    task = Task(names)
+    predicted = decisions(torch.stack([1 - probs, probs], dim=1), task, threshold)
+    return {
+        k: {m: round(v, 6) for m, v in row.items()}
+        for k, row in scored_classes(predicted, labels, task).items()
+    }
 
 
 def test_metrics_match_hand_counts() -> None:
-    metrics = classification_metrics("test/")
-    metrics.update(PROBS, LABELS)
-    got = {k: float(v) for k, v in metrics.compute().items()}
-    assert got["test/precision"] == pytest.approx(3 / 4)
-    assert got["test/recall"] == pytest.approx(3 / 4)
-    assert got["test/f1"] == pytest.approx(3 / 4)
-    assert got["test/accuracy"] == pytest.approx(6 / 8)
+    got = score(logits_of(PROBS), LABELS, SPAM).figures
+    assert got["precision"] == pytest.approx(3 / 4)
+    assert got["recall"] == pytest.approx(3 / 4)
+    assert got["f1"] == pytest.approx(3 / 4)
+    assert got["accuracy"] == pytest.approx(6 / 8)
     # Ranking: 15 of the 16 (spam, ham) pairs are ordered correctly (0.2 < 0.3 and 0.4 and 0.7... by hand).
     pairs = [(p, n) for p in PROBS[LABELS == 1] for n in PROBS[LABELS == 0]]
-    assert got["test/roc_auc"] == pytest.approx(sum(float(p > n) for p, n in pairs) / len(pairs))
+    assert got["roc_auc"] == pytest.approx(sum(float(p > n) for p, n in pairs) / len(pairs))
+    expected_loss = -sum(torch.log(p if y else 1 - p) for p, y in zip(PROBS, LABELS)) / len(LABELS)
+    assert got["loss"] == pytest.approx(float(expected_loss), rel=1e-5)
 
 
-def test_logged_scores_are_the_ones_a_run_records() -> None:
-    assert set(classification_metrics("")) == set(SCORES)
+def test_scored_figures_are_the_ones_a_run_records() -> None:
+    assert set(score(logits_of(PROBS), LABELS, SPAM).figures) == {*BINARY_SCORES, "loss"}
 
 
 def test_confusion_matrix_rows_are_true_labels() -> None:
-    cm = confusion_matrix()
-    cm.update(PROBS, LABELS)
-    assert cm.compute().tolist() == [[3, 1], [1, 3]]
+    assert score(logits_of(PROBS), LABELS, SPAM).confusion_matrix == [[3, 1], [1, 3]]
 
 
-def test_counts_accumulate_over_batches_like_one_batch() -> None:
-    metrics = classification_metrics("")
-    for i in range(0, 8, 3):
-        metrics.update(PROBS[i : i + 3], LABELS[i : i + 3])
-    assert float(metrics.compute()["f1"]) == pytest.approx(0.75)
+def test_the_positive_class_wins_only_strictly_above_the_threshold() -> None:
+    at_half = torch.tensor([0.5, 0.51, 0.49])
+    assert scores_at(at_half, torch.tensor([0, 1, 0]), 0.5)["confusion_matrix"] == [[2, 0], [0, 1]]
+    assert [SPAM.decide([1 - p, p]) for p in at_half.tolist()] == [0, 1, 0]
 
 
 def test_threshold_is_chosen_to_maximise_f1() -> None:
@@ -123,9 +135,7 @@ def test_class_scores_by_hand() -> None:
     ],
 )
 def test_class_scores_match_the_confusion_matrix_formula(probs: torch.Tensor, labels: torch.Tensor) -> None:
-    cm = confusion_matrix()
-    cm.update(probs, labels)
-    expected = old_class_scores(cm.compute().tolist(), ["ham", "spam"])
+    expected = old_class_scores(scores_at(probs, labels, 0.5)["confusion_matrix"], ["ham", "spam"])
     got = class_scores(probs, labels, ["ham", "spam"])
     assert set(got) == set(expected)
     for name, row in expected.items():

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from headswap.mistakes import FILE_NAME, find_mistakes, read_mistakes, write_mistakes
+from headswap.task import Task
 
-NAMES = ["ham", "spam"]
+NAMES = Task(["ham", "spam"])
 
 
 def test_binary_mistakes_most_confident_first() -> None:
@@ -22,7 +23,7 @@ def test_binary_mistakes_most_confident_first() -> None:
 
 def test_more_classes_take_the_most_probable() -> None:
     probs = [[0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.4, 0.4, 0.2]]
-    mistakes = find_mistakes(["x", "y", "z"], probs, [1, 0, 1], ["a", "b", "c"])
+    mistakes = find_mistakes(["x", "y", "z"], probs, [1, 0, 1], Task(["a", "b", "c"]))
     assert mistakes == [
         {"text": "y", "true": "a", "predicted": "c", "probability": 0.7},
         {"text": "z", "true": "b", "predicted": "a", "probability": 0.4},  # equals: the first, as argmax

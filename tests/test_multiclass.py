@@ -17,12 +17,13 @@ from headswap.data.fixture_multiclass import CLASSES, make_fixture_multiclass
 from headswap.data.split import stratified_group_split
 from headswap.jobs import train
 from headswap.lit import HeadSwapClassifier
-from headswap.lit.metrics import check_monitor, metrics_for, multiclass_scores
 from headswap.model import BodyConfig, MeanPool, TransformerBody
 from headswap.model.regime import Regime
 from headswap.report import render_report
-from headswap.run_record import MULTICLASS_SCORES, check_run_record, read_run_record
+from headswap.run_record import check_run_record, read_run_record
+from headswap.scoring import score
 from headswap.sweeps.comparison import compare, render
+from headswap.task import MULTICLASS_SCORES, Task
 from headswap.training.build import build_datamodule
 from headswap.training.recipe import class_weights
 
@@ -158,6 +159,8 @@ def test_the_report_prints_an_n_by_n_matrix_and_leaves_a_large_one_to_the_csv(
     assert "macro_f1" in text and "pred shopping" in text and "true weather" in text
     big = {**multiclass_record(), "labels": [f"c{i}" for i in range(21)]}
     big["confusion_matrix"] = [[0] * 21 for _ in range(21)]
+    for split in ("test", "best_val"):  # past five classes a run records top-3 accuracy too
+        big[split] = {**big[split], "top3_accuracy": 0.9}
     big["per_class"] = {
         **{f"c{i}": big["per_class"]["alarm"] for i in range(21)},
         "macro": big["per_class"]["macro"],
@@ -272,34 +275,35 @@ def test_balanced_class_weights_cover_every_class(tmp_path: Path) -> None:
 
 def small_model(num_classes: int) -> HeadSwapClassifier:
     body = TransformerBody(BodyConfig(max_len=8, d_model=16, n_heads=2, n_layers=1, d_ff=32))
-    return HeadSwapClassifier(body, MeanPool(16), Regime("head"), num_classes=num_classes)
+    task = Task([f"c{i}" for i in range(num_classes)])
+    return HeadSwapClassifier(body, MeanPool(16), Regime("head"), task=task)
 
 
-def test_the_head_is_linear_d_to_n_and_step_agrees_with_logits_and_loss() -> None:
+def test_the_head_is_linear_d_to_n_and_the_loss_is_the_cross_entropy_of_its_logits() -> None:
     model = small_model(5)
-    assert model.head[-1].in_features == 16 and model.head[-1].out_features == 5
+    head = model.classifier.head[-1]
+    assert head.in_features == 16 and head.out_features == 5
     batch = {
         "input_ids": torch.randint(0, 256, (6, 8)),
         "attention_mask": torch.ones(6, 8, dtype=torch.long),
         "labels": torch.tensor([0, 1, 2, 3, 4, 0]),
     }
     model.eval()
-    logits, loss = model._logits_and_loss(batch)
-    probs, step_loss = model._step(batch)
-    assert logits.shape == probs.shape == (6, 5)
-    assert torch.allclose(probs, logits.softmax(dim=-1)) and torch.equal(loss, step_loss)
-    assert small_model(2)._step(batch | {"labels": batch["labels"] % 2})[0].shape == (
-        6,
-    )  # class-1 probabilities
+    logits = model(batch["input_ids"], batch["attention_mask"])
+    assert logits.shape == (6, 5)
+    loss = model.training_step(batch, 0)
+    assert torch.equal(loss, torch.nn.functional.cross_entropy(logits, batch["labels"]))
+    assert small_model(2)(batch["input_ids"], batch["attention_mask"]).shape == (6, 2)
 
 
-def test_top3_accuracy_is_logged_only_beyond_five_classes() -> None:
-    assert "val/top3_accuracy" not in metrics_for("val/", 5).keys()
-    assert "val/top3_accuracy" in metrics_for("val/", 6).keys()
+def test_top3_accuracy_is_scored_only_beyond_five_classes() -> None:
+    assert "top3_accuracy" not in Task("abcde").score_names
+    six = Task("abcdef")
+    assert "val/top3_accuracy" in six.monitors()
     probs = torch.tensor([[0.5, 0.3, 0.1, 0.05, 0.03, 0.02], [0.1, 0.2, 0.3, 0.4, 0.0, 0.0]])
-    scores = multiclass_scores(probs, torch.tensor([1, 0]))
-    assert scores["accuracy"] == 0 and scores["top3_accuracy"] == 0.5
-    assert check_monitor("val/loss", 6) == "val/loss"
+    figures = score(probs.log(), torch.tensor([1, 0]), six).figures
+    assert figures["accuracy"] == 0 and figures["top3_accuracy"] == 0.5
+    assert six.check_monitor("val/loss") == "val/loss"
 
 
 def test_compare_ranks_a_multiclass_sweep_by_validation_macro_f1(tmp_path: Path) -> None:

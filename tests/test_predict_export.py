@@ -19,8 +19,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from headswap.app.precision import BF16, FP32
 from headswap.jobs.export import export
 from headswap.jobs.predict import Prediction, classify, decided_digits, predict, read_lines
+from headswap.run_record import RunRecordError
+from headswap.task import Task
 from headswap.training.finished_run import load_finished_run, run_precision
 from tests.conftest import ROOT, run_train_script
 from tests.hf_models import write_tiny_bert
@@ -255,7 +258,7 @@ def test_the_positive_class_wins_above_the_threshold_as_in_the_metrics() -> None
 
     probabilities = torch.tensor([[0.5, 0.5], [0.25, 0.75], [0.75, 0.25], [0.4999999, 0.5000001]])
     fake = types.SimpleNamespace(
-        labels=("ham", "spam"), probabilities=lambda texts, batch_size: probabilities
+        task=Task(("ham", "spam")), probabilities=lambda texts, batch_size: probabilities
     )
     labels = [p.label for p in classify(fake, ["a", "b", "c", "d"], 0.5, 64)]  # type: ignore[arg-type]
     confusion = BinaryConfusionMatrix(threshold=0.5)(probabilities[:, 1], torch.ones(4, dtype=torch.long))
@@ -416,7 +419,7 @@ def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
     onnx = session.run(["probabilities"], {k: batch[k].numpy() for k in ("input_ids", "attention_mask")})[0]
     np.testing.assert_allclose(onnx, run.probabilities(texts).numpy(), atol=1e-4)
     edit_record(run_dir, calibration={**fitted, "temperature": "hot"})
-    with pytest.raises(ValueError, match="calibration.temperature'? is 'hot', not a number"):
+    with pytest.raises(RunRecordError, match="key 'calibration.temperature' is 'hot'"):
         load_finished_run(run_dir)
     edit_record(run_dir, calibration={**fitted, "temperature": -1.0})
     with pytest.raises(ValueError, match="calibration.temperature is -1.0, not a positive number"):
@@ -451,12 +454,14 @@ def test_the_int8_export_reports_its_f1_change_on_the_test_split(tiny_run: Path,
 
 
 def test_run_precision_uses_bf16_only_for_a_plain_bf16_setting() -> None:
-    assert run_precision(OmegaConf.create({"trainer": {"precision": "bf16-mixed"}})) == ("bf16-mixed", None)
-    assert run_precision(OmegaConf.create({"trainer": {"precision": 32}})) == ("32", None)
-    assert run_precision(OmegaConf.create({"trainer": {}})) == ("32", None)
+    assert run_precision(OmegaConf.create({"trainer": {"precision": "bf16-mixed"}})) == (BF16, None)
+    assert run_precision(OmegaConf.create({"trainer": {"precision": "bf16"}})) == (BF16, None)
+    assert run_precision(OmegaConf.create({"trainer": {"precision": 32}})) == (FP32, None)
+    assert run_precision(OmegaConf.create({"trainer": {}})) == (FP32, None)
     unresolved = run_precision(OmegaConf.create({"trainer": {"precision": "${no_such_resolver:}"}}))
-    assert unresolved[0] == "32" and "does not resolve here: predicting in 32-bit" in str(unresolved[1])
-    assert run_precision(OmegaConf.create({"trainer": {"precision": "16-mixed"}}))[0] == "32"
+    assert unresolved[0] == FP32 and "does not resolve here: predicting in 32-bit" in str(unresolved[1])
+    odd = run_precision(OmegaConf.create({"trainer": {"precision": "16-mixed"}}))
+    assert odd[0] == FP32 and "16-mixed" in str(odd[1])
 
 
 @pytest.mark.slow  # trains a run in a subprocess (module fixture)
@@ -464,7 +469,7 @@ def test_a_bf16_run_predicts_under_autocast_close_to_32_bit(tiny_run: Path) -> N
     run = load_finished_run(tiny_run)
     texts = [SPAM, HAM, "ok"]
     fp32 = run.probabilities(texts)
-    run.precision = "bf16-mixed"
+    run.precision = BF16
     bf16 = run.probabilities(texts)
     assert bf16.dtype == torch.float32 and not torch.equal(bf16, fp32)
     torch.testing.assert_close(bf16, fp32, atol=0.05, rtol=0)

@@ -53,16 +53,16 @@ def test_prefix_cached_logits_match_uncached_ones_in_training_and_evaluation() -
     model = classifier(tiny_body(), ("blocks.-1", "norm"))
     ids, mask, keys = batch(256)
     model.on_train_epoch_start()  # as Lightning starts an epoch: modes set, the frozen prefix read
-    assert model.frozen_prefix() == 2
+    assert model.classifier.frozen_part() == 2
     first = model(ids, mask, keys)  # computes and stores the prefix's hidden states
-    assert len(model.feature_cache) == 6 and model.feature_cache.kind == ("prefix", 2)
+    assert len(model.classifier.cache) == 6 and model.classifier.cache.kind == 2
     torch.testing.assert_close(model(ids, mask, keys), first)  # from the cache
     torch.testing.assert_close(first, uncached(model, ids, mask))
     first.sum().backward()  # gradients reach the trainable block through the cached input
     assert model.body.blocks[2].ff.fc_in.weight.grad is not None
     assert model.body.blocks[0].ff.fc_in.weight.grad is None
-    model._prefix_this_epoch = None  # as at the epoch's end (on_train_epoch_end needs a trainer)
-    model.eval()  # evaluation: the prefix is read from the parameters
+    model.eval()  # evaluation: every part in eval mode, the prefix still frozen
+    assert model.classifier.frozen_part() == 2
     torch.testing.assert_close(
         model(ids[:3, :9], mask[:3, :9], keys[:3]), uncached(model, ids[:3, :9], mask[:3, :9])
     )
@@ -75,10 +75,10 @@ def test_the_cache_is_rebuilt_when_a_stage_unfreezes_more_blocks() -> None:
     model(ids, mask, keys)
     model.body.blocks[1].requires_grad_(True)  # gradual unfreezing's next stage
     model.on_train_epoch_start()
-    assert model.frozen_prefix() == 1
+    assert model.classifier.frozen_part() == 1
     logits = model(ids, mask, keys)
-    assert model.feature_cache.kind == ("prefix", 1) and len(model.feature_cache) == 6
-    stored = model.feature_cache._store[100]
+    assert model.classifier.cache.kind == 1 and len(model.classifier.cache) == 6
+    stored = model.classifier.cache._store[100]
     torch.testing.assert_close(stored, model.body.hidden_before(ids[:1], mask[:1], 1)[0])
     torch.testing.assert_close(logits, uncached(model, ids, mask))
 
@@ -91,7 +91,7 @@ def test_over_its_budget_the_cache_empties_and_the_prefix_runs_every_step(
     model.on_train_epoch_start()
     with caplog.at_level(logging.WARNING):
         logits = [model(ids, mask, keys) for _ in range(3)]
-    assert model.feature_cache.over_budget and len(model.feature_cache) == 0
+    assert model.classifier.cache.over_budget and len(model.classifier.cache) == 0
     assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1  # said once
     assert "model.prefix_cache_mb" in caplog.records[0].message
     for each in logits:
@@ -105,8 +105,8 @@ def test_rows_computed_under_bf16_autocast_are_stored_in_bf16() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         model(ids, mask, keys)
         cached = model(ids, mask, keys)
-    assert model.feature_cache._store[100].dtype == torch.bfloat16
-    assert model.feature_cache.megabytes < 6 * 12 * 64 * 4 / 2**20  # half the fp32 bytes
+    assert model.classifier.cache._store[100].dtype == torch.bfloat16
+    assert model.classifier.cache.megabytes < 6 * 12 * 64 * 4 / 2**20  # half the fp32 bytes
     assert cached.isfinite().all()
 
 
@@ -118,10 +118,10 @@ def test_prefix_cached_logits_match_uncached_ones_for_a_hugging_face_body(tmp_pa
     model = classifier(body, ("blocks.-1",))
     ids, mask, keys = batch(body.encoder.config.vocab_size)
     model.on_train_epoch_start()
-    assert model.frozen_prefix() == 1
+    assert model.classifier.frozen_part() == 1
     model.train(False)  # the trainable block's dropout off, so both paths are deterministic
     cached = [model(ids, mask, keys) for _ in range(2)]
-    assert len(model.feature_cache) == 6
+    assert len(model.classifier.cache) == 6
     reference = model.classifier(ids, mask)
     for logits in cached:
         torch.testing.assert_close(logits, reference, atol=1e-5, rtol=1e-4)

@@ -11,13 +11,13 @@ from urllib.request import Request, urlopen
 
 import pytest
 import torch
+from benchmarks.serve_load import Server, serving
 
 from headswap.jobs import serve
-from headswap.jobs.bench import serve_load
 from headswap.jobs.export import export
 from headswap.serving.api import MAX_BODY_BYTES, MAX_TEXTS, ClassifyAPI, prediction
-from headswap.serving.load import Server, Timed, load, markdown, serving, summarize
-from tests.conftest import ROOT, compose_cfg, run_train_script
+from headswap.task import Task
+from tests.conftest import ROOT, run_train_script
 
 TEXTS = [
     "WINNER!! Claim your free prize now",
@@ -110,37 +110,12 @@ def test_serve_names_what_the_run_folder_lacks_in_one_line(
     assert "is not a finished run" in err  # with or without --onnx: the folder is checked first
 
 
-@pytest.mark.slow
-def test_a_bounded_load_run_answers_every_request(tiny_run: Path) -> None:
-    with serving(tiny_run, "--max-batch-size=4", "--batch-timeout=0.01") as server:
-        summary = load(server.port, clients=2, requests=3, texts_per_request=5)
-    assert (summary["requests"], summary["answered"], summary["errors"]) == (6, 6, 0)
-    assert summary["texts_per_s"] == pytest.approx(5 * summary["requests_per_s"])
-    assert 0 < summary["p50_ms"] <= summary["p95_ms"]
-    header, rule, row = markdown({"batching on": summary})
-    assert row.startswith("| batching on | 6/6 | 0 |") and header.count("|") == row.count("|")
-
-
-def test_bench_serve_load_is_off_by_default_and_names_the_missing_run(tmp_path: Path) -> None:
-    assert serve_load(compose_cfg(tmp_path, config_name="bench")) == ""
-    with pytest.raises(ValueError, match="needs bench.serve_load_run=RUN_DIR"):
-        serve_load(compose_cfg(tmp_path, ["bench.serve_load=true"], config_name="bench"))
-
-
-def test_summary_counts_errors_and_takes_percentiles_of_answered_requests() -> None:
-    answered = [Timed(ms / 1e3, True) for ms in range(1, 101)]  # 1 .. 100 ms
-    failed = [Timed(5.0, False)] * 4  # slow failures must not count as latencies
-    s = summarize(answered + failed, wall_seconds=2.0, texts_per_request=8)
-    assert (s["requests"], s["answered"], s["errors"]) == (104, 100, 4)
-    assert s["requests_per_s"] == 50.0 and s["texts_per_s"] == 400.0
-    assert s["p50_ms"] == pytest.approx(50.5) and s["p95_ms"] == pytest.approx(95.05)
-
-
 class FakeRun:
     """Spam probability 0.9 for texts that shout, 0.3 otherwise; or three classes by length."""
 
     def __init__(self, labels: tuple[str, ...]) -> None:
         self.labels = labels
+        self.task = Task(labels)
 
     def probabilities(self, texts: list[str]) -> torch.Tensor:
         if len(self.labels) == 2:
@@ -166,12 +141,13 @@ def test_batched_requests_are_split_back_in_order(max_batch_size: int) -> None:
 
 
 def test_binary_label_follows_the_threshold_and_n_classes_take_the_most_probable() -> None:
-    assert prediction(("ham", "spam"), [0.35, 0.65], 0.7)["label"] == "ham"
-    assert prediction(("ham", "spam"), [0.5, 0.5], 0.5)["label"] == "ham"  # above the threshold, as predict
-    assert prediction(("ham", "spam"), [0.35, 0.65], 0.5) == {
+    assert prediction(Task(("ham", "spam")), [0.35, 0.65], 0.7)["label"] == "ham"
+    # the positive class only strictly above the threshold, as predict decides
+    assert prediction(Task(("ham", "spam")), [0.5, 0.5], 0.5)["label"] == "ham"
+    assert prediction(Task(("ham", "spam")), [0.35, 0.65], 0.5) == {
         "label": "spam",
         "probabilities": {"ham": 0.35, "spam": 0.65},
         "threshold": 0.5,
     }
-    answer = prediction(("a", "b", "c"), [0.2, 0.5, 0.3], None)
+    answer = prediction(Task(("a", "b", "c")), [0.2, 0.5, 0.3], None)
     assert answer["label"] == "b" and answer["threshold"] is None

@@ -12,6 +12,7 @@ from omegaconf import open_dict
 
 from headswap.app.checks import check_config
 from headswap.jobs import train
+from headswap.task import Task
 from headswap.training.build import build_datamodule
 from headswap.training.recipe import class_weights, select_by
 
@@ -103,7 +104,7 @@ def test_early_stopping_watches_what_evaluation_monitor_names(
 ) -> None:
     """One setting decides the kept checkpoint and when to stop, with or without the checkpoint callback."""
     cfg = compose_cfg(tmp_path, ["callbacks=early_stopping", *overrides])
-    assert select_by(cfg, classes) == monitor
+    assert select_by(cfg, Task([f"class {i}" for i in range(classes)])) == monitor
     assert (cfg.callbacks.early_stopping.monitor, cfg.callbacks.early_stopping.mode) == (monitor, mode)
     if "model_checkpoint" in cfg.callbacks:
         assert (cfg.callbacks.model_checkpoint.monitor, cfg.callbacks.model_checkpoint.mode) == (
@@ -117,5 +118,5 @@ def test_a_callback_that_watches_a_metric_without_a_mode_gets_the_monitor_only(t
     cfg = compose_cfg(tmp_path, ["evaluation.monitor=val/loss"])
     with open_dict(cfg):
         cfg.callbacks.watcher = {"_target_": "builtins.dict", "monitor": "val/f1"}
-    select_by(cfg, 2)
+    select_by(cfg, Task(["ham", "spam"]))
     assert cfg.callbacks.watcher.monitor == "val/loss" and "mode" not in cfg.callbacks.watcher

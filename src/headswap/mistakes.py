@@ -1,8 +1,8 @@
 """``errors.jsonl``: every test example a run got wrong, most confident mistakes first.
 
 One JSON object a line, so ``head``, ``jq`` and pandas read it as it is. Written beside ``metrics.json``
-by every training run; the report prints the first few. Plain Python on plain lists: the prediction rule
-here is the one the confusion matrix counts with, so the file's rows are its off-diagonal cells.
+by every training run; the report prints the first few. Plain Python on plain lists, decided by
+``Task.decide``, the rule the confusion matrix counts with: the file's rows are its off-diagonal cells.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from headswap.io import atomic_write
+from headswap.task import Task
 
 FILE_NAME = "errors.jsonl"
 
@@ -25,31 +26,20 @@ class Mistake(TypedDict):
     probability: float  # of the predicted label: how sure the model was of its wrong answer
 
 
-def decided_class(probabilities: Sequence[float], threshold: float | None = 0.5) -> int:
-    """The class one text's probabilities decide. Two classes with a threshold: 1 when its probability is
-    strictly above it, the rule torchmetrics' binary metrics use; otherwise the most probable class (the
-    first of equals, as ``argmax``). The report's mistakes, predict and serve all decide here."""
-    if threshold is not None and len(probabilities) == 2:
-        return int(probabilities[1] > threshold)
-    return max(range(len(probabilities)), key=probabilities.__getitem__)
-
-
 def find_mistakes(
-    texts: Sequence[str],
-    probabilities: Sequence[Sequence[float]],
-    labels: Sequence[int],
-    label_names: Sequence[str],
+    texts: Sequence[str], probabilities: Sequence[Sequence[float]], labels: Sequence[int], task: Task
 ) -> list[Mistake]:
-    """The misclassified examples, most confident first (equals in the order given)."""
+    """The misclassified examples, most confident first (equals in the order given), decided by the
+    task's rule at its default threshold, as the confusion matrix counts them."""
     mistakes = []
     for text, probs, label in zip(texts, probabilities, labels, strict=True):
-        predicted = decided_class(probs)
+        predicted = task.decide(probs)
         if predicted != label:
             mistakes.append(
                 Mistake(
                     text=text,
-                    true=label_names[label],
-                    predicted=label_names[predicted],
+                    true=task.labels[label],
+                    predicted=task.labels[predicted],
                     probability=round(float(probs[predicted]), 6),
                 )
             )

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from headswap.confusion import CSV_NAME
 from headswap.mistakes import Mistake
-from headswap.run_record import MULTICLASS_SCORES, SCORES, Cost, DataStats, EarlyStop, RunRecord
+from headswap.run_record import Cost, DataStats, EarlyStop, RunRecord
+from headswap.task import Task
 
 MISTAKES_SHOWN = 5
 TEXT_WIDTH = 90  # characters of a mistake's text the report shows, on one line
@@ -22,6 +23,7 @@ def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, calibration, per class, confusion matrix,
     cost), and the most confident of ``mistakes`` (``errors.jsonl``'s first rows)."""
     title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
+    task = Task(result["labels"])
     tuned = result.get("test_at_val_threshold")
     scores = Table(title=title, title_justify="left")
     scores.add_column("metric")
@@ -29,12 +31,12 @@ def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
     if tuned:
         scores.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
     scores.add_column("best val", justify="right")
-    for name in score_names(result):
+    for name in task.score_names:
         extra = [f"{tuned[name]:.4f}"] if tuned else []
         scores.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
 
-    labels = result["labels"]
-    decided = "threshold 0.5" if len(labels) == 2 else "argmax"
+    labels = task.labels
+    decided = f"{task.decided_by} {task.default_threshold}" if task.binary else task.decided_by
     per_class = Table(title=f"test, per class ({decided})", title_justify="left")
     for column in ("class", "precision", "recall", "f1", "support"):
         per_class.add_column(column, justify="right")
@@ -125,14 +127,6 @@ def _mistakes(mistakes: Sequence[Mistake]) -> Table:
     return table
 
 
-def score_names(result: RunRecord) -> tuple[str, ...]:
-    """The scores a run records, in the report's order: the binary set, or the multiclass set (and
-    top-3 accuracy where the run has it)."""
-    if len(result["labels"]) == 2:
-        return SCORES
-    return MULTICLASS_SCORES + tuple(k for k in ("top3_accuracy",) if k in result["test"])
-
-
 def _pretraining(cost: Cost, body: dict) -> str:
     """This run's pre-training seconds; 0 when the body came from the cache (what making it took then)
     or arrived pretrained."""
@@ -146,10 +140,11 @@ def _pretraining(cost: Cost, body: dict) -> str:
     return f"{cost.get('pretrain_seconds', 0.0):.2f} s ({body.get('epochs', '?')} epochs)"
 
 
-def render_split(data: DataStats, labels: Sequence[str]) -> Group:
+def render_split(data: DataStats, task: Task) -> Group:
     """Each part's per-class counts and (two classes) positive rate, and what grouping and truncation did."""
     table = Table(title="split (exact duplicates kept in one part)", title_justify="left")
-    rate = [f"{labels[1]} rate"] if len(labels) == 2 else []
+    labels = task.labels
+    rate = [f"{task.positive} rate"] if task.binary else []
     for column in ("part", *labels, "rows", *rate):
         table.add_column(column, justify="left" if column == "part" else "right")
     for part, counts in data["sizes"].items():

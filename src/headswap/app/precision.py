@@ -12,15 +12,26 @@ import torch
 
 BF16 = "bf16-mixed"
 FP32 = "32-true"
+SPELLINGS = {BF16: ("bf16-mixed", "bf16-true", "bf16"), FP32: ("32", "32-true", "64", "64-true")}
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The CPU's feature flags as Linux lists them; empty where there is no /proc/cpuinfo."""
-    if not cpuinfo.is_file():
-        return set()
-    lines = cpuinfo.read_text(errors="replace").splitlines()
-    return {flag for line in lines if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+def precision_of(value: object) -> str | None:
+    """A ``trainer.precision`` as one of the two a CPU predicts in (BF16, FP32); None for any other."""
+    return next((name for name, spellings in SPELLINGS.items() if str(value) in spellings), None)
+
+
+def cpuinfo(field: str, path: Path = Path("/proc/cpuinfo")) -> str:
+    """The first value of ``field`` (``flags``, ``model name``) as Linux lists it; "" where there is none."""
+    if not path.is_file():
+        return ""
+    lines = path.read_text(errors="replace").splitlines()
+    return next((line.split(":", 1)[1].strip() for line in lines if line.split(":")[0].strip() == field), "")
+
+
+def cpu_flags(path: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The CPU's feature flags; empty where there is no /proc/cpuinfo."""
+    return set(cpuinfo("flags", path).split())
 
 
 def cpu_has_native_bf16() -> bool:

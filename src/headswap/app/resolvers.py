@@ -8,13 +8,13 @@ from omegaconf import OmegaConf
 from headswap.app import job_dirs
 from headswap.app.precision import auto_precision
 from headswap.model.hf_body import hidden_size, package_model_dir
-from headswap.run_record import monitor_mode
+from headswap.task import minimised
 
 
 def sweep_direction(monitor: str | None) -> str:
     """What a sweeper does with the figure ``scripts/train.py`` returns (``evaluation.monitor``'s best
     validation value): ``minimize`` a loss, ``maximize`` a score."""
-    return "minimize" if monitor_mode(monitor) == "min" else "maximize"
+    return "minimize" if minimised(monitor) else "maximize"
 
 
 def register_resolvers() -> None:

@@ -215,19 +215,51 @@ class TableSource:
             return self._parse_rows(text)
 
     def _parse_rows(self, text: str) -> tuple[list[Example], tuple[str, ...]]:
-        """``_parse`` on the decoded text."""
+        """``_parse`` on the decoded text: the header (if any) locates the columns, every other non-blank
+        row gives a text and a label, checked as it is read."""
+        rows: list[tuple[str, str, str]] = []  # text, label, where
+        seen: dict[str, str] = {}  # distinct labels in order of appearance -> the row each first occurs on
+        header: list[str] | None = None
+        columns: tuple[int, int] | None = None
+        for row, where in self._rows(text):
+            if self.header and header is None:
+                header = row
+                columns = (
+                    self._column("text_column", self.text_column, header, where),
+                    self._column("label_column", self.label_column, header, where),
+                )
+                continue
+            if columns is None:
+                columns = (
+                    self._column("text_column", self.text_column, None),
+                    self._column("label_column", self.label_column, None),
+                )
+            text_field, label = self._fields(row, columns, header, where)
+            seen.setdefault(label, where)
+            self._check_label(label, seen, where)
+            rows.append((text_field, label, where))
+        if not rows:
+            self._fail(
+                "no data rows" + (" after the header" if header else ""),
+                "add rows with a text and a label"
+                + (", or set header=False if line 1 is data" if header else ""),
+            )
+        names = self._class_names(seen, self.positive_label.strip(), self._negative, len(rows))
+        index = {name: i for i, name in enumerate(names)}
+        return [Example(text_field, index[label]) for text_field, label, _ in rows], names
+
+    @property
+    def _negative(self) -> str | None:
+        return None if self.negative_label is None else self.negative_label.strip()
+
+    def _rows(self, text: str) -> Iterator[tuple[list[str], str]]:
+        """Each non-blank row and the line(s) it spans in the file; malformed quoting fails naming them."""
         reader = csv.reader(
             io.StringIO(text, newline=""),
             delimiter=self._delimiter,
             strict=True,
             quoting=csv.QUOTE_MINIMAL if self.quoting else csv.QUOTE_NONE,
         )
-        positive = self.positive_label.strip()
-        negative = None if self.negative_label is None else self.negative_label.strip()
-        header: list[str] | None = None
-        ti = li = -1
-        rows: list[tuple[str, str, str]] = []  # text, label, where
-        seen: dict[str, str] = {}  # distinct labels in order of appearance -> the row each first occurs on
         end = 0
         while True:
             start = end + 1
@@ -242,65 +274,56 @@ class TableSource:
                     _lines(start, reader.line_num),
                 )
             end = reader.line_num
-            where = _lines(start, end)
             if row is None:
-                break
-            if not any(f.strip() for f in row):
-                continue  # blank line
-            if self.header and header is None:
-                header = row
-                ti = self._column("text_column", self.text_column, header, where)
-                li = self._column("label_column", self.label_column, header, where)
-                continue
-            if ti < 0:
-                ti, li = (
-                    self._column("text_column", self.text_column, None),
-                    self._column("label_column", self.label_column, None),
-                )
-            if header is not None and len(row) > len(header):
-                self._fail(
-                    f"row has {len(row)} fields but the header has {len(header)}",
-                    f"quote the text if it contains the delimiter {self._delimiter!r}",
-                    where,
-                )
-            if len(row) <= max(ti, li):
-                missing, index = ("text", ti) if ti >= len(row) else ("label", li)
-                self._fail(
-                    f"row has {len(row)} field(s), so no {missing} column (0-based index {index})",
-                    f"check that delimiter={self._delimiter!r} is the file's delimiter, or fill in the field",
-                    where,
-                )
-            if not row[ti].strip():
-                self._fail("empty text", "remove the row or fill in its text", where)
-            label = row[li].strip()
-            if not label:
-                expected = f"one of {_listing(self.labels)}" if self.labels else f"e.g. {positive!r}"
-                self._fail(f"empty label (expected {expected})", "fill in the label or remove the row", where)
-            seen.setdefault(label, where)
-            if self.labels is not None and label not in self.labels:
-                self._fail(
-                    f"label {label!r} is not in data.labels ({_listing(self.labels)})",
-                    "add it to data.labels, or fix or remove the row",
-                    where,
-                )
-            if negative is not None and label not in (positive, negative):
-                self._fail(
-                    f"unknown label {label!r} (labels seen so far: {_listing(list(seen))}; expected "
-                    f"{positive!r} or {negative!r})",
-                    "fix the row, or set positive_label / negative_label, or unset negative_label "
-                    "for more than two classes",
-                    where,
-                )
-            rows.append((row[ti], label, where))
-        if not rows:
+                return
+            if any(f.strip() for f in row):  # a blank line is skipped
+                yield row, _lines(start, end)
+
+    def _fields(
+        self, row: list[str], columns: tuple[int, int], header: list[str] | None, where: str
+    ) -> tuple[str, str]:
+        """The row's text and (stripped) label, or one line naming what the row lacks."""
+        ti, li = columns
+        if header is not None and len(row) > len(header):
             self._fail(
-                "no data rows" + (" after the header" if header else ""),
-                "add rows with a text and a label"
-                + (", or set header=False if line 1 is data" if header else ""),
+                f"row has {len(row)} fields but the header has {len(header)}",
+                f"quote the text if it contains the delimiter {self._delimiter!r}",
+                where,
             )
-        names = self._class_names(seen, positive, negative, len(rows))
-        index = {name: i for i, name in enumerate(names)}
-        return [Example(text, index[label]) for text, label, _ in rows], names
+        if len(row) <= max(ti, li):
+            missing, index = ("text", ti) if ti >= len(row) else ("label", li)
+            self._fail(
+                f"row has {len(row)} field(s), so no {missing} column (0-based index {index})",
+                f"check that delimiter={self._delimiter!r} is the file's delimiter, or fill in the field",
+                where,
+            )
+        if not row[ti].strip():
+            self._fail("empty text", "remove the row or fill in its text", where)
+        label = row[li].strip()
+        if not label:
+            expected = (
+                f"one of {_listing(self.labels)}" if self.labels else f"e.g. {self.positive_label.strip()!r}"
+            )
+            self._fail(f"empty label (expected {expected})", "fill in the label or remove the row", where)
+        return row[ti], label
+
+    def _check_label(self, label: str, seen: dict[str, str], where: str) -> None:
+        """A label the settings rule out: not in ``labels``, or a third one beside positive and negative."""
+        if self.labels is not None and label not in self.labels:
+            self._fail(
+                f"label {label!r} is not in data.labels ({_listing(self.labels)})",
+                "add it to data.labels, or fix or remove the row",
+                where,
+            )
+        positive, negative = self.positive_label.strip(), self._negative
+        if negative is not None and label not in (positive, negative):
+            self._fail(
+                f"unknown label {label!r} (labels seen so far: {_listing(list(seen))}; expected "
+                f"{positive!r} or {negative!r})",
+                "fix the row, or set positive_label / negative_label, or unset negative_label "
+                "for more than two classes",
+                where,
+            )
 
     def _class_names(
         self, first_seen: dict[str, str], positive: str, negative: str | None, n_rows: int

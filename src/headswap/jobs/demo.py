@@ -14,6 +14,7 @@ from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
 from headswap.report import console as make_console
 from headswap.run_record import RunRecord
+from headswap.task import Task
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule
 from headswap.training.recipe import train_and_test
@@ -47,8 +48,8 @@ def job_config(cfg: DictConfig, name: str) -> DictConfig:
 def comparison_table(results: Mapping[str, RunRecord], wall_seconds: float) -> Table:
     """The regimes' test figures side by side: F1, precision, recall for two classes; macro-F1, accuracy
     and weighted F1 for more."""
-    two = all(len(r["labels"]) == 2 for r in results.values())
-    scores = ("f1", "precision", "recall") if two else ("macro_f1", "accuracy", "weighted_f1")
+    binary = all(Task(r["labels"]).binary for r in results.values())
+    scores = ("f1", "precision", "recall") if binary else ("macro_f1", "accuracy", "weighted_f1")
     table = Table(title=f"regimes side by side (demo wall time {wall_seconds:.1f} s)", title_justify="left")
     for column in ("regime", *(f"test {s}" for s in scores), "trainable params", "train time"):
         table.add_column(column, justify="right")

@@ -98,7 +98,7 @@ def preprocessing(run: FinishedRun, out: Path) -> dict[str, Any]:
         "labels": list(run.labels),
         "max_len": run.max_len,
         "pad_id": run.tokenizer.pad_id,
-        "threshold": 0.5 if len(run.labels) == 2 else None,  # N classes: the most probable wins
+        "threshold": run.task.default_threshold,  # N classes: None, the most probable wins
         "val_tuned_threshold": run.record.get("test_at_val_threshold", {}).get("threshold"),
         "tokenizer": OmegaConf.to_container(run.cfg.body.tokenizer, resolve=True),
     }

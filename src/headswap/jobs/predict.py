@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
-from headswap.mistakes import decided_class
-from headswap.training.finished_run import LoadedRun, load_finished_run, load_onnx_run
+from headswap.training.finished_run import LoadedRun, load_finished_run, load_run
 
 WINDOW = 16  # batches read, classified and printed together: sorting by length needs a few batches
 BOM = "\ufeff"
@@ -86,13 +85,13 @@ def classify(
     """Each text's prediction. Two classes: positive when its probability > threshold, the rule the
     metrics use (torchmetrics' binary metrics); more: the most probable class."""
     probabilities = run.probabilities(texts, batch_size)  # n x N
-    labels = run.labels
+    task = run.task
     predictions = []
     for text, row in zip(texts, probabilities.tolist()):
-        by_label = {label: round(p, 6) for label, p in zip(labels, row)}
-        best = decided_class(row, threshold)
-        shown = 1 if len(labels) == 2 else best  # two classes print the positive class's probability
-        predictions.append(Prediction(text, labels[best], round(row[shown], 6), threshold, by_label))
+        by_label = {label: round(p, 6) for label, p in zip(task.labels, row)}
+        best = task.decide(row, threshold)
+        shown = round(task.shown_probability(row, best), 6)
+        predictions.append(Prediction(text, task.labels[best], shown, threshold, by_label))
     return predictions
 
 
@@ -151,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = list(islice(texts, 1))
         if not first:
             raise ValueError(NO_TEXTS)
-        run = load_onnx_run(args.run_dir) if args.onnx else load_finished_run(args.run_dir)
+        run = load_run(args.run_dir, args.onnx)
         if getattr(run, "precision_note", None):
             print(f"note: {run.precision_note}", file=sys.stderr)
         threshold = run.threshold(args.tuned_threshold)

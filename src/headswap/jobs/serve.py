@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
-from headswap.serving.api import ClassifyAPI, build_server, load_scorer
+from headswap.serving.api import ClassifyAPI, build_server
+from headswap.training.finished_run import load_run
 
 
 def stop_on_sigterm() -> None:
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.max_batch_size < 1 or args.batch_timeout < 0:
             raise ValueError("--max-batch-size must be >= 1 and --batch-timeout >= 0")
         # Loaded once here so a bad run folder ends in one line; the worker process loads its own copy.
-        load_scorer(args.run_dir, args.onnx).threshold(args.tuned_threshold)
+        load_run(args.run_dir, args.onnx).threshold(args.tuned_threshold)
         api = ClassifyAPI(
             args.run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout
         )

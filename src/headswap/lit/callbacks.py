@@ -16,12 +16,17 @@ from torch.optim import Optimizer
 
 from headswap.model.regime import count_parameters, resolve_parts
 from headswap.model.schedules import PerGroupSchedule
+from headswap.seeding import mixed_seed
+
+
+def maxrss_mb(ru_maxrss: int) -> float:
+    """``getrusage``'s ``ru_maxrss`` in MB: Linux counts kilobytes, macOS bytes."""
+    return ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def peak_rss_mb() -> float:
     """High-water mark of this process's resident memory (it covers everything the process did so far)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 class CostMonitor(L.Callback):
@@ -101,9 +106,10 @@ class SeedPerStep(L.Callback):
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int
     ) -> None:
-        if self.seed is not None:
-            step = (int(self.seed) * 1_000_003 + trainer.current_epoch) * 100_003 + batch_idx
-            seed_step(step * 101 + trainer.global_rank, pl_module.device)  # DDP processes: other masks
+        if self.seed is not None:  # DDP processes: other masks
+            seed_step(
+                mixed_seed(self.seed, trainer.current_epoch, batch_idx, trainer.global_rank), pl_module.device
+            )
 
 
 def seed_step(seed: int, device: torch.device) -> None:

@@ -16,6 +16,8 @@ from headswap.data import Example, TableSource, TextSource, split_warnings, stra
 from headswap.data.config import DataConfig
 from headswap.data.split import drop_rare_classes
 from headswap.model.padding import pad_batch
+from headswap.seeding import mixed_seed
+from headswap.task import Task
 
 PARTS = ("train", "val", "test")
 
@@ -76,7 +78,7 @@ class PadCollate:
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The one random source of an epoch's order: a function of (seed, epoch) alone."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.Generator().manual_seed(mixed_seed(seed, epoch))
 
 
 class EpochShuffle(Sampler[int]):
@@ -176,6 +178,10 @@ class TextDataModule(L.LightningDataModule):
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def task(self) -> Task:
+        return Task(self.label_names)
 
     def setup(self, stage: str | None = None) -> None:
         if self.parts:

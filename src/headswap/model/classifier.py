@@ -1,17 +1,25 @@
 """The head-swapped classifier: body -> pool -> head, as a plain ``nn.Module``.
 
 No Lightning and no Hydra: build it in a notebook, call it on token ids, export it. Training concerns
-(steps, metrics, the optimizer, the feature cache) live in ``headswap.lit.classifier``.
+(steps, metrics, the optimizer) live in ``headswap.lit.classifier``; what a frozen part computes, and
+whether it is cached, is decided here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from headswap.model.adapters import add_lora
+from headswap.model.feature_cache import FeatureCache
 from headswap.model.pooling import Pool
-from headswap.model.regime import trains
+from headswap.model.regime import frozen_prefix_blocks, set_train_modes, trains
+
+Frozen = Literal["pooled", "hidden"] | int  # see Classifier.frozen_part
 
 
 class Standardize(nn.BatchNorm1d):
@@ -65,31 +73,88 @@ class Classifier(nn.Module):
 
     ``body`` is any module mapping (input_ids, attention_mask) to hidden states B x T x D that names
     its parts in ``parts()`` (see ``TransformerBody``); it is used as given, already pretrained.
+
+    With a ``cache``, a call that passes ``keys`` (each example's corpus position) computes what the
+    frozen part of the model gives an example once and reads it back at every later call: the decision
+    what that part is lives here (``frozen_part``), so one ``forward`` serves training, evaluation and
+    a notebook alike. New body weights (a checkpoint, or by hand) empty the cache.
     """
 
-    def __init__(self, body: nn.Module, pool: Pool, head: nn.Module | None = None) -> None:
+    def __init__(
+        self, body: nn.Module, pool: Pool, head: nn.Module | None = None, cache: FeatureCache | None = None
+    ) -> None:
         super().__init__()
         self.body = body
         self.pool = pool
         self.head = linear_head(pool.out_dim) if head is None else head
+        self.cache = cache
+        if cache is not None:  # a bound method, so a deep copy's hook clears the copy's cache
+            body.register_load_state_dict_pre_hook(self._body_changed)
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, keys: Tensor | None = None) -> Tensor:
+        frozen = self.frozen_part() if keys is not None and self.cache is not None else None
+        if frozen is None:
+            return self.head(self.pool(self.body(input_ids, attention_mask), attention_mask))  # B x N
+        self.cache.use_for(frozen)
+        with torch.no_grad():
+            fixed = self.cache.get(
+                keys, attention_mask, lambda: self._up_to(frozen, input_ids, attention_mask)
+            )
+        return self._on_from(frozen, fixed, attention_mask)
+
+    def frozen_part(self) -> Frozen | None:
+        """What this model computes the same way for an example at every call, so it can be cached:
+        ``"pooled"`` (nothing in the body or the pool learns: the pooled vector B x D), ``"hidden"`` (the
+        pool learns: the body's hidden states B x T x D), ``k`` (the embeddings and the ``k`` lowest
+        blocks: the hidden states entering block ``k``), or None. A frozen part counts only in eval mode,
+        where dropout draws nothing; ``set_train_modes`` puts it there."""
+        body = self.body
+        if not trains(body) and not body.training:
+            return "hidden" if trains(self.pool) else "pooled"
+        if not getattr(body, "splits", False):
+            return None
+        parts = body.parts()
+        k = frozen_prefix_blocks(parts)
+        below = list(parts.values())[: k + 1]  # the embeddings and the k blocks
+        return k if k and not any(part.training for part in below) else None
+
+    def _body_changed(self, *_: object) -> None:  # a load_state_dict pre-hook's arguments
+        self.cache.clear()
+
+    def set_train_modes(self) -> None:
+        """Frozen body parts in eval mode (no dropout, cacheable), everything that learns in train mode."""
+        set_train_modes(self.body, self.body.parts())
+        self.pool.train()
+        self.head.train()
+
+    def _up_to(self, frozen: Frozen, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """What ``frozen_part`` names, computed."""
+        if isinstance(frozen, int):
+            return self.body.hidden_before(input_ids, attention_mask, frozen)  # B x T x D
         hidden = self.body(input_ids, attention_mask)  # B x T x D
-        return self.head(self.pool(hidden, attention_mask))  # B x N
+        return self.pool(hidden, attention_mask) if frozen == "pooled" else hidden
 
-    def frozen_features(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        """What the parts that do not train compute: hidden states B x T x D, or pooled B x D when the
-        pool has nothing to learn either. Depends only on the input while the body is frozen and in
-        eval mode, so it can be computed once per example (``FeatureCache``)."""
-        hidden = self.body(input_ids, attention_mask)  # B x T x D
-        return hidden if trains(self.pool) else self.pool(hidden, attention_mask)
+    def _on_from(self, frozen: Frozen, fixed: Tensor, attention_mask: Tensor) -> Tensor:
+        """The rest of ``forward`` from ``_up_to``'s output: B x N logits."""
+        if frozen == "pooled":
+            return self.head(fixed)
+        hidden = self.body.hidden_from(fixed, attention_mask, frozen) if isinstance(frozen, int) else fixed
+        return self.head(self.pool(hidden, attention_mask))
 
-    def logits_from_block(self, hidden: Tensor, attention_mask: Tensor, block: int) -> Tensor:
-        """``forward`` from the hidden states B x T x D entering ``blocks.{block}``: B x N logits."""
-        out = self.body.hidden_from(hidden, attention_mask, block)  # B x T x D
-        return self.head(self.pool(out, attention_mask))
 
-    def logits_from_features(self, features: Tensor, attention_mask: Tensor) -> Tensor:
-        """The trainable rest of ``forward`` on ``frozen_features``' output: B x N logits."""
-        pooled = self.pool(features, attention_mask) if trains(self.pool) else features  # B x D
-        return self.head(pooled)
+def build_classifier(
+    body: nn.Module,
+    pool: Pool,
+    num_classes: int,
+    standardize: bool = True,
+    adapters: Mapping[str, Any] | None = None,
+    cache_mb: float | None = None,
+) -> Classifier:
+    """The one assembly of a classifier: the body (with the regime's LoRA ``adapters``, if any), the pool,
+    and a ``linear_head`` of ``num_classes``; a feature cache of ``cache_mb`` megabytes (None: no cache).
+    Training and a finished run loaded back both build here, so a checkpoint always fits. The head is
+    drawn before the adapters: the order of random draws fixes what a seed trains."""
+    head = linear_head(pool.out_dim, standardize, num_classes)
+    if adapters:
+        add_lora(body, **adapters)
+    return Classifier(body, pool, head, None if cache_mb is None else FeatureCache(cache_mb))

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from headswap.errors import ConfigError, MissingExtra, ModelPathError
+
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 INSTALL_HINT = 'pip install -e ".[hf]"'
 
@@ -25,18 +27,16 @@ INSTALL_HINT = 'pip install -e ".[hf]"'
 def model_dir(path: str | Path | None) -> Path:
     """``path`` if it holds a model's config and weights; one line naming the path and the fix if not."""
     if path is None or str(path) in ("", "???"):
-        raise ValueError("body.path is not set: pass a local model directory, e.g. body.path=/models/bert")
+        raise ConfigError(
+            "body.path is not set: pass a local model directory, e.g. body.path=/models/bert", key="body.path"
+        )
     directory = Path(path).expanduser()
     if not (directory / "config.json").is_file():
-        raise FileNotFoundError(
-            f"body.path={path}: no config.json there; pass a local Hugging Face model directory "
-            "(one that save_pretrained wrote)"
-        )
+        fix = "pass a local Hugging Face model directory (one that save_pretrained wrote)"
+        raise ModelPathError(str(path), "no config.json there", fix)
     if not any((directory / name).is_file() for name in WEIGHT_FILES):
-        raise FileNotFoundError(
-            f"body.path={path}: no weights there ({' or '.join(WEIGHT_FILES)}); "
-            "copy the model's weight file into it"
-        )
+        fix = "copy the model's weight file into it"
+        raise ModelPathError(str(path), f"no weights there ({' or '.join(WEIGHT_FILES)})", fix)
     return directory
 
 
@@ -44,7 +44,7 @@ def package_model_dir(package: str, subdir: str = "model") -> str:
     """The model directory shipped inside an installed Python package (``body=minilm``'s wheel)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"the model package {package} is not installed: {INSTALL_HINT}")
+        raise MissingExtra(f"the model package {package} is not installed: {INSTALL_HINT}")
     return str(Path(next(iter(spec.submodule_search_locations))) / subdir)
 
 
@@ -58,7 +58,7 @@ def encoder_config(path: str | Path) -> dict[str, Any]:
         model_type in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
         and model_type not in auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES
     ):
-        raise ValueError(
+        raise ConfigError(
             f"body.path={path}: {model_type} is a decoder: body=hf takes encoders only "
             "(BERT, RoBERTa, DistilBERT, MiniLM, ...)"
         )
@@ -95,14 +95,14 @@ def hidden_size(path: str | Path) -> int:
     for key in ("hidden_size", "d_model", "dim"):
         if key in config:
             return int(config[key])
-    raise ValueError(f"body.path={path}: config.json names no hidden size (hidden_size, d_model or dim)")
+    raise ConfigError(f"body.path={path}: config.json names no hidden size (hidden_size, d_model or dim)")
 
 
 def _transformers() -> Any:
     try:
         import transformers
     except ModuleNotFoundError:
-        raise ModuleNotFoundError(f"body=hf needs transformers: {INSTALL_HINT}") from None
+        raise MissingExtra(f"body=hf needs transformers: {INSTALL_HINT}") from None
     transformers.utils.logging.set_verbosity_error()  # its load report lists the LM weights we leave out
     transformers.utils.logging.disable_progress_bar()
     return transformers
@@ -119,11 +119,11 @@ class HFTokenizer:
         self.path = str(model_dir(path))
         self._tokenizer = _transformers().AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         if self._tokenizer.pad_token_id is None:
-            raise ValueError(f"body.path={path}: the tokenizer has no padding token; choose another model")
+            raise ConfigError(f"body.path={path}: the tokenizer has no padding token; choose another model")
         self.pad_id: int = self._tokenizer.pad_token_id
         vocab_size = int(encoder_config(self.path).get("vocab_size", len(self._tokenizer)))
         if len(self._tokenizer) > vocab_size:
-            raise ValueError(
+            raise ConfigError(
                 f"body.path={path}: the tokenizer has {len(self._tokenizer)} ids but the encoder's "
                 f"vocabulary holds {vocab_size}: put the model's own tokenizer files beside it"
             )
@@ -229,7 +229,7 @@ def _embeddings_and_layers(encoder: nn.Module, name: str) -> tuple[str, str]:
     n_layers = getattr(encoder.config, "num_hidden_layers", None)
     lists = [n for n, m in encoder.named_modules() if isinstance(m, nn.ModuleList) and len(m) == n_layers]
     if not hasattr(encoder, "embeddings") or not lists:
-        raise ValueError(
+        raise ConfigError(
             f"body {name}: found no embeddings and list of {n_layers} layers in {type(encoder).__name__}; "
             "body=hf supports encoders such as BERT, RoBERTa, DistilBERT and MiniLM"
         )
@@ -247,7 +247,7 @@ def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None 
         encoder.pooler = None  # BERT's tanh pooler feeds its own next-sentence head, not ours
     body = HFBody(encoder, name or directory.name)
     if d_model is not None and d_model != body.d_model:
-        raise ValueError(
+        raise ConfigError(
             f"body.model.d_model={d_model} but the model at {path} has hidden size {body.d_model}: "
             "leave body.model.d_model unset"
         )

@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException
 
-from headswap.mistakes import decided_class
-from headswap.training.finished_run import load_finished_run, load_onnx_run
+from headswap.task import Task
+from headswap.training.finished_run import load_run
 
 MAX_TEXTS = 64
 MAX_BODY_BYTES = 1_000_000
@@ -40,24 +40,17 @@ class Scorer(Protocol):
     """What serving needs of a run: a FinishedRun (checkpoint) or an OnnxRun (export)."""
 
     @property
-    def labels(self) -> tuple[str, ...]: ...
+    def task(self) -> Task: ...
 
     def probabilities(self, texts: list[str]) -> Any: ...  # n x N, tensor or array
 
     def threshold(self, tuned: bool) -> float | None: ...
 
 
-def load_scorer(run_dir: str | Path, onnx: bool) -> Scorer:
-    """The run's best checkpoint, or with ``onnx`` its export; one line naming what is missing."""
-    if onnx:
-        return load_onnx_run(run_dir)
-    return load_finished_run(run_dir)
-
-
-def prediction(labels: tuple[str, ...], probabilities: list[float], threshold: float | None) -> dict:
+def prediction(task: Task, probabilities: list[float], threshold: float | None) -> dict:
     """One text's answer: its label, every class's probability, the threshold used."""
-    label = labels[decided_class(probabilities, threshold)]
-    rounded = {name: round(p, 6) for name, p in zip(labels, probabilities)}
+    label = task.labels[task.decide(probabilities, threshold)]
+    rounded = {name: round(p, 6) for name, p in zip(task.labels, probabilities)}
     return {"label": label, "probabilities": rounded, "threshold": threshold}
 
 
@@ -75,7 +68,7 @@ class ClassifyAPI(ls.LitAPI):
 
     def setup(self, device: str) -> None:
         """Load in the worker process (models are not sent between processes)."""
-        self.scorer = load_scorer(self.run_dir, self.onnx)
+        self.scorer = load_run(self.run_dir, self.onnx)
         self.threshold = self.scorer.threshold(self.tuned_threshold)  # None: N classes, argmax
 
     def decode_request(self, request: PredictRequest) -> list[str]:
@@ -89,7 +82,7 @@ class ClassifyAPI(ls.LitAPI):
         answers, start = [], 0
         for texts in requests:
             answers.append(
-                [prediction(self.scorer.labels, p, self.threshold) for p in rows[start : start + len(texts)]]
+                [prediction(self.scorer.task, p, self.threshold) for p in rows[start : start + len(texts)]]
             )
             start += len(texts)
         return answers if self.max_batch_size > 1 else answers[0]

@@ -22,13 +22,15 @@ from hydra.core.override_parser.types import Override
 from rich.console import Console, Group
 from rich.table import Table
 
+from headswap.errors import DataError
 from headswap.io import atomic_write
 from headswap.report import console as make_console
 from headswap.report import markdown_table
-from headswap.run_record import THRESHOLD_METRICS, RunRecord
+from headswap.run_record import RunRecord
 from headswap.stats import Estimate, estimate
 from headswap.sweeps import plots
 from headswap.sweeps.multirun import Comparison, GroupSummary, Job, PairedDifference, find_jobs
+from headswap.task import Task, minimised
 
 IGNORED_KEYS = ("seed", "threads", "paths.")  # not part of what a group is
 BODY_KEYS = ("body", "body.path", "body.name")  # which body ran is read from metrics.json instead
@@ -73,8 +75,7 @@ def compare(sweep_dir: str | Path) -> Comparison:
     for g in groups:
         g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in metrics}
         g.val_score = estimate([j.metrics["best_val"][monitor] for j in g.jobs])
-    # a loss is better low; every other monitor better high
-    groups.sort(key=lambda g: g.val_score.mean if monitor.endswith("loss") else -g.val_score.mean)
+    groups.sort(key=lambda g: g.val_score.mean if minimised(monitor) else -g.val_score.mean)
     pairs = []
     for i, a in enumerate(groups):
         for b in groups[i + 1 :]:
@@ -89,18 +90,16 @@ def compare(sweep_dir: str | Path) -> Comparison:
 
 def _figures(records: list[RunRecord], sweep_dir: Path) -> tuple[str, tuple[str, ...], str]:
     """What ranks the groups (the runs' monitor, as a best_val key), the test figures shown, and the one
-    compared in pairs: the binary figures for two classes, accuracy and macro-F1 for more."""
+    compared in pairs: the task's (``Task.compared``, ``Task.headline``)."""
     monitors = {r["monitor"] for r in records}
     classes = {len(r["labels"]) for r in records}
     if len(monitors) > 1 or len(classes) > 1:
-        raise ValueError(
+        raise DataError(
             f"the jobs of {sweep_dir} differ in their number of classes ({sorted(classes)}) or in what "
             f"selected their best epoch ({sorted(monitors)}): compare sweeps of one task and monitor"
         )
-    monitor = next(iter(monitors), "val/f1").removeprefix("val/")
-    if classes <= {2}:
-        return monitor, THRESHOLD_METRICS, "f1"
-    return monitor, ("accuracy", "macro_f1"), "macro_f1"
+    task = Task(records[0]["labels"]) if records else Task(("negative", "positive"))
+    return next(iter(monitors), task.monitor).removeprefix("val/"), task.compared, task.headline
 
 
 def _mean_std(e: Estimate) -> str:

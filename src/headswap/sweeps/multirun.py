@@ -18,8 +18,9 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
-from headswap.run_record import FILE_NAME, THRESHOLD_METRICS, RunRecord, RunRecordError, read_run_record
+from headswap.run_record import FILE_NAME, RunRecord, RunRecordError, read_run_record
 from headswap.stats import Estimate
+from headswap.task import THRESHOLD_SCORES
 
 
 @cache
@@ -102,7 +103,7 @@ class Comparison:
     pairs: list[PairedDifference]
     failed: list[Job]
     monitor: str = "f1"  # the best_val figure that ranks the groups (the runs' evaluation.monitor)
-    metrics: tuple[str, ...] = THRESHOLD_METRICS  # test figures shown: accuracy and macro-F1 for N classes
+    metrics: tuple[str, ...] = THRESHOLD_SCORES  # test figures shown: accuracy and macro-F1 for N classes
     headline: str = "f1"  # the test figure with a CI, compared in pairs
 
 

@@ -36,4 +36,4 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
 def announce(cfg: DictConfig, datamodule: TextDataModule, title: str = "run") -> None:
     out = console()
     out.print(f"{title}: {settings_line(cfg, datamodule)}", markup=False, highlight=False, soft_wrap=True)
-    out.print(render_split(datamodule.stats, datamodule.label_names))
+    out.print(render_split(datamodule.stats, datamodule.task))

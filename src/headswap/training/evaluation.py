@@ -1,97 +1,134 @@
-"""After the test: how far the best model's probabilities can be trusted, and what it got wrong.
+"""After training: the best model's validation and test splits, each through the model once.
 
-The test split's calibration error and Brier score are measured on every run; with
-``evaluation.calibrate=true`` a temperature is fitted on the validation split's logits (the test split
-never feeds it) and the test figures are given before and after it. Every run writes its test mistakes
-(``errors.jsonl``) and the reliability diagram (``reliability.png``) beside ``metrics.json``.
+Every figure of the record is derived from those logits by ``headswap.scoring.score``: the test scores,
+the best epoch's validation scores, the test figures at the validation-tuned threshold and, with
+``evaluation.calibrate=true``, at a temperature fitted on the validation logits (the test split never
+feeds either). Every run writes its test mistakes (``errors.jsonl``) and the reliability diagram
+(``reliability.png``) beside ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import lightning as L
+import torch
 from torch import Tensor
 
+from headswap.calibration import TEMPERATURE_BOUNDS, fit_temperature
+from headswap.io import safe_load
 from headswap.lit import HeadSwapClassifier, TextDataModule
-from headswap.lit.calibration import TEMPERATURE_BOUNDS, calibration_figures, fit_temperature
+from headswap.lit.datamodule import in_input_order
 from headswap.mistakes import find_mistakes, write_mistakes
+from headswap.model.classifier import Classifier
+from headswap.scoring import Scores, choose_threshold, score
+from headswap.task import Task
 from headswap.training import reliability
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Predictions:
-    """One split's logits and labels as the loaded (best) model gives them, and the run's temperature."""
+    """One split's logits [n, N] and labels [n], in the split's order."""
 
-    logits: Tensor  # n x N
-    labels: Tensor  # n
-    temperature: float | None = None  # fitted on validation; None: not calibrated
-
-    @property
-    def raw(self) -> Tensor:
-        """n x N: the softmax of the logits, what every other test figure is computed from."""
-        return self.logits.softmax(dim=-1)
-
-    @property
-    def calibrated(self) -> Tensor:
-        """n x N: the softmax of logits / T (the raw probabilities when not calibrated)."""
-        return (self.logits / (self.temperature or 1.0)).softmax(dim=-1)
-
-    def figures(self) -> dict[str, float]:
-        """``test.ece`` and ``test.brier``: of the raw probabilities, so runs compare calibrated or not."""
-        return calibration_figures(self.raw, self.labels)
-
-    def calibration(self) -> dict[str, float] | None:
-        """``metrics.json``'s ``calibration``: the temperature and the test figures before and after it."""
-        if self.temperature is None:
-            return None
-        before, after = self.figures(), calibration_figures(self.calibrated, self.labels)
-        return {
-            "temperature": self.temperature,
-            "ece_before": before["ece"],
-            "ece_after": after["ece"],
-            "brier_before": before["brier"],
-            "brier_after": after["brier"],
-        }
+    logits: Tensor
+    labels: Tensor
 
 
-def predict_split(model: HeadSwapClassifier, datamodule: TextDataModule, part: str) -> Predictions:
-    """The loaded model's logits and labels for one split, in the split's order."""
-    return Predictions(*model.predict_logits(datamodule.loader(part)))
+@torch.no_grad()
+def split_logits(net: Classifier, loader: Iterable[dict[str, Tensor]], device: torch.device) -> Predictions:
+    """Every example of ``loader`` through ``net`` once, in eval mode on ``device``; back on the CPU in the
+    part's order whatever order the batches came in. A frozen part's output comes from the cache."""
+    net.eval()
+    logits, labels, index = [], [], []
+    for batch in loader:
+        ids, mask, keys = (batch[k].to(device) for k in ("input_ids", "attention_mask", "keys"))
+        logits.append(net(ids, mask, keys).float().cpu())
+        labels.append(batch["labels"])
+        index.append(batch["index"])
+    order = torch.cat(index)
+    return Predictions(in_input_order(order, torch.cat(logits)), in_input_order(order, torch.cat(labels)))
 
 
-def predict_test_split(
-    model: HeadSwapClassifier, datamodule: TextDataModule, validation: Predictions | None
-) -> Predictions:
-    """The loaded model's test logits; given the ``validation`` split's, the temperature fitted on them."""
-    predictions = predict_split(model, datamodule, "test")
-    if validation is not None:
-        predictions.temperature = fit_temperature(validation.logits, validation.labels)
-        if predictions.temperature in (round(bound, 6) for bound in TEMPERATURE_BOUNDS):
-            log.warning(
-                "calibration: the temperature %s is at the end of its range %s: the validation split is "
-                "too small or too easy to fit it",
-                predictions.temperature,
-                TEMPERATURE_BOUNDS,
-            )
-    return predictions
+@dataclass(frozen=True)
+class Evaluation:
+    """The best model's figures; what a run records, reports and writes beside its record."""
+
+    task: Task
+    epoch: int | None  # the best checkpoint's; None when none was kept (the last weights were scored)
+    val: Scores
+    test: Scores
+    test_predictions: Predictions
+    at_val_threshold: Scores | None  # two classes, with evaluation.tune_threshold
+    temperature: float | None  # with evaluation.calibrate
+    calibrated: Scores | None  # the test split at that temperature
+
+    def calibrated_probabilities(self) -> Tensor:
+        """n x N test probabilities as the run reports them: at its temperature, when it has one."""
+        return (self.test_predictions.logits / (self.temperature or 1.0)).softmax(dim=-1)
 
 
-def write_test_outputs(output_dir: str | Path, predictions: Predictions, datamodule: TextDataModule) -> None:
+def evaluate(trainer: L.Trainer, model: HeadSwapClassifier, dm: TextDataModule, settings: dict) -> Evaluation:
+    """Load the best checkpoint, run validation and test through it once each, under the trainer's
+    precision, and score them. ``settings``: the ``evaluation`` config (``calibrate``, ``tune_threshold``)."""
+    epoch = load_best(trainer, model)
+    device = trainer.strategy.root_device
+    net = model.classifier.to(device)
+    with trainer.precision_plugin.forward_context():  # the logits validation scored during training
+        val, test = (split_logits(net, dm.loader(part), device) for part in ("val", "test"))
+    task, weights = model.task, model.class_weights
+    weights = None if weights is None else weights.cpu()
+    threshold = None
+    if settings["tune_threshold"] and task.binary:  # a threshold is a two-class notion
+        threshold = choose_threshold(val.logits.softmax(dim=-1)[:, 1], val.labels)
+    temperature = fitted_temperature(val) if settings["calibrate"] else None
+    return Evaluation(
+        task=task,
+        epoch=epoch,
+        val=score(val.logits, val.labels, task, class_weights=weights),
+        test=score(test.logits, test.labels, task, class_weights=weights),
+        test_predictions=test,
+        at_val_threshold=None if threshold is None else score(test.logits, test.labels, task, threshold),
+        temperature=temperature,
+        calibrated=None if temperature is None else score(test.logits / temperature, test.labels, task),
+    )
+
+
+def load_best(trainer: L.Trainer, model: HeadSwapClassifier) -> int | None:
+    """The best checkpoint's weights into ``model``, and its epoch; without one the last weights stay."""
+    path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if not path:
+        return None
+    checkpoint = safe_load(path)
+    model.load_state_dict(checkpoint["state_dict"])
+    return int(checkpoint["epoch"])
+
+
+def fitted_temperature(validation: Predictions) -> float:
+    """The temperature fitted on the validation split's logits, said when it sits at a bound."""
+    temperature = fit_temperature(validation.logits, validation.labels)
+    if temperature in (round(bound, 6) for bound in TEMPERATURE_BOUNDS):
+        log.warning(
+            "calibration: the temperature %s is at the end of its range %s: the validation split is "
+            "too small or too easy to fit it",
+            temperature,
+            TEMPERATURE_BOUNDS,
+        )
+    return temperature
+
+
+def write_test_outputs(output_dir: str | Path, evaluation: Evaluation, texts: list[str]) -> None:
     """``errors.jsonl`` (with the probabilities the run reports: calibrated when it was) and
     ``reliability.png`` (before and after the temperature)."""
-    names = list(datamodule.label_names)
-    mistakes = find_mistakes(
-        datamodule.texts("test"), predictions.calibrated.tolist(), predictions.labels.tolist(), names
-    )
-    write_mistakes(output_dir, mistakes)
-    curves = {"test": predictions.raw}
-    if predictions.temperature is not None:
-        after = f"after, T={predictions.temperature:.3g}"
-        curves = {"before": predictions.raw, after: predictions.calibrated}
-    positive = names[1] if len(names) == 2 else None
-    diagram = Path(output_dir) / reliability.FILE_NAME
-    reliability.reliability_diagram(curves, predictions.labels, positive, diagram)
+    task, labels = evaluation.task, evaluation.test_predictions.labels
+    calibrated = evaluation.calibrated_probabilities()
+    write_mistakes(output_dir, find_mistakes(texts, calibrated.tolist(), labels.tolist(), task))
+    raw = evaluation.test_predictions.logits.softmax(dim=-1)
+    curves = {"test": raw}
+    if evaluation.temperature is not None:
+        curves = {"before": raw, f"after, T={evaluation.temperature:.3g}": calibrated}
+    reliability.reliability_diagram(curves, labels, task, Path(output_dir) / reliability.FILE_NAME)

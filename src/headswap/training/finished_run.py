@@ -22,17 +22,17 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from headswap.app.one_line import root_cause
+from headswap.app.precision import BF16, FP32, precision_of
 from headswap.app.resolvers import register_resolvers
+from headswap.errors import ConfigError, MissingExtra, MissingFile, ModelPathError
 from headswap.io import check_state_dict, safe_load
-from headswap.model.adapters import add_lora
-from headswap.model.classifier import Classifier, linear_head
+from headswap.model.classifier import Classifier, build_classifier
 from headswap.model.padding import pad_batch
 from headswap.run_record import FILE_NAME, RunRecord, read_run_record
+from headswap.task import Task
 
 NOT_A_RUN = "pass a folder that scripts/train.py wrote, such as logs/train/runs/<time>"
 PREFIX = "classifier."  # the training module's attribute holding the Classifier
-BF16 = ("bf16-mixed", "bf16-true", "bf16")
-FP32 = ("32", "32-true", "64", "64-true")
 
 
 @dataclass
@@ -46,9 +46,13 @@ class LoadedRun:
     max_len: int
 
     @property
+    def task(self) -> Task:
+        return Task(self.record["labels"])
+
+    @property
     def labels(self) -> tuple[str, ...]:
         """The class names, index = class id (two classes: negative, positive)."""
-        return tuple(self.record["labels"])
+        return self.task.labels
 
     @property
     def temperature(self) -> float:
@@ -79,19 +83,17 @@ class LoadedRun:
 
     def threshold(self, tuned: bool) -> float | None:
         """Two classes: 0.5, or with ``tuned`` the threshold that maximised validation F1 in this run.
-        More: None, the most probable class wins (``mistakes.decided_class``)."""
-        if len(self.labels) != 2 and not tuned:
-            return None
+        More: None, the most probable class wins (``Task.decide``)."""
         if not tuned:
-            return 0.5
-        if len(self.labels) != 2:
-            raise ValueError(
+            return self.task.default_threshold
+        if not self.task.binary:
+            raise ConfigError(
                 f"{self.dir} has {len(self.labels)} classes: a tuned threshold is a two-class feature; "
                 "leave out --tuned-threshold"
             )
         tuned_scores = self.record.get("test_at_val_threshold")
         if tuned_scores is None:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.dir} has no validation-tuned threshold (it ran with "
                 "evaluation.tune_threshold=false): leave out --tuned-threshold"
             )
@@ -104,7 +106,7 @@ class FinishedRun(LoadedRun):
 
     checkpoint: Path
     classifier: Classifier  # in eval mode, with the best checkpoint's weights
-    precision: str  # "bf16-mixed" or "32": what the run trained under, used to predict
+    precision: str  # BF16 or FP32: what the run trained under, used to predict
     precision_note: str | None = None  # why the saved precision was not used, when it was not
 
     def batch_probabilities(self, batch: dict[str, Tensor]) -> Tensor:
@@ -114,7 +116,7 @@ class FinishedRun(LoadedRun):
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on the CPU for a bf16 run; nothing for a 32-bit one."""
-        if self.precision in BF16:
+        if self.precision == BF16:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -136,13 +138,13 @@ def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> 
     cfg, record = load_config(run_dir)
     model_file = Path(model_file) if model_file is not None else run_dir / "export" / "model.onnx"
     if not model_file.is_file():
-        raise FileNotFoundError(
+        raise MissingFile(
             f"{model_file} does not exist: export the run first (python scripts/export.py {run_dir})"
         )
     try:
         import onnxruntime
     except ImportError as e:
-        raise ImportError(f"--onnx needs onnxruntime ({e}): pip install onnxruntime") from None
+        raise MissingExtra(f"--onnx needs onnxruntime ({e}): pip install onnxruntime") from None
     with moved_body_explained(run_dir):
         tokenizer = instantiate(cfg.body.tokenizer)
     session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
@@ -156,7 +158,7 @@ def run_temperature(record: RunRecord | dict[str, Any], source: str | Path = FIL
     if temperature is None:
         return 1.0
     if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
-        raise ValueError(
+        raise ConfigError(
             f"{source}: calibration.temperature is {temperature!r}, not a positive number: "
             "re-create the record by training again"
         )
@@ -164,17 +166,16 @@ def run_temperature(record: RunRecord | dict[str, Any], source: str | Path = FIL
 
 
 def run_precision(cfg: DictConfig) -> tuple[str, str | None]:
-    """The saved ``trainer.precision`` as "bf16-mixed" or "32", and a note when it could not be used."""
+    """The saved ``trainer.precision`` as BF16 or FP32, and a note when it could not be used."""
     try:
-        value = OmegaConf.select(cfg, "trainer.precision", default="32", throw_on_resolution_failure=True)
+        value = OmegaConf.select(cfg, "trainer.precision", default=FP32, throw_on_resolution_failure=True)
     except Exception:  # a resolver this process does not have (an automatic choice made at training)
         raw = OmegaConf.to_container(cfg.trainer, resolve=False).get("precision")  # type: ignore[union-attr]
-        return "32", f"trainer.precision {raw!r} does not resolve here: predicting in 32-bit"
-    if str(value) in BF16:
-        return "bf16-mixed", None
-    if str(value) in FP32:
-        return "32", None
-    return "32", f"trainer.precision={value} is not a CPU precision: predicting in 32-bit"
+        return FP32, f"trainer.precision {raw!r} does not resolve here: predicting in 32-bit"
+    precision = precision_of(value)
+    if precision is None:
+        return FP32, f"trainer.precision={value} is not a CPU precision: predicting in 32-bit"
+    return precision, None
 
 
 def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
@@ -183,7 +184,7 @@ def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
     config_file = run_dir / ".hydra" / "config.yaml"
     for needed in (config_file, run_dir / FILE_NAME):
         if not needed.is_file():
-            raise FileNotFoundError(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
+            raise MissingFile(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
     register_resolvers()  # the saved config names the resolvers it was composed with
     record = read_run_record(run_dir / FILE_NAME)
     run_temperature(record, run_dir / FILE_NAME)  # a bad value fails here, in one line naming file and key
@@ -194,14 +195,14 @@ def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
     """The best validation epoch's checkpoint, or one line saying why there is none."""
     epoch = record["best_val"]["epoch"]
     if epoch is None:
-        raise FileNotFoundError(
+        raise MissingFile(
             f"{run_dir} kept no checkpoint (it trained without checkpointing, "
             "trainer.enable_checkpointing=false): there are no weights to load; train again with the "
             "default callbacks"
         )
     checkpoint = run_dir / "checkpoints" / f"epoch{epoch:03d}.ckpt"
     if not checkpoint.is_file():
-        raise FileNotFoundError(
+        raise MissingFile(
             f"{run_dir}: its best checkpoint {checkpoint.relative_to(run_dir)} (epoch {epoch}) is missing, "
             "deleted or moved since training: put it back, or train again"
         )
@@ -215,7 +216,7 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     checkpoint = best_checkpoint(run_dir, record)
     state = safe_load(checkpoint)
     if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
-        raise ValueError(f"{checkpoint} is not a training checkpoint (it holds no state_dict): train again")
+        raise ConfigError(f"{checkpoint} is not a training checkpoint (it holds no state_dict): train again")
     weights = {k.removeprefix(PREFIX): v for k, v in state["state_dict"].items() if k.startswith(PREFIX)}
     with moved_body_explained(run_dir):
         classifier = classifier_from_config(cfg, len(record["labels"]))
@@ -234,12 +235,15 @@ def classifier_from_config(cfg: DictConfig, num_classes: int) -> Classifier:
     The body is built as configured (a pretrained body from its directory, the tiny body freshly
     initialised), so the checkpoint, which holds every weight, decides what it computes.
     """
-    body = instantiate(cfg.body.model)
     adapters = OmegaConf.select(cfg, "regime.adapters")
-    if adapters:
-        add_lora(body, **OmegaConf.to_container(adapters, resolve=True))  # type: ignore[arg-type]
-    pool = instantiate(cfg.pool)
-    return Classifier(body, pool, linear_head(pool.out_dim, cfg.model.standardize, num_classes))
+    adapters = OmegaConf.to_container(adapters, resolve=True) if adapters else None
+    body, pool = instantiate(cfg.body.model), instantiate(cfg.pool)
+    return build_classifier(body, pool, num_classes, cfg.model.standardize, adapters)  # type: ignore[arg-type]
+
+
+def load_run(run_dir: str | Path, onnx: bool = False) -> LoadedRun:
+    """The run's best checkpoint, or with ``onnx`` its export; one line naming what is missing."""
+    return load_onnx_run(run_dir) if onnx else load_finished_run(run_dir)
 
 
 @contextlib.contextmanager
@@ -249,12 +253,11 @@ def moved_body_explained(run_dir: Path) -> Iterator[None]:
     try:
         yield
     except Exception as e:
-        message = str(root_cause(e))
-        if not message.startswith("body.path="):
+        cause = root_cause(e)
+        if not isinstance(cause, ModelPathError):
             raise
-        path, problem = message.removeprefix("body.path=").split(": ", 1)
-        raise FileNotFoundError(
-            f"{run_dir} trained on the pretrained body at {path}, which is no longer there "
-            f"({problem.split(';')[0]}): put the model folder back at that path, or edit body.path "
+        raise MissingFile(
+            f"{run_dir} trained on the pretrained body at {cause.path}, which is no longer there "
+            f"({cause.problem}): put the model folder back at that path, or edit body.path "
             f"in {run_dir / '.hydra' / 'config.yaml'}"
         ) from None

@@ -10,16 +10,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor
-
 from headswap.io import atomic_write
+from headswap.scoring import score
 from headswap.training.finished_run import FinishedRun, load_onnx_run
 
 
 def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, Any]:
     """Write ``int8_file`` (weights int8, activations quantised on the fly) from ``model_file``; return
-    the test split's F1 (two classes) or macro-F1 (more) under both models and their largest
-    probability difference."""
+    the test split's headline score (F1 of the positive class, or macro-F1) under both models and their
+    largest probability difference."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from headswap.training.build import build_datamodule  # the split's code: imports Lightning, --int8 only
@@ -40,24 +39,14 @@ def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, A
     texts, labels = datamodule.texts("test"), datamodule.parts["test"].labels
     fp32 = load_onnx_run(run.dir, model_file).probabilities(texts)  # n x N
     int8 = load_onnx_run(run.dir, int8_file).probabilities(texts)  # n x N
-    before, after = f1_of(fp32, labels), f1_of(int8, labels)
+    task = run.task
+    before, after = (score(p.log(), labels, task).figures[task.headline] for p in (fp32, int8))
     return {
         "model": int8_file.name,
-        "metric": "f1" if fp32.shape[1] == 2 else "macro_f1",
+        "metric": task.headline,
         "texts": len(texts),
         "fp32": before,
         "int8": after,
         "change": after - before,
         "max_probability_difference": float((fp32 - int8).abs().max()),
     }
-
-
-def f1_of(probabilities: Tensor, labels: Tensor) -> float:
-    """Test F1 of the positive class at 0.5 (p > 0.5, as the run's metrics) or, for N classes, macro-F1."""
-    from torchmetrics.functional.classification import binary_f1_score, multiclass_f1_score
-
-    n_classes = probabilities.shape[1]
-    if n_classes == 2:
-        return float(binary_f1_score(probabilities[:, 1], labels, threshold=0.5))
-    predicted = probabilities.argmax(dim=-1)
-    return float(multiclass_f1_score(predicted, labels, num_classes=n_classes, average="macro"))

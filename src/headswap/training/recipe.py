@@ -1,7 +1,7 @@
-"""The fine-tuning recipe, top to bottom: pretrained body -> head swap -> fine-tune -> test -> report.
+"""The fine-tuning recipe, top to bottom: pretrained body -> head swap -> fine-tune -> evaluate -> record.
 
 ``train_and_test`` is what ``scripts/train.py`` runs for one config and what the demo runs for each of
-its regimes; the helpers below it are the recipe's steps.
+its regimes; the functions below it are its steps, in order.
 """
 
 from __future__ import annotations
@@ -13,30 +13,24 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from headswap.app.runtime import overrides, seed_everything
 from headswap.confusion import write_confusion_files
-from headswap.io import safe_load
+from headswap.errors import ConfigError
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import SettingsInCheckpoint
-from headswap.lit.metrics import (
-    check_monitor,
-    choose_threshold,
-    class_scores,
-    default_monitor,
-    scores_at,
-)
 from headswap.mistakes import read_mistakes
 from headswap.model.regime import trains
 from headswap.report import MISTAKES_SHOWN, print_report
 from headswap.run_record import FORMAT_VERSION, RunRecord, monitor_mode, read_run_record, write_run_record
+from headswap.scoring import rounded
+from headswap.task import Task
 from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule, instantiate_all
-from headswap.training.evaluation import Predictions, predict_split, predict_test_split, write_test_outputs
+from headswap.training.evaluation import Evaluation, evaluate, write_test_outputs
 from headswap.training.resume import checked_resume, resume_checkpoint, training_settings
 
 
@@ -48,59 +42,37 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     """
     started = time.time()
     datamodule = build_datamodule(cfg)
-    monitor = select_by(cfg, datamodule.num_classes)  # a metric no run logs fails here, before any training
+    task = datamodule.task
+    monitor = select_by(cfg, task)  # a metric no run logs fails here, before any training
     announce(cfg, datamodule)
     settings = training_settings(cfg, datamodule)
     checkpoint = checked_resume(cfg.get("ckpt_path"), settings)  # before a body is pre-trained or loaded
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
-    model: HeadSwapClassifier = instantiate(
-        cfg.model,
-        body=body,
-        class_weights=class_weights(cfg.model.class_weights, datamodule),
-        num_classes=datamodule.num_classes,
-    )
-
-    callbacks = [*instantiate_all(cfg.get("callbacks")), SettingsInCheckpoint(settings)]
-    resume = resume_checkpoint(cfg.get("ckpt_path"), checkpoint, model, callbacks)
-    loggers = instantiate_all(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    weights = class_weights(cfg.model.class_weights, datamodule)
+    model: HeadSwapClassifier = instantiate(cfg.model, body=body, task=task, class_weights=weights)
+    trainer, resume = build_trainer(cfg, model, SettingsInCheckpoint(settings), checkpoint)
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
     early_stopping = early_stopping_record(trainer)  # now: loading the best checkpoint restores its state
-
-    best = "best" if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path else None
-    val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
-    test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
-    calibrate = cfg.evaluation.calibrate
-    tune = cfg.evaluation.tune_threshold and datamodule.num_classes == 2  # a threshold is a two-class notion
-    validation = predict_split(model, datamodule, "val") if calibrate or tune else None  # one pass, both uses
-    predictions = predict_test_split(model, datamodule, validation if calibrate else None)
-
-    result = assemble_result(cfg, model, trainer, datamodule, val, test, predictions, pretrain_info)
-    result["test"].update(predictions.figures())
-    result["calibration"] = predictions.calibration()
-    result["early_stopping"] = early_stopping
-    result["monitor"] = monitor
-    if tune:
-        result["test_at_val_threshold"] = at_validation_threshold(validation, predictions)
-    result["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
+    evaluation = evaluate(trainer, model, datamodule, cfg.evaluation)
+    log_best(trainer, evaluation)
+    record = run_record(cfg, trainer, model, datamodule, evaluation, pretrain_info)
+    record.update(monitor=monitor, early_stopping=early_stopping)
+    record["time"] = {"started": started, "finished": time.time(), "pid": os.getpid()}
     if trainer.is_global_zero:  # under DDP every process runs this job; one reports
-        write_test_outputs(cfg.paths.output_dir, predictions, datamodule)
-        write_confusion_files(cfg.paths.output_dir, result)
-        result = read_run_record(write_run_record(cfg.paths.output_dir, result))  # metrics.json comes last
-        print_report(result, read_mistakes(cfg.paths.output_dir, limit=MISTAKES_SHOWN))
-    return result
+        output_dir = cfg.paths.output_dir
+        write_test_outputs(output_dir, evaluation, datamodule.texts("test"))
+        write_confusion_files(output_dir, record)
+        record = read_run_record(write_run_record(output_dir, record))  # metrics.json comes last
+        print_report(record, read_mistakes(output_dir, limit=MISTAKES_SHOWN))
+    return record
 
 
-def select_by(cfg: DictConfig, num_classes: int) -> str:
-    """``evaluation.monitor`` (null: the default for ``num_classes``), checked against what validation
-    logs, and set on every callback that watches a metric (the checkpoint that keeps the best epoch,
-    early stopping), so that the one setting decides them all."""
-    monitor = check_monitor(
-        OmegaConf.select(cfg, "evaluation.monitor") or default_monitor(num_classes), num_classes
-    )
+def select_by(cfg: DictConfig, task: Task) -> str:
+    """``evaluation.monitor`` (null: the task's), checked against what validation logs, and set on every
+    callback that watches a metric (the checkpoint that keeps the best epoch, early stopping), so that the
+    one setting decides them all."""
+    monitor = task.check_monitor(OmegaConf.select(cfg, "evaluation.monitor"))
     with open_dict(cfg):
         for callback in (cfg.get("callbacks") or {}).values():
             if isinstance(callback, DictConfig) and "monitor" in callback:
@@ -124,29 +96,24 @@ def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | Non
     except (TypeError, ValueError):
         weights = []
     if len(weights) != n or min(weights) <= 0:
-        raise ValueError(
-            f"model.class_weights={setting} must be null, balanced or {n} positive numbers (one per class)"
+        raise ConfigError(
+            f"model.class_weights={setting} must be null, balanced or {n} positive numbers (one per class)",
+            key="model.class_weights",
         )
     return weights
 
 
-def at_validation_threshold(validation: Predictions, test: Predictions) -> dict[str, Any]:
-    """Test figures at the threshold that maximises validation F1: chosen on validation, applied to the
-    test predictions the run already made."""
-    threshold = choose_threshold(validation.raw[:, 1], validation.labels)
-    return scores_at(test.raw[:, 1], test.labels, threshold)
-
-
-def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
-    return {k.removeprefix(prefix): round(float(v), 6) for k, v in metrics.items() if k.startswith(prefix)}
-
-
-def _best_epoch(trainer: L.Trainer) -> int | None:
-    """The epoch stored in the best checkpoint."""
-    ckpt = trainer.checkpoint_callback
-    if not isinstance(ckpt, ModelCheckpoint) or not ckpt.best_model_path:
-        return None
-    return int(safe_load(ckpt.best_model_path)["epoch"])
+def build_trainer(
+    cfg: DictConfig, model: HeadSwapClassifier, settings: L.Callback, checkpoint: dict | None
+) -> tuple[L.Trainer, str | None]:
+    """The configured trainer with its callbacks and loggers, and the checkpoint copy to resume from."""
+    callbacks = [*instantiate_all(cfg.get("callbacks")), settings]
+    resume = resume_checkpoint(cfg.get("ckpt_path"), checkpoint, model, callbacks)
+    loggers = instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return trainer, resume
 
 
 def early_stopping_record(trainer: L.Trainer) -> dict[str, Any] | None:
@@ -162,35 +129,41 @@ def early_stopping_record(trainer: L.Trainer) -> dict[str, Any] | None:
     }
 
 
-def assemble_result(
+def log_best(trainer: L.Trainer, evaluation: Evaluation) -> None:
+    """The best model's validation and test figures to every logger (CSV, TensorBoard, MLflow), one row."""
+    test = {**evaluation.test.figures, "ece": evaluation.test.ece, "brier": evaluation.test.brier}
+    figures = {f"val/{k}": v for k, v in evaluation.val.figures.items()} | {
+        f"test/{k}": v for k, v in test.items()
+    }
+    for logger in trainer.loggers:
+        logger.log_metrics(figures, step=trainer.global_step)
+        logger.finalize("success")
+
+
+def run_record(
     cfg: DictConfig,
-    model: HeadSwapClassifier,
     trainer: L.Trainer,
+    model: HeadSwapClassifier,
     datamodule: TextDataModule,
-    val: dict[str, float],
-    test: dict[str, float],
-    predictions: Predictions,
+    evaluation: Evaluation,
     pretrain_info: dict[str, Any],
 ) -> dict[str, Any]:
+    """What the run did and scored, as ``metrics.json`` holds it (``headswap.run_record.RunRecord``)."""
     trainable, total = model.parameter_counts()
-    cost = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
-    # a body from the cache, or one that arrived pretrained, cost this run no pre-training
-    pretrain_seconds = 0.0 if pretrain_info.get("cached", True) else pretrain_info["seconds"]
+    test, val = evaluation.test, evaluation.val
     return {
         "format_version": FORMAT_VERSION,
         "body": model.body.name,
         "regime": model.regime.name,
-        "pool": model.pool.name,
+        "pool": model.classifier.pool.name,
         "schedule": model.schedule_name,
         "seed": cfg.seed,
         "overrides": overrides(),
-        "labels": list(datamodule.label_names),
-        "test": _strip(test, "test/"),
-        "best_val": {**_strip(val, "val/"), "epoch": _best_epoch(trainer)},
-        "confusion_matrix": model.confusion,
-        "per_class": class_scores(
-            model.metric_input(predictions.raw), predictions.labels, datamodule.label_names
-        ),
+        "labels": list(evaluation.task.labels),
+        "test": rounded({**test.figures, "ece": test.ece, "brier": test.brier}),
+        "best_val": {**rounded(val.figures), "epoch": evaluation.epoch},
+        "confusion_matrix": test.confusion_matrix,
+        "per_class": rounded(test.per_class),
         "params": {
             "trainable": trainable,
             "total": total,
@@ -198,12 +171,41 @@ def assemble_result(
                 name for name, part in model.body.parts().items() if trains(part)
             ],
         },
-        "cost": (
-            {**cost.summary(model), "pretrain_seconds": pretrain_seconds, "precision": str(trainer.precision)}
-            if cost
-            else {}
-        ),
+        "cost": cost(trainer, model, pretrain_info),
         "data": datamodule.stats,
         "pretrained_body": pretrain_info,
         "output_dir": str(cfg.paths.output_dir),
+        "calibration": calibration(evaluation),
+        **({"test_at_val_threshold": at_threshold(evaluation)} if evaluation.at_val_threshold else {}),
+    }
+
+
+def at_threshold(evaluation: Evaluation) -> dict[str, Any]:
+    """Test figures at the threshold that maximised validation F1 (the threshold itself unrounded)."""
+    scores = evaluation.at_val_threshold
+    figures = {k: v for k, v in scores.figures.items() if k != "loss"}
+    return {"threshold": scores.threshold, **rounded(figures), "confusion_matrix": scores.confusion_matrix}
+
+
+def calibration(evaluation: Evaluation) -> dict[str, float] | None:
+    """The temperature and the test split's ECE and Brier score before and after it; None: not calibrated."""
+    before, after = evaluation.test, evaluation.calibrated
+    if after is None:
+        return None
+    figures = {"ece_before": before.ece, "ece_after": after.ece}
+    figures |= {"brier_before": before.brier, "brier_after": after.brier}
+    return {"temperature": evaluation.temperature, **rounded(figures)}
+
+
+def cost(trainer: L.Trainer, model: HeadSwapClassifier, pretrain_info: dict[str, Any]) -> dict[str, Any]:
+    """What training took (``CostMonitor``), or {} when the cost monitor was off."""
+    monitor = next((c for c in trainer.callbacks if isinstance(c, CostMonitor)), None)
+    if monitor is None:
+        return {}
+    # a body from the cache, or one that arrived pretrained, cost this run no pre-training
+    pretrain_seconds = 0.0 if pretrain_info.get("cached", True) else pretrain_info["seconds"]
+    return {
+        **monitor.summary(model),
+        "pretrain_seconds": pretrain_seconds,
+        "precision": str(trainer.precision),
     }

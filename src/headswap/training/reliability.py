@@ -7,30 +7,30 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from headswap.calibration import N_BINS, expected_calibration_error, reliability_bins
 from headswap.io import write_png
-from headswap.lit.calibration import N_BINS, expected_calibration_error, reliability_bins
+from headswap.task import Task
 
 FILE_NAME = "reliability.png"
 
 
-def reliability_diagram(
-    curves: dict[str, Tensor], labels: Tensor, positive: str | None, path: str | Path
-) -> Path:
+def reliability_diagram(curves: dict[str, Tensor], labels: Tensor, task: Task, path: str | Path) -> Path:
     """One line per name -> probabilities [n, N] (before and after a temperature), written to ``path``.
 
-    ``positive``: the positive class's name when there are two classes (the x axis is its probability),
-    None for more (the top class's probability against how often it was right). A ``Figure`` of its own
-    rather than pyplot's: nothing global is left open in the training process.
+    Two classes: the positive class's probability against how often it was the label; more: the top
+    class's probability against how often it was right. A ``Figure`` of its own rather than pyplot's:
+    nothing global is left open in the training process.
     """
     figure = Figure(figsize=(4.5, 4.5))
     ax = figure.add_subplot()
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
     for name, probs in curves.items():
-        confidence, frequency, count = reliability_bins(probs, labels)
+        confidence, frequency, count = reliability_bins(probs, labels, task)
         filled = count > 0
-        ece = expected_calibration_error(probs, labels)
+        ece = expected_calibration_error(probs, labels, task)
         label = f"{name} (ECE {ece:.3f})"
         ax.plot(confidence[filled].tolist(), frequency[filled].tolist(), marker="o", label=label)
+    positive = task.positive
     if positive is None:
         ax.set_xlabel(f"top class probability ({N_BINS} bins)")
         ax.set_ylabel("fraction right")

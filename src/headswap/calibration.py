@@ -1,10 +1,8 @@
 """Whether a probability can be taken at its word: calibration error, Brier score, temperature scaling.
 
-Everything here works on a probability matrix [n, N] (N classes, N=2 for spam) and plain labels [n];
-nothing needs Lightning. With two classes the calibration error is torchmetrics' binary one on the
-class-1 probability (does a spam score of 0.9 mean 90% spam?); with more it is the multiclass one on
-the top class's probability (Guo et al. 2017). ``reliability_bins`` bins exactly as torchmetrics does,
-so the diagram's gaps add up to the ECE the report gives.
+Everything works on a probability matrix [n, N] and labels [n]. Two classes are binned by the positive
+class's probability (does a spam score of 0.9 mean 90% spam?), more by the top class's probability (Guo
+et al. 2017). ``reliability_bins`` bins exactly as torchmetrics does, so a diagram's gaps add up to the ECE.
 """
 
 from __future__ import annotations
@@ -17,28 +15,29 @@ from scipy.optimize import minimize_scalar
 from torch import Tensor
 from torchmetrics.functional.classification import binary_calibration_error, multiclass_calibration_error
 
+from headswap.task import Task
+
 N_BINS = 15
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 """A validation split the model separates perfectly pulls the temperature towards 0 (ever sharper
 probabilities lower its NLL without end); the search stops at these bounds instead."""
 
 
-def confidences(probs: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """What is binned and what it is compared with, per example [n]: the class-1 probability and whether
-    the label is 1 (two classes), or the top probability and whether the top class is right (more)."""
-    if probs.shape[1] == 2:
+def confidences(probs: Tensor, labels: Tensor, task: Task) -> tuple[Tensor, Tensor]:
+    """What is binned and what it is compared with, per example [n]: the positive probability and whether
+    the label is positive (two classes), or the top probability and whether the top class is right."""
+    if task.binary:
         return probs[:, 1].contiguous(), (labels == 1).to(probs.dtype)
     top, predicted = probs.max(dim=1)
     return top, (predicted == labels).to(probs.dtype)
 
 
-def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> float:
+def expected_calibration_error(probs: Tensor, labels: Tensor, task: Task, n_bins: int = N_BINS) -> float:
     """ECE (l1, ``n_bins`` equal-width bins) of probabilities [n, N] against labels [n], by torchmetrics."""
-    if probs.shape[1] == 2:
+    if task.binary:
         return float(binary_calibration_error(probs[:, 1].contiguous(), labels, n_bins=n_bins, norm="l1"))
-    return float(
-        multiclass_calibration_error(probs, labels, num_classes=probs.shape[1], n_bins=n_bins, norm="l1")
-    )
+    n = task.num_classes
+    return float(multiclass_calibration_error(probs, labels, num_classes=n, n_bins=n_bins, norm="l1"))
 
 
 def brier_score(probs: Tensor, labels: Tensor) -> float:
@@ -51,13 +50,15 @@ def brier_score(probs: Tensor, labels: Tensor) -> float:
     return float(((probs - one_hot) ** 2).sum(dim=1).mean())
 
 
-def reliability_bins(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> tuple[Tensor, Tensor, Tensor]:
+def reliability_bins(
+    probs: Tensor, labels: Tensor, task: Task, n_bins: int = N_BINS
+) -> tuple[Tensor, Tensor, Tensor]:
     """Per bin [n_bins]: mean confidence, observed frequency, and count (empty bins: 0, 0, 0).
 
     Bin edges and the rule at an edge are torchmetrics': bin i holds confidences in [i/n, (i+1)/n), and
     a confidence of exactly 1 falls in the last bin.
     """
-    confidence, hit = confidences(probs, labels)
+    confidence, hit = confidences(probs, labels, task)
     edges = torch.linspace(0, 1, n_bins + 1, dtype=confidence.dtype)
     index = (torch.bucketize(confidence, edges, right=True) - 1).clamp(0, n_bins - 1)
     count = torch.zeros(n_bins, dtype=confidence.dtype).scatter_add_(0, index, torch.ones_like(confidence))
@@ -83,11 +84,3 @@ def fit_temperature(logits: Tensor, labels: Tensor) -> float:
     best = minimize_scalar(nll, bounds=(low, high), method="bounded", options={"xatol": 1e-5})
     # Brent never evaluates the bounds themselves, where a separable split's minimum lies
     return round(math.exp(min((best.x, low, high), key=nll)), 6)
-
-
-def calibration_figures(probs: Tensor, labels: Tensor) -> dict[str, float]:
-    """The test split's ``ece`` and ``brier``, rounded as every score in ``metrics.json``."""
-    return {
-        "ece": round(expected_calibration_error(probs, labels), 6),
-        "brier": round(brier_score(probs, labels), 6),
-    }

@@ -1,5 +1,7 @@
 """A bounded load run against ``scripts/serve.py`` on 127.0.0.1: concurrent clients, latency percentiles.
 
+Also what the serving tests start a server with (``serving``).
+
 Each client is a thread with one keep-alive connection that sends its requests one after another, so
 ``clients`` requests are in flight at once: what LitServe's batching can group. A request counts as
 answered only with status 200 and one prediction per text; anything else is an error, counted.
@@ -143,17 +145,3 @@ def serving(run_dir: str | Path, *options: str, startup_seconds: float = 300.0) 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-
-
-def markdown(rows: dict[str, dict[str, float]]) -> list[str]:
-    """One table row per server setting."""
-    lines = [
-        "| serving | requests answered | errors | requests/s | texts/s | p50 latency | p95 latency |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, s in rows.items():
-        lines.append(
-            f"| {name} | {s['answered']}/{s['requests']} | {s['errors']} | {s['requests_per_s']:.1f} | "
-            f"{s['texts_per_s']:.1f} | {s['p50_ms']:.0f} ms | {s['p95_ms']:.0f} ms |"
-        )
-    return lines
