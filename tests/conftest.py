@@ -13,6 +13,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from headswap.app import schema
+from headswap.app.one_line import root_cause
+from headswap.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 schema.register()  # as each script does before composing its config
@@ -72,3 +74,13 @@ def run_train_script(tmp_path: Path, *overrides: str) -> Path:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return run_dir
+
+
+def assert_refused(error: BaseException, key: str | None, *fixes: str) -> UserError:
+    """A user error (Hydra's wrapper taken off) naming ``key``, on one line, saying each of ``fixes``."""
+    cause = root_cause(error)
+    assert isinstance(cause, UserError), repr(cause)
+    assert cause.key == key, (cause.key, str(cause))
+    message = str(cause)
+    assert "\n" not in message and all(fix in message for fix in fixes), message
+    return cause

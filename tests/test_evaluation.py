@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ import torch
 from headswap import calibration
 from headswap.jobs import train
 from headswap.mistakes import FILE_NAME as MISTAKES
+from headswap.model.classifier import Classifier
 from headswap.run_record import read_run_record
 from headswap.training import evaluation
+from headswap.training.build import build_datamodule
 
-from .conftest import TINY, compose_cfg
+from .conftest import TINY, assert_refused, compose_cfg
 
 
 def test_a_calibrated_run_fits_on_validation_and_writes_its_mistakes(
@@ -86,18 +89,44 @@ def test_early_stopping_stops_before_max_epochs_and_keeps_the_best_checkpoint(tm
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "key", "fix"),
     [
         (
             ["callbacks=early_stopping", "callbacks.early_stopping.patience=0"],
-            "callbacks.early_stopping.patience=0 must be an integer >= 1",
+            "callbacks.early_stopping.patience",
+            "an integer >= 1",
         ),
-        (["evaluation.calibrate=maybe"], "evaluation.calibrate=maybe must be true or false"),
+        (["evaluation.calibrate=maybe"], "evaluation.calibrate", "true or false"),
     ],
 )
 def test_bad_evaluation_settings_end_in_one_line_before_work(
-    tmp_path: Path, overrides: list[str], message: str
+    tmp_path: Path, overrides: list[str], key: str, fix: str
 ) -> None:
-    with pytest.raises(ValueError, match=f"^{message}$"):
+    with pytest.raises(ValueError) as err:
         train.run(compose_cfg(tmp_path, overrides))
+    assert_refused(err.value, key, fix)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_each_split_goes_through_the_model_once_after_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test example passes the classifier's forward exactly once in a run (the figures, the threshold,
+    the calibration and errors.jsonl all come from that pass); validation once per epoch and once more for
+    the best checkpoint."""
+    seen: list[int] = []
+    forward = Classifier.forward
+
+    def counting(self, input_ids, attention_mask, keys=None):
+        seen.extend([] if keys is None else keys.tolist())
+        return forward(self, input_ids, attention_mask, keys)
+
+    monkeypatch.setattr(Classifier, "forward", counting)
+    cfg = compose_cfg(tmp_path, [*TINY, "evaluation.calibrate=true"])
+    record = train.run(cfg)
+    dm = build_datamodule(cfg)
+    counts = Counter(seen)
+    assert [counts[k] for k in dm.parts["test"].keys.tolist()] == [1] * len(dm.parts["test"])
+    epochs = record["cost"]["epochs"]
+    assert {counts[k] for k in dm.parts["val"].keys.tolist()} == {epochs + 1}
+    assert {counts[k] for k in dm.parts["train"].keys.tolist()} == {epochs}

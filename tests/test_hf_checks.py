@@ -4,7 +4,6 @@ would fail late (a decoder, LM pre-training, a tokenizer larger than the vocabul
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
@@ -16,7 +15,7 @@ from headswap.app.checks import check_config
 from headswap.app.launch import root_cause
 from headswap.jobs import demo, train
 
-from .conftest import TINY, compose_cfg
+from .conftest import TINY, assert_refused, compose_cfg
 from .hf_models import write_tiny_bert
 
 pytestmark = pytest.mark.slow  # transformers writes and reads HF models
@@ -60,16 +59,18 @@ def test_the_demo_loads_the_encoder_once_per_regime(tmp_path: Path, bert_dir: Pa
 
 def test_hf_body_with_lm_pretraining_is_refused_in_one_line(tmp_path: Path, bert_dir: Path) -> None:
     cfg = compose_cfg(tmp_path, [*hf(bert_dir), "body.lm_pretraining=true"])
-    with pytest.raises(ValueError, match=r"^body.lm_pretraining=true: an HF encoder arrives pretrained"):
+    with pytest.raises(ValueError) as err:
         check_config(cfg)
+    assert_refused(err.value, "body.lm_pretraining", "drop body.lm_pretraining=true")
 
 
 def test_a_gpt2_directory_is_refused_as_a_decoder(tmp_path: Path) -> None:
     gpt2 = tmp_path / "gpt2"
     config = transformers.GPT2Config(n_embd=16, n_layer=1, n_head=2, vocab_size=64, n_positions=64)
     transformers.GPT2Model(config).save_pretrained(str(gpt2))
-    refusal = refusal_of(lambda: check_config(compose_cfg(tmp_path, hf(gpt2))))
-    assert re.match(r"^body.path=.*gpt2: gpt2 is a decoder: body=hf takes encoders only", refusal)
+    with pytest.raises(Exception) as err:
+        check_config(compose_cfg(tmp_path, hf(gpt2)))
+    assert_refused(err.value, "body.path", "decoder", "encoders only")
 
 
 def test_a_tokenizer_beyond_the_encoders_vocabulary_is_refused_before_training(tmp_path: Path) -> None:

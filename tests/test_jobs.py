@@ -18,10 +18,11 @@ from headswap.io import load_state_dict
 from headswap.jobs import demo, pretrain, train
 from headswap.jobs.demo import comparison_table
 from headswap.lit import LMPretrainModule
+from headswap.training.announce import settings_line
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule
 
-from .conftest import ROOT, TINY, compose_cfg
+from .conftest import ROOT, TINY, assert_refused, compose_cfg
 
 
 def test_train_writes_metrics_json_and_prints_the_report(tiny_cfg, capsys) -> None:
@@ -198,17 +199,24 @@ def test_train_script_output_is_settings_split_progress_and_report(tmp_path: Pat
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     output = proc.stdout + proc.stderr
-    assert proc.stdout.startswith(
-        "run: data=fixture (80 rows) max_len=32 body=tiny regime=full pool=mean schedule=constant "
-        "epochs=1 pre-training + 2 fine-tuning seed=0 precision=32-true group_by_length=true\n"
+    settings = proc.stdout.splitlines()[0]
+    assert (
+        settings.startswith("run: data=fixture (80 rows)")
+        and "epochs=1 pre-training + 2 fine-tuning" in settings
     )
-    assert "spam rate" in output and "│ test  │   8 │    8 │   16 │     50.0% │" in output
+    said = dict(word.split("=", 1) for word in settings.split() if "=" in word and "(" not in word)
+    expected = {"max_len": "32", "body": "tiny", "regime": "full", "pool": "mean", "schedule": "constant"}
+    assert (
+        said.items() >= {**expected, "seed": "0", "precision": "32-true", "group_by_length": "true"}.items()
+    )
+    assert "spam rate" in output and "split" in output
     assert "Epoch 0/0" in output and "Epoch 1/1" in output  # pre-training's 1 epoch, fine-tuning's 2
     assert "pre-trained body: validation perplexity" in output and "pre-training time" in output
     assert "regime=full" in proc.stdout and "true spam" in proc.stdout
     assert [noise for noise in LIGHTNING_NOISE if noise in output] == []
     (metrics,) = (tmp_path / "logs" / "train" / "runs").glob("*/metrics.json")
-    assert json.loads(metrics.read_text())["regime"] == "full"
+    record = json.loads(metrics.read_text())
+    assert record["regime"] == "full" and record["data"]["sizes"]["test"] == {"ham": 8, "spam": 8}
 
 
 @pytest.mark.slow
@@ -223,15 +231,15 @@ def test_unknown_regime_on_the_command_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("override", "message"),
+    ("override", "key", "fix"),
     [
-        ("regime.head_lr=-1", "error: regime.head_lr=-1.0 must be > 0"),
-        ("body.model.n_heads=3", "error: body.model.n_heads=3 does not divide body.model.d_model=64"),
-        ("data.max_len=64", "error: data.max_len=64 exceeds the body's position table (32 tokens)"),
+        ("regime.head_lr=-1", "regime.head_lr", "must be > 0"),
+        ("body.model.n_heads=3", "body.model.n_heads", "pick a head count that divides the hidden size"),
+        ("data.max_len=64", "data.max_len", "lower data.max_len"),
     ],
 )
 def test_bad_config_value_ends_in_one_line_before_training(
-    tmp_path: Path, override: str, message: str
+    tmp_path: Path, override: str, key: str, fix: str
 ) -> None:
     cmd = [
         sys.executable,
@@ -242,35 +250,37 @@ def test_bad_config_value_ends_in_one_line_before_training(
     ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
-    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"error: {key}=") and proc.stderr.count("\n") == 1 and fix in proc.stderr
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
 
 
 @pytest.mark.parametrize(
-    ("override", "message"),
+    ("override", "key", "fix"),
     [
-        ("seed=-1", "seed=-1 must be an integer from 0 to 4294967295, or null"),
-        ("seed=abc", "seed=abc must be an integer from 0 to 4294967295, or null"),
-        ("threads=abc", "threads=abc must be an integer >= 1, or null"),
-        ("data.max_len=0", r"data.max_len=0 is too small: a text needs 2 tokens or more .*"),
-        ("data.batch_size=0", "data.batch_size=0 must be >= 1"),
-        ("trainer.max_epochs=0", "trainer.max_epochs=0 must be an integer >= 1"),
-        ("trainer.max_epochs=abc", "trainer.max_epochs=abc must be an integer >= 1"),
-        ("data=csv", r"data.path is required: set it on the command line \(data.path=...\)"),
+        ("seed=-1", "seed", "an integer from 0 to 4294967295, or null"),
+        ("seed=abc", "seed", "an integer from 0 to 4294967295, or null"),
+        ("threads=abc", "threads", "an integer >= 1, or null"),
+        ("data.max_len=0", "data.max_len", "set data.max_len >= 2"),
+        ("data.batch_size=0", "data.batch_size", ">= 1"),
+        ("trainer.max_epochs=0", "trainer.max_epochs", "an integer >= 1"),
+        ("trainer.max_epochs=abc", "trainer.max_epochs", "an integer >= 1"),
+        ("data=csv", "data.path", "set it on the command line (data.path=...)"),
     ],
 )
-def test_bad_setting_is_named_before_any_work(tmp_path: Path, override: str, message: str) -> None:
-    """Values outside the typed schemas: one ValueError naming the key (``run_job`` prints it in one line)."""
-    with pytest.raises(ValueError, match=f"^{message}$"):
+def test_bad_setting_is_named_before_any_work(tmp_path: Path, override: str, key: str, fix: str) -> None:
+    """Values outside the typed schemas: one user error naming the key (``run_job`` prints it in one line)."""
+    with pytest.raises(ValueError) as err:
         train.run(compose_cfg(tmp_path, [override]))
+    assert_refused(err.value, key, fix)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no cache, no run folder, no logger files
 
 
 def test_unwritable_checkpoint_folder_is_found_before_training(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("in the way")  # as root, permission bits would not stop a write
     folder = tmp_path / "file" / "checkpoints"
-    with pytest.raises(OSError, match=f"^cannot write to {folder} .*set callbacks.model_checkpoint.dirpath$"):
+    with pytest.raises(OSError) as err:
         train.run(compose_cfg(tmp_path, [*TINY, f"callbacks.model_checkpoint.dirpath={folder}"]))
+    assert str(folder) in str(err.value) and "set callbacks.model_checkpoint.dirpath" in str(err.value)
     assert not (tmp_path / ".cache").exists()  # stopped before pre-training
 
 
@@ -323,3 +333,24 @@ def test_train_script_refuses_a_bad_data_key_while_composing(tmp_path: Path, ove
         f"full_key: {override.split('=')[0]}" in proc.stderr and "object_type=DataConfigSchema" in proc.stderr
     )
     assert not list(tmp_path.iterdir())  # nothing ran
+
+
+def test_tiny_body_without_lm_pretraining_trains_from_random_weights(tmp_path: Path, capsys) -> None:
+    record = train.run(compose_cfg(tmp_path, [*TINY, "body.lm_pretraining=false"]))
+    assert record["pretrained_body"]["lm_pretraining"] is False
+    out = capsys.readouterr().out
+    assert "epochs=2 fine-tuning (no LM pre-training)" in out and "pre-training +" not in out
+    assert "none: body.lm_pretraining=false (the body starts from random weights)" in out
+    assert not (tmp_path / ".cache" / "headswap" / "bodies").exists()  # nothing was pre-trained
+
+
+def test_pretrain_job_does_not_say_the_tiny_body_arrives_pretrained(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, [*TINY, "body.lm_pretraining=false"], config_name="pretrain")
+    with pytest.raises(ValueError) as err:
+        pretrain.run(cfg)
+    assert "starts from random weights" in str(err.value) and "arrives pretrained" not in str(err.value)
+
+
+def test_settings_line_names_the_body_by_its_name(tmp_path: Path) -> None:
+    cfg = compose_cfg(tmp_path, [*TINY, "body.name=foo"])
+    assert " body=foo " in settings_line(cfg, build_datamodule(cfg))

@@ -422,7 +422,7 @@ def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
     with pytest.raises(RunRecordError, match="key 'calibration.temperature' is 'hot'"):
         load_finished_run(run_dir)
     edit_record(run_dir, calibration={**fitted, "temperature": -1.0})
-    with pytest.raises(ValueError, match="calibration.temperature is -1.0, not a positive number"):
+    with pytest.raises(RunRecordError, match="key 'calibration.temperature' is -1.0"):
         load_finished_run(run_dir)
 
 

@@ -15,10 +15,11 @@ import pytest
 import torch
 from filelock import FileLock
 
+from headswap.app.launch import remove_if_unused
 from headswap.jobs import train
 from headswap.lit.callbacks import InterruptReport
 
-from .conftest import ROOT, TINY, compose_cfg
+from .conftest import ROOT, TINY, compose_cfg, run_train_script
 
 FULL = [*TINY[:2], "regime=full", "trainer.enable_progress_bar=false"]
 
@@ -190,3 +191,48 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Pat
     runs = sorted((tmp_path / "logs" / "train" / "runs").iterdir())
     assert [r.name for r in runs] == sorted(f"2030-01-02_03-04-05_{p.pid}" for p in procs)
     assert all(json.loads((r / "metrics.json").read_text())["output_dir"] == str(r) for r in runs)
+
+
+def test_resume_with_another_body_is_refused_before_pre_training_it(tmp_path: Path) -> None:
+    head = [*TINY[:2], "trainer.max_epochs=1"]
+    train.run(compose_cfg(tmp_path, head, output="head"))
+    bodies = tmp_path / ".cache" / "headswap" / "bodies"
+    cached = sorted(bodies.glob("*.pt"))
+    last = tmp_path / "head" / "checkpoints" / "last.ckpt"
+    with pytest.raises(ValueError, match=r"other settings: body.model.n_layers=2 \(now 1\)"):
+        train.run(
+            compose_cfg(tmp_path, [*head, "body.model.n_layers=1", f"ckpt_path={last}"], output="other")
+        )
+    assert sorted(bodies.glob("*.pt")) == cached  # the other body was never pre-trained
+
+
+@pytest.mark.slow
+def test_a_refused_resume_leaves_no_run_folder(tmp_path: Path) -> None:
+    done = run_train_script(tmp_path, *TINY)
+    refused = tmp_path / "refused"
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        *TINY,
+        "regime=full",
+        f"ckpt_path={done / 'checkpoints' / 'last.ckpt'}",
+        f"paths.root_dir={tmp_path}",
+        f"hydra.run.dir={refused}",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "was trained with other settings" in proc.stderr
+    assert not refused.exists()
+    assert (done / "metrics.json").is_file()  # the run it named is untouched
+
+
+def test_only_a_folder_holding_nothing_but_hydras_record_is_removed(tmp_path: Path) -> None:
+    for name in ("refused", "killed"):
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        (tmp_path / name / ".hydra" / "config.yaml").write_text("seed: 0\n")
+        (tmp_path / name / "train.log").write_text("")
+        (tmp_path / name / "checkpoints").mkdir()
+    (tmp_path / "killed" / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    for name in ("refused", "killed"):
+        remove_if_unused(tmp_path / name)
+    assert not (tmp_path / "refused").exists()
+    assert (tmp_path / "killed" / "checkpoints" / "last.ckpt").read_bytes() == b"weights"

@@ -1,9 +1,17 @@
+"""The split: stratified, duplicates kept in one part, and the warnings a run prints about it."""
+
+import logging
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from headswap.data import make_fixture_hard, stratified_group_split
 from headswap.data.split import split_warnings
+from headswap.training.announce import announce
+from headswap.training.build import build_datamodule
+
+from .conftest import compose_cfg
 
 
 def split_fixture(seed: int = 0):
@@ -110,3 +118,16 @@ def test_a_split_without_duplicates_gives_no_warning() -> None:
     examples, split = split_fixture()
     texts, labels = [e.text for e in examples], [e.label for e in examples]
     assert split_warnings(texts, labels, split, ["ham", "spam"]) == []
+
+
+def test_a_split_warning_is_printed_once(tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture) -> None:
+    rows = [f"ham {i}\tham" for i in range(300)] + ["WIN a prize, call now\tspam"] * 70
+    rows += [f"spam {i}\tspam" for i in range(30)]
+    data = tmp_path / "dominant.tsv"
+    data.write_text("text\tlabel\n" + "\n".join(rows) + "\n")
+    cfg = compose_cfg(tmp_path, ["data=csv", f"data.path={data}", "data.max_len=32"])
+    with caplog.at_level(logging.WARNING):
+        announce(cfg, build_datamodule(cfg))
+    captured = capsys.readouterr()
+    said = captured.out + captured.err + caplog.text
+    assert said.count("one text makes up") == 1

@@ -9,13 +9,21 @@ keep working.
 
 from __future__ import annotations
 
+import re
+
+NAMED_KEY = re.compile(
+    r"([A-Za-z_][\w.]*)="
+)  # "data.max_len=0 is too small ...": the key a message leads with
+
 
 class UserError(Exception):
-    """One line saying what is wrong and how to fix it; ``key`` names the setting or file it is about."""
+    """One line saying what is wrong and how to fix it; ``key`` names the setting it is about (by default
+    the one the message leads with, ``data.max_len=0 ...``), for a caller or a test to read."""
 
     def __init__(self, message: str, key: str | None = None) -> None:
         super().__init__(message)
-        self.key = key
+        named = NAMED_KEY.match(message)
+        self.key = key or (named.group(1) if named else None)
 
 
 class ConfigError(UserError, ValueError):

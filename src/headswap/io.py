@@ -14,6 +14,8 @@ from typing import IO, Any
 import torch
 from torch import nn
 
+from headswap.errors import DataError, MissingFile
+
 ZIP_MAGIC = b"PK"  # torch.save's format since torch 1.6
 PICKLE_MAGIC = b"\x80\x02"  # the legacy format (pickle protocol 2)
 
@@ -67,11 +69,11 @@ def safe_load(path: str | Path) -> Any:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist: check the path")
+        raise MissingFile(f"checkpoint {path} does not exist: check the path")
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic[:2] not in (ZIP_MAGIC, PICKLE_MAGIC):
-        raise ValueError(
+        raise DataError(
             f"{path} is not a checkpoint (torch.save writes a zip archive; this file is not one): "
             "pass a .ckpt or .pt file that training wrote"
         )
@@ -79,13 +81,13 @@ def safe_load(path: str | Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "Unsupported global" in str(e):  # a class or function the file would have imported and run
-            raise ValueError(
+            raise DataError(
                 f"checkpoint {path} holds pickled objects other than tensors and plain containers: "
                 "refused, a file's code is never run; load only checkpoints that headswap wrote"
             ) from None
-        raise ValueError(damaged(path, e)) from None
+        raise DataError(damaged(path, e)) from None
     except Exception as e:  # a damaged archive fails in many ways: KeyError, IndexError, OSError, ...
-        raise ValueError(damaged(path, e)) from None
+        raise DataError(damaged(path, e)) from None
 
 
 def damaged(path: Path, e: BaseException) -> str:
@@ -99,7 +101,7 @@ def load_state_dict(module: nn.Module, path: str | Path) -> None:
     """Load a plain state dict into ``module``, failing in one line that names the problem and the fix."""
     state = safe_load(path)
     if not isinstance(state, dict):
-        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict: re-create it")
+        raise DataError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict: re-create it")
     check_state_dict(module.state_dict(), state, path)
     module.load_state_dict(state)
 
@@ -108,13 +110,13 @@ def check_state_dict(own: dict[str, torch.Tensor], state: dict[str, Any], path: 
     """Raise one line naming the first mismatch between a model's state dict and a checkpoint's."""
     missing, unexpected = sorted(own.keys() - state.keys()), sorted(state.keys() - own.keys())
     if missing or unexpected:
-        raise ValueError(
+        raise DataError(
             f"checkpoint {path} does not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}; "
             "it was saved from another architecture"
         )
     for key, value in own.items():
         if state[key].shape != value.shape:
-            raise ValueError(
+            raise DataError(
                 f"checkpoint {path} does not fit this model: tensor {key!r} has shape "
                 f"{tuple(state[key].shape)} in the file but {tuple(value.shape)} here; "
                 "it was saved from another body config"

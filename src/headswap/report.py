@@ -22,70 +22,80 @@ PRINTED_CLASSES = 20  # a larger confusion matrix is left to confusion_matrix.cs
 def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
     """``metrics.json`` of a training run -> rich tables (scores, calibration, per class, confusion matrix,
     cost), and the most confident of ``mistakes`` (``errors.jsonl``'s first rows)."""
-    title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
     task = Task(result["labels"])
+    tables = [_scores(result, task), _calibration(result), _per_class(result, task), _confusion(result, task)]
+    tables.append(_costs(result))
+    return Group(*tables, *([_mistakes(mistakes)] if mistakes else []))
+
+
+def _scores(result: RunRecord, task: Task) -> Table:
+    """Each score on test, at the validation-tuned threshold (two classes), and on the best val epoch."""
+    title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
     tuned = result.get("test_at_val_threshold")
-    scores = Table(title=title, title_justify="left")
-    scores.add_column("metric")
-    scores.add_column("test", justify="right")
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("test", justify="right")
     if tuned:
-        scores.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
-    scores.add_column("best val", justify="right")
+        table.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
+    table.add_column("best val", justify="right")
     for name in task.score_names:
         extra = [f"{tuned[name]:.4f}"] if tuned else []
-        scores.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
+        table.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
+    return table
 
-    labels = task.labels
-    decided = f"{task.decided_by} {task.default_threshold}" if task.binary else task.decided_by
-    per_class = Table(title=f"test, per class ({decided})", title_justify="left")
+
+def _per_class(result: RunRecord, task: Task) -> Table:
+    decided = f"threshold {task.default_threshold}" if task.binary else "argmax"
+    table = Table(title=f"test, per class ({decided})", title_justify="left")
     for column in ("class", "precision", "recall", "f1", "support"):
-        per_class.add_column(column, justify="right")
-    for name in (*labels, "macro"):
+        table.add_column(column, justify="right")
+    for name in (*task.labels, "macro"):
         row = result["per_class"][name]
         support = str(row["support"]) if "support" in row else ""
-        per_class.add_row(name, *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), support)
+        table.add_row(name, *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), support)
+    return table
 
-    confusion: Table | str = f"test confusion matrix: {len(labels)} classes, in {CSV_NAME} (not printed)"
-    if len(labels) <= PRINTED_CLASSES:
-        confusion = Table(title="test confusion matrix", title_justify="left")
-        confusion.add_column("")
-        for name in labels:
-            confusion.add_column(f"pred {name}", justify="right")
-        for name, row in zip(labels, result["confusion_matrix"]):
-            confusion.add_row(f"true {name}", *map(str, row))
 
-    cost = result["cost"]
-    params = result["params"]
-    costs = Table(title="cost", title_justify="left", show_header=False)
-    costs.add_row("trainable / total params", f"{params['trainable']:,} / {params['total']:,}")
-    costs.add_row("trainable body parts", ", ".join(params["body_trainable_parts"]) or "none (frozen)")
-    costs.add_row("best epoch", str(result["best_val"]["epoch"]))
+def _confusion(result: RunRecord, task: Task) -> Table | str:
+    """The test confusion matrix; past ``PRINTED_CLASSES`` classes, where to read it instead."""
+    if task.num_classes > PRINTED_CLASSES:
+        return f"test confusion matrix: {task.num_classes} classes, in {CSV_NAME} (not printed)"
+    table = Table(title="test confusion matrix", title_justify="left")
+    table.add_column("")
+    for name in task.labels:
+        table.add_column(f"pred {name}", justify="right")
+    for name, row in zip(task.labels, result["confusion_matrix"]):
+        table.add_row(f"true {name}", *map(str, row))
+    return table
+
+
+def _costs(result: RunRecord) -> Table:
+    """What the run cost and on what data: parameters, time, memory, pre-training, the split, stopping."""
+    cost, params, data = result["cost"], result["params"], result["data"]
+    table = Table(title="cost", title_justify="left", show_header=False)
+    table.add_row("trainable / total params", f"{params['trainable']:,} / {params['total']:,}")
+    table.add_row("trainable body parts", ", ".join(params["body_trainable_parts"]) or "none (frozen)")
+    table.add_row("best epoch", str(result["best_val"]["epoch"]))
     if cost:
-        costs.add_row(
-            "train time",
-            f"{cost['train_seconds']:.2f} s "
-            f"({cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch)",
-        )
-        costs.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
-        costs.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
-        costs.add_row("pre-training time", _pretraining(cost, result["pretrained_body"]))
+        epochs = f"{cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch"
+        table.add_row("train time", f"{cost['train_seconds']:.2f} s ({epochs})")
+        table.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
+        table.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
+        table.add_row("pre-training time", _pretraining(cost, result["pretrained_body"]))
     else:
-        costs.add_row(
+        table.add_row(
             "train time, memory", "not measured: the cost_monitor callback was removed from the config"
         )
-    data = result["data"]
     sizes = ", ".join(
         f"{part} {sum(n.values())} ({' / '.join(f'{c} {label}' for label, c in n.items())})"
         for part, n in data["sizes"].items()
     )
-    costs.add_row(
-        "data",
-        f"{sizes}; {data['duplicate_groups']} duplicate texts grouped; "
-        f"{data['truncated']} texts truncated to {data['max_len']} tokens",
+    grouped = f"{data['duplicate_groups']} duplicate texts grouped"
+    table.add_row(
+        "data", f"{sizes}; {grouped}; {data['truncated']} texts truncated to {data['max_len']} tokens"
     )
-    costs.add_row("early stopping", _early_stopping(result["early_stopping"]))
-    tables = [scores, _calibration(result), per_class, confusion, costs]
-    return Group(*tables, *([_mistakes(mistakes)] if mistakes else []))
+    table.add_row("early stopping", _early_stopping(result["early_stopping"]))
+    return table
 
 
 def _calibration(result: RunRecord) -> Table:

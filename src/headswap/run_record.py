@@ -48,7 +48,7 @@ class ClassScores(TypedDict):
 class Calibration(TypedDict):
     """A temperature fitted on the validation split, and the test figures before and after it."""
 
-    temperature: float
+    temperature: Annotated[float, Field(gt=0.0)]
     ece_before: float
     ece_after: float
     brier_before: float

@@ -25,34 +25,17 @@ TOP_K, TOP_K_FROM = 3, 5  # top-3 accuracy is reported where there are more than
 
 
 class Task:
-    """The classes of a run, index = class id; two classes: (negative, positive)."""
-
-    __slots__ = ("labels",)
+    """The classes of a run, index = class id; two classes: (negative, positive). A plain class, not a
+    dataclass: Hydra would turn a dataclass passed to ``instantiate`` into a config."""
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = tuple(str(label) for label in labels)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Task) and other.labels == self.labels
-
-    def __hash__(self) -> int:
-        return hash(self.labels)
+        self.num_classes = len(self.labels)
+        self.binary = self.num_classes == 2
+        self.positive = self.labels[1] if self.binary else None  # the class a threshold decides for
 
     def __repr__(self) -> str:
         return f"Task({list(self.labels)})"
-
-    @property
-    def binary(self) -> bool:
-        return len(self.labels) == 2
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.labels)
-
-    @property
-    def positive(self) -> str | None:
-        """The class a threshold decides for (two classes); None for more."""
-        return self.labels[1] if self.binary else None
 
     @property
     def score_names(self) -> tuple[str, ...]:
@@ -80,10 +63,6 @@ class Task:
     def default_threshold(self) -> float | None:
         """The positive class wins above 0.5; N classes have no threshold (the most probable wins)."""
         return 0.5 if self.binary else None
-
-    @property
-    def decided_by(self) -> str:
-        return "threshold" if self.binary else "argmax"
 
     def decide(self, probabilities: Sequence[float], threshold: float | None = None) -> int:
         """The class one text's probabilities decide: two classes, the positive one when its probability

@@ -11,10 +11,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from headswap.data.config import DataConfig
-from headswap.model.hf_body import HFOutline
+from headswap.errors import ConfigError
+from headswap.model.hf_body import HFOutline, hf_outline
 from headswap.model.regime import resolve_parts
 
-OUTLINES = {"headswap.model.hf_body.load_hf_body": "headswap.model.hf_body.hf_outline"}
 SEED_RANGE = (0, 2**32 - 1)  # what NumPy, seeded by Lightning, accepts
 
 
@@ -34,7 +34,7 @@ def int_setting(
     accepted = (
         f"an integer from {minimum} to {maximum}" if maximum is not None else f"an integer >= {minimum}"
     )
-    raise ValueError(f"{key}={value} must be {accepted}" + (", or null" if nullable else ""))
+    raise ConfigError(f"{key}={value} must be {accepted}" + (", or null" if nullable else ""))
 
 
 def check_writable(folder: str | Path, key: str) -> None:
@@ -49,11 +49,13 @@ def check_writable(folder: str | Path, key: str) -> None:
         ) from None
 
 
-def body_outline(model: DictConfig) -> Any:
+def body_outline(body: DictConfig) -> Any:
     """What the checks need of the body (its part names, ``causal``, ``max_len``) without loading
-    pretrained weights: an HF encoder's outline comes from its ``config.json``; the tiny body is built."""
-    target = OUTLINES.get(model._target_, model._target_)
-    return instantiate(model, _target_=target)
+    pretrained weights: a pretrained encoder's (``body.path``) from its ``config.json``; the tiny body is
+    built, which takes milliseconds."""
+    if body.get("path") is not None:
+        return hf_outline(body.path)
+    return instantiate(body.model)
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -63,40 +65,55 @@ def check_config(cfg: DictConfig) -> None:
     the required and whole-number settings outside the schemas, the checks across settings, and that
     every folder the run writes to can be written.
     """
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        raise ValueError(f"{missing[0]} is required: set it on the command line ({missing[0]}=...)")
-    int_setting(cfg, "trainer.max_epochs", 1)
-    if OmegaConf.select(cfg, "callbacks.early_stopping") is not None:
-        int_setting(cfg, "callbacks.early_stopping.patience", 1)
-    calibrate = OmegaConf.select(cfg, "evaluation.calibrate")
-    if calibrate is not None and not isinstance(calibrate, bool):
-        raise ValueError(f"evaluation.calibrate={calibrate} must be true or false")
-    DataConfig(**{f.name: cfg.data[f.name] for f in dataclasses.fields(DataConfig)})
-    regime = instantiate(cfg.regime)
-    body = body_outline(cfg.body.model)
-    pool = instantiate(cfg.pool)
-    instantiate(cfg.pretrain)
-    for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
-        resolve_parts(body.parts(), stage["parts"])
-    if cfg.body.lm_pretraining and isinstance(body, HFOutline):
-        raise ValueError(
-            "body.lm_pretraining=true: an HF encoder arrives pretrained and LM pre-training here is the "
-            "tiny body's; drop body.lm_pretraining=true"
-        )
-    if pool.name == "cls" and body.causal:
-        raise ValueError(
-            "pool=cls reads the first token, which a causal body lets see only itself: "
-            "set body.model.causal=false, or choose pool=lasttoken"
-        )
-    if cfg.data.max_len > body.max_len:
-        raise ValueError(
-            f"data.max_len={cfg.data.max_len} exceeds the body's position table ({body.max_len} tokens): "
-            "lower data.max_len or enlarge the body"
-        )
+    check_plain_settings(cfg)
+    check_model(cfg)
     check_writable(cfg.paths.output_dir, "hydra.run.dir (hydra.sweep.dir in a sweep)")
     for name, callback in (cfg.get("callbacks") or {}).items():
         if callback is not None and callback.get("dirpath"):
             check_writable(callback.dirpath, f"callbacks.{name}.dirpath")
     if cfg.body.get("lm_pretraining", True):  # only a body pre-trained here is cached
         check_writable(cfg.paths.cache_dir, "paths.cache_dir")
+
+
+def check_plain_settings(cfg: DictConfig) -> None:
+    """Required values, and the settings no dataclass defines: epochs, patience, calibrate, the data's."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(
+            f"{missing[0]} is required: set it on the command line ({missing[0]}=...)", key=missing[0]
+        )
+    int_setting(cfg, "trainer.max_epochs", 1)
+    if OmegaConf.select(cfg, "callbacks.early_stopping") is not None:
+        int_setting(cfg, "callbacks.early_stopping.patience", 1)
+    calibrate = OmegaConf.select(cfg, "evaluation.calibrate")
+    if calibrate is not None and not isinstance(calibrate, bool):
+        raise ConfigError(
+            f"evaluation.calibrate={calibrate} must be true or false", key="evaluation.calibrate"
+        )
+    DataConfig(**{f.name: cfg.data[f.name] for f in dataclasses.fields(DataConfig)})
+
+
+def check_model(cfg: DictConfig) -> None:
+    """The regime, body, pool and pre-training settings, alone and together."""
+    regime, body, pool = instantiate(cfg.regime), body_outline(cfg.body), instantiate(cfg.pool)
+    instantiate(cfg.pretrain)
+    for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
+        resolve_parts(body.parts(), stage["parts"])
+    if cfg.body.lm_pretraining and isinstance(body, HFOutline):
+        raise ConfigError(
+            "body.lm_pretraining=true: an HF encoder arrives pretrained and LM pre-training here is the "
+            "tiny body's; drop body.lm_pretraining=true",
+            key="body.lm_pretraining",
+        )
+    if pool.name == "cls" and body.causal:
+        raise ConfigError(
+            "pool=cls reads the first token, which a causal body lets see only itself: "
+            "set body.model.causal=false, or choose pool=lasttoken",
+            key="pool",
+        )
+    if cfg.data.max_len > body.max_len:
+        raise ConfigError(
+            f"data.max_len={cfg.data.max_len} exceeds the body's position table ({body.max_len} tokens): "
+            "lower data.max_len or enlarge the body",
+            key="data.max_len",
+        )

@@ -6,14 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-import sys
-import threading
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
@@ -21,13 +16,11 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from headswap.app.checks import check_writable
-from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.app.one_line import exit_code_on_interrupt, fail_in_one_line, is_user_error, root_cause
 from headswap.app.runtime import in_multirun
 from headswap.io import atomic_write
 
 log = logging.getLogger(__name__)
-
-INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
@@ -46,7 +39,7 @@ def run_job(run: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
                 atomic_write(os.path.join(output_dir, "error.txt"), lambda f: f.write(text.encode()))
                 log.error("job failed (%s: %s); the sweep goes on", type(e).__name__, e)
                 return float("nan")
-            if not isinstance(e, BAD_INPUT):
+            if not is_user_error(e):
                 raise
             if HydraConfig.initialized():
                 remove_if_unused(HydraConfig.get().runtime.output_dir)
@@ -69,41 +62,6 @@ def remove_if_unused(folder: str | Path) -> None:
         ):
             return
     shutil.rmtree(root, ignore_errors=True)
-
-
-@contextmanager
-def exit_code_on_interrupt() -> Iterator[None]:
-    """End a job that received Ctrl-C or SIGTERM with 128 + the signal's number, as a shell reports it.
-
-    Left alone, Lightning stops training on SIGTERM at its next safe point (checkpoints complete) and then
-    exits 0, and turns Ctrl-C into exit 1: a scheduler could not tell either from a finished run. Here the
-    signal is recorded, Lightning still stops where it chooses (while a trainer runs it calls this handler
-    from its own), and whatever exit follows becomes 128 + signal. Outside a trainer the signal stops the
-    job at once; files are written atomically, so nothing is left half-written.
-    """
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        yield
-        return
-    received: list[int] = []
-
-    def record(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        if signum == signal.SIGINT or signal.getsignal(signum) is record:  # no trainer wraps this handler
-            raise KeyboardInterrupt
-
-    previous = {s: signal.signal(s, record) for s in INTERRUPTS}
-    try:
-        yield
-    except (KeyboardInterrupt, SystemExit):
-        if not received:
-            raise
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if received:
-        code = 128 + received[0]
-        print(f"interrupted by {signal.Signals(received[0]).name}: exit {code}", file=sys.stderr)
-        raise SystemExit(code)
 
 
 class CheckOutputFolder(Callback):

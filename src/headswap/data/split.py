@@ -7,6 +7,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from headswap.errors import ConfigError, DataError
+
 
 @dataclass(frozen=True)
 class Split:
@@ -36,56 +38,29 @@ def stratified_group_split(
     are placed so that every part keeps its share of each class as closely as their sizes allow.
     """
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"data.test_fraction={test_fraction} must be in (0, 1)")
+        raise ConfigError(f"data.test_fraction={test_fraction} must be in (0, 1)")
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"data.val_fraction={val_fraction} must be in [0, 1)")
+        raise ConfigError(f"data.val_fraction={val_fraction} must be in [0, 1)")
     counts = Counter(labels)
     names = [str(i) for i in range(max(counts) + 1)] if label_names is None else list(label_names)
     if len(counts) < 2:
         found = ", ".join(f"{names[y]!r}: {n}" for y, n in counts.items())
-        raise ValueError(
+        raise DataError(
             f"only one class in the data ({found}): a stratified split needs examples of two or more labels"
         )
-
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, text in enumerate(texts):
-        groups[text].append(i)
+    groups = _duplicate_groups(texts)
     by_class: dict[int, list[list[int]]] = defaultdict(list)
-    for members in groups.values():  # insertion order: deterministic
-        majority = Counter(labels[i] for i in members).most_common(1)[0][0]
-        by_class[majority].append(members)
-
+    for members in groups:  # insertion order: deterministic
+        by_class[Counter(labels[i] for i in members).most_common(1)[0][0]].append(members)
     rng = random.Random(seed)
     parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for label in range(len(names)):  # a class named but absent fails below, with its count (0)
-        class_groups = by_class[label]
-        rng.shuffle(class_groups)
-        n = sum(len(g) for g in class_groups)
-        n_test = round(n * test_fraction)
-        n_val = round((n - n_test) * val_fraction)
-        wanted = {"test": n_test, "val": n_val, "train": n - n_test - n_val}
-        taken = dict.fromkeys(wanted, 0)
-        # Duplicate groups first, largest first, each to the part it weighs least in, so a large group
-        # cannot tip a small part; then single texts fill each part up to its size, in shuffled order
-        # (without duplicates this is the plain stratified split).
-        duplicates = sorted((g for g in class_groups if len(g) > 1), key=len, reverse=True)
-        for g in duplicates:
-            part = _part_for(len(g), wanted, taken)
-            parts[part].extend(g)
-            taken[part] += len(g)
-        for g in (g for g in class_groups if len(g) == 1):
-            part = "test" if taken["test"] < n_test else "val" if taken["val"] < n_val else "train"
-            parts[part].extend(g)
-            taken[part] += 1
-        for part, needed in (("train", 1), ("test", 1), ("val", 1 if val_fraction else 0)):
-            have = sum(1 for i in parts[part] if labels[i] == label)
-            if have < needed:
-                raise ValueError(
-                    f"class {names[label]!r} has {n} examples, too few to put one in the {part} part; "
-                    "add data, change data.test_fraction / data.val_fraction, or set data.min_per_class "
-                    "to drop classes with fewer examples"
-                )
-    dup = [g for g in groups.values() if len(g) > 1]
+        rng.shuffle(by_class[label])
+        for part, rows in _place_class(by_class[label], test_fraction, val_fraction).items():
+            parts[part].extend(rows)
+        n = sum(len(g) for g in by_class[label])
+        _check_every_part_has(label, f"class {names[label]!r} has {n} examples", parts, labels, val_fraction)
+    dup = [g for g in groups if len(g) > 1]
     return Split(
         train=sorted(parts["train"]),
         val=sorted(parts["val"]),
@@ -93,6 +68,50 @@ def stratified_group_split(
         duplicate_groups=len(dup),
         duplicate_rows=sum(len(g) for g in dup),
     )
+
+
+def _duplicate_groups(texts: Sequence[str]) -> list[list[int]]:
+    """The rows of each distinct text, in order of first appearance."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(texts):
+        groups[text].append(i)
+    return list(groups.values())
+
+
+def _place_class(
+    class_groups: list[list[int]], test_fraction: float, val_fraction: float
+) -> dict[str, list[int]]:
+    """One class's groups (shuffled) into test, val and train. Duplicate groups first, largest first, each
+    to the part it weighs least in, so a large group cannot tip a small part; then single texts fill each
+    part up to its size, in shuffled order (without duplicates this is the plain stratified split)."""
+    n = sum(len(g) for g in class_groups)
+    n_test = round(n * test_fraction)
+    n_val = round((n - n_test) * val_fraction)
+    wanted = {"test": n_test, "val": n_val, "train": n - n_test - n_val}
+    taken = dict.fromkeys(wanted, 0)
+    placed: dict[str, list[int]] = {part: [] for part in wanted}
+    for g in sorted((g for g in class_groups if len(g) > 1), key=len, reverse=True):
+        part = _part_for(len(g), wanted, taken)
+        placed[part].extend(g)
+        taken[part] += len(g)
+    for g in (g for g in class_groups if len(g) == 1):
+        part = "test" if taken["test"] < n_test else "val" if taken["val"] < n_val else "train"
+        placed[part].extend(g)
+        taken[part] += 1
+    return placed
+
+
+def _check_every_part_has(
+    label: int, what: str, parts: dict[str, list[int]], labels: Sequence[int], val_fraction: float
+) -> None:
+    """One example of the class in train and test (and val, when there is one), or one line saying so."""
+    for part, needed in (("train", 1), ("test", 1), ("val", 1 if val_fraction else 0)):
+        if sum(1 for i in parts[part] if labels[i] == label) < needed:
+            raise DataError(
+                f"{what}, too few to put one in the {part} part; "
+                "add data, change data.test_fraction / data.val_fraction, or set data.min_per_class "
+                "to drop classes with fewer examples"
+            )
 
 
 def _part_for(size: int, wanted: dict[str, int], taken: dict[str, int]) -> str:
@@ -157,7 +176,7 @@ def drop_rare_classes(
         return list(range(len(labels))), tuple(label_names), None
     kept = tuple(name for y, name in enumerate(label_names) if y not in rare)
     if len(kept) < 2:
-        raise ValueError(
+        raise DataError(
             f"data.min_per_class={min_per_class} leaves {len(kept)} class(es) of {len(label_names)}; "
             "lower it so that two or more classes remain"
         )

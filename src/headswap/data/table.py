@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from headswap.data.examples import Example
+from headswap.errors import DataError, MissingFile
 
 TAB_SUFFIXES = ("", ".tsv", ".tab")  # "" is a file without extension, like SMSSpamCollection
 OTHER_DELIMITERS = ("\t", ",", ";", "|")  # suggested when a header reads as one column that holds one
@@ -147,7 +148,7 @@ class TableSource:
         return "\t" if self.delimiter == "\\t" else self.delimiter
 
     def _fail(self, what: str, fix: str, line: str | None = None) -> NoReturn:
-        raise ValueError(f"{self.path}: {line + ': ' if line else ''}{what}; {fix}")
+        raise DataError(f"{self.path}: {line + ': ' if line else ''}{what}; {fix}")
 
     def _read_bytes(self) -> bytes:
         path = Path(self.path)
@@ -156,7 +157,7 @@ class TableSource:
                 f"{self.path}: is a folder, not a file; point data.path at the CSV/TSV file"
             )
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFile(
                 f"{self.path}: no such file; check data.path (a relative path is resolved "
                 f"against the working directory, {Path.cwd()})"
             )

@@ -11,7 +11,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from headswap.app.one_line import fail_in_one_line
+from headswap.app.one_line import one_line_errors
+from headswap.errors import MissingFile
 from headswap.sweeps.comparison import compare_and_report
 
 
@@ -24,7 +25,7 @@ def latest_sweep(log_dir: str | Path) -> Path:
     """The most recently started multirun under ``log_dir`` (any task)."""
     sweeps = sorted(Path(log_dir).glob("*/multiruns/*"), key=lambda p: p.stat().st_mtime)
     if not sweeps:
-        raise FileNotFoundError(
+        raise MissingFile(
             f"no multirun under {log_dir}/*/multiruns/: run a sweep with -m, or pass its folder"
         )
     return sweeps[-1]
@@ -39,10 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--log-dir", help="where multiruns are looked for (default: $HEADSWAP_ROOT/logs, else ./logs)"
     )
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         sweep_dir = args.sweep_dir or latest_sweep(args.log_dir or default_log_dir())
         print(f"comparing {sweep_dir}")
         compare_and_report(sweep_dir)
-    except (ValueError, FileNotFoundError) as e:
-        fail_in_one_line(e)
     return 0

@@ -10,8 +10,6 @@ become those inputs; a pretrained body's tokenizer files go to ``tokenizer/`` be
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +19,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
-from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.app.one_line import exit_code_on_interrupt, one_line_errors
 from headswap.io import atomic_write, write_json
 from headswap.model.tokenizer import ByteTokenizer
 from headswap.training.finished_run import FinishedRun, load_finished_run
@@ -123,10 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also write model.int8.onnx (dynamic quantisation) and print its change in test F1",
     )
     args = parser.parse_args(argv)
-    # SIGTERM ends the export as Ctrl-C does, through the cleanup that leaves no temporary file behind.
-    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
-    try:
+    # Ctrl-C and SIGTERM end the export through the cleanup that leaves no temporary file behind.
+    with exit_code_on_interrupt(), one_line_errors():
         print(export(args.run_dir, args.out, args.int8))
-    except BAD_INPUT as e:
-        fail_in_one_line(root_cause(e))
     return 0

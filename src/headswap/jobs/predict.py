@@ -17,7 +17,8 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO
 
-from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.app.one_line import exit_code_on_interrupt, one_line_errors
+from headswap.errors import ConfigError, DataError
 from headswap.training.finished_run import LoadedRun, load_finished_run, load_run
 
 WINDOW = 16  # batches read, classified and printed together: sorting by length needs a few batches
@@ -69,7 +70,7 @@ def read_lines(stream: BinaryIO | Iterable[bytes], name: str) -> Iterator[str]:
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as e:
-            raise ValueError(
+            raise DataError(
                 f"{name}: line {number} is not UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1}): "
                 "save the file as UTF-8"
             ) from None
@@ -103,7 +104,7 @@ def predict(
     The threshold is 0.5, or with ``tuned_threshold`` the one that maximised validation F1 in training.
     """
     if not texts:
-        raise ValueError(NO_TEXTS)
+        raise ConfigError(NO_TEXTS)
     run = load_finished_run(run_dir)
     return classify(run, texts, run.threshold(tuned_threshold), batch_size)
 
@@ -113,7 +114,7 @@ def input_texts(args: argparse.Namespace) -> Iterator[str]:
     yield from args.texts
     if args.file == "-" or (args.file is None and not args.texts):
         if sys.stdin is None:  # started with stdin closed (<&-)
-            raise ValueError("stdin is closed: pass texts as arguments or with --file PATH")
+            raise ConfigError("stdin is closed: pass texts as arguments or with --file PATH")
         yield from read_lines(sys.stdin.buffer, "stdin")
     elif args.file is not None:
         with open(args.file, "rb") as f:
@@ -143,22 +144,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="two classes: the threshold that maximised validation F1 in training, instead of 0.5",
     )
     args = parser.parse_intermixed_args(argv)  # options before or after the texts
-    try:
-        if args.batch_size < 1 or (args.top_k is not None and args.top_k < 1):
-            raise ValueError("--batch-size and --top-k take a positive whole number")
-        texts = input_texts(args)
-        first = list(islice(texts, 1))
-        if not first:
-            raise ValueError(NO_TEXTS)
-        run = load_run(args.run_dir, args.onnx)
-        if getattr(run, "precision_note", None):
-            print(f"note: {run.precision_note}", file=sys.stderr)
-        threshold = run.threshold(args.tuned_threshold)
-        top_k = None if args.top_k is None else min(args.top_k, len(run.labels))
-        for window in windows(chain(first, texts), args.batch_size * WINDOW):
-            for prediction in classify(run, window, threshold, args.batch_size):
-                print(prediction.line(args.json, top_k))
-            sys.stdout.flush()
-    except BAD_INPUT as e:
-        fail_in_one_line(root_cause(e))
+    with exit_code_on_interrupt(), one_line_errors():
+        classify_all(args)
     return 0
+
+
+def classify_all(args: argparse.Namespace) -> None:
+    """Every input text classified and printed, a window of batches at a time."""
+    if args.batch_size < 1 or (args.top_k is not None and args.top_k < 1):
+        raise ConfigError("--batch-size and --top-k take a positive whole number")
+    texts = input_texts(args)
+    first = list(islice(texts, 1))
+    if not first:
+        raise ConfigError(NO_TEXTS)
+    run = load_run(args.run_dir, args.onnx)
+    if getattr(run, "precision_note", None):
+        print(f"note: {run.precision_note}", file=sys.stderr)
+    threshold = run.threshold(args.tuned_threshold)
+    top_k = None if args.top_k is None else min(args.top_k, len(run.labels))
+    for window in windows(chain(first, texts), args.batch_size * WINDOW):
+        for prediction in classify(run, window, threshold, args.batch_size):
+            print(prediction.line(args.json, top_k))
+        sys.stdout.flush()

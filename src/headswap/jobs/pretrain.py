@@ -9,6 +9,7 @@ from rich.table import Table
 
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
+from headswap.errors import ConfigError
 from headswap.report import console as make_console
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule
@@ -18,7 +19,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     configure_runtime(cfg)
     if not cfg.body.lm_pretraining:
         how = "arrives pretrained" if cfg.body.get("path") else "starts from random weights"
-        raise ValueError(
+        raise ConfigError(
             f"body {cfg.body.name or cfg.body.path} {how} (body.lm_pretraining=false): there is "
             "no LM pre-training to run; train with scripts/train.py directly"
         )

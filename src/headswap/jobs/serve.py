@@ -15,7 +15,8 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from headswap.app.one_line import BAD_INPUT, fail_in_one_line, root_cause
+from headswap.app.one_line import one_line_errors
+from headswap.errors import ConfigError
 from headswap.serving.api import ClassifyAPI, build_server
 from headswap.training.finished_run import load_run
 
@@ -48,18 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-batch-size", type=int, default=16, help="requests per forward pass; 1: off")
     parser.add_argument("--batch-timeout", type=float, default=0.01, help="seconds to wait to fill a batch")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         if not 0 < args.port < 65536:
-            raise ValueError(f"--port {args.port} is not a port: pass 1 to 65535")
+            raise ConfigError(f"--port {args.port} is not a port: pass 1 to 65535")
         if args.max_batch_size < 1 or args.batch_timeout < 0:
-            raise ValueError("--max-batch-size must be >= 1 and --batch-timeout >= 0")
+            raise ConfigError("--max-batch-size must be >= 1 and --batch-timeout >= 0")
         # Loaded once here so a bad run folder ends in one line; the worker process loads its own copy.
         load_run(args.run_dir, args.onnx).threshold(args.tuned_threshold)
         api = ClassifyAPI(
             args.run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout
         )
-    except BAD_INPUT as e:
-        fail_in_one_line(root_cause(e))
     stop_on_sigterm()
     build_server(api).run(
         host=args.host, port=args.port, generate_client_file=False, num_api_servers=1, log_level="warning"

@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import BaseFinetuning
 from torch.optim import Optimizer
 
+from headswap.errors import ConfigError
 from headswap.model.regime import count_parameters, resolve_parts
 from headswap.model.schedules import PerGroupSchedule
 from headswap.seeding import mixed_seed
@@ -174,7 +175,7 @@ class GradualUnfreezing(BaseFinetuning):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if pl_module.regime.unfreeze and trainer.world_size > 1:
-            raise ValueError(
+            raise ConfigError(
                 f"regime={pl_module.regime.name} unfreezes parts during training, which DDP cannot follow "
                 "(it syncs only the weights that train when it starts): run it on one process"
             )

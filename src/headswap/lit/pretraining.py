@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from headswap.errors import ConfigError
 from headswap.lit.datamodule import TextDataModule
 from headswap.model import LanguageModel, TransformerBody
 
@@ -28,9 +29,9 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
-                raise ValueError(f"pretrain.{key}={getattr(self, key)} must be >= 1")
+                raise ConfigError(f"pretrain.{key}={getattr(self, key)} must be >= 1")
         if self.lr <= 0:
-            raise ValueError(f"pretrain.lr={self.lr} must be > 0")
+            raise ConfigError(f"pretrain.lr={self.lr} must be > 0")
 
 
 class LMPretrainModule(L.LightningModule):
@@ -40,8 +41,6 @@ class LMPretrainModule(L.LightningModule):
         self, body: TransformerBody, lr: float = 3e-3, weight_decay: float = 0.01, cosine: bool = False
     ):
         super().__init__()
-        if lr <= 0:
-            raise ValueError(f"pretrain.lr={lr} must be > 0")
         self.lm = LanguageModel(body)
         self.lr, self.weight_decay, self.cosine = lr, weight_decay, cosine
 

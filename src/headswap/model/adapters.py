@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from headswap.errors import ConfigError, MissingExtra
+
 
 def block_linear_names(body: nn.Module) -> list[str]:
     """The names (last component) of every ``nn.Linear`` in the body's blocks: what LoRA wraps by default."""
@@ -31,9 +33,9 @@ def add_lora(
     try:
         from peft import LoraConfig, inject_adapter_in_model
     except ModuleNotFoundError:
-        raise ModuleNotFoundError('regime=lora needs peft: pip install -e ".[lora]"') from None
+        raise MissingExtra('regime=lora needs peft: pip install -e ".[lora]"') from None
     if r < 1:
-        raise ValueError(f"regime.adapters.r={r} must be >= 1")
+        raise ConfigError(f"regime.adapters.r={r} must be >= 1")
     config = LoraConfig(
         r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets or block_linear_names(body))
     )

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from headswap.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class BodyConfig:
@@ -26,15 +28,15 @@ class BodyConfig:
     def __post_init__(self) -> None:
         for key in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
             if getattr(self, key) < 1:
-                raise ValueError(f"body.model.{key}={getattr(self, key)} must be >= 1")
+                raise ConfigError(f"body.model.{key}={getattr(self, key)} must be >= 1")
         if self.d_model % self.n_heads:
-            raise ValueError(
+            raise ConfigError(
                 f"body.model.n_heads={self.n_heads} does not divide body.model.d_model={self.d_model}: "
                 "pick a head count that divides the hidden size"
             )
         for key in ("dropout", "attn_dropout"):
             if not 0.0 <= getattr(self, key) < 1.0:
-                raise ValueError(f"body.model.{key}={getattr(self, key)} must be in [0, 1)")
+                raise ConfigError(f"body.model.{key}={getattr(self, key)} must be in [0, 1)")
 
 
 def attention_mask_4d(attention_mask: Tensor, causal: bool) -> Tensor:
@@ -119,23 +121,12 @@ class TransformerBody(nn.Module):
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.d_model, self.causal = cfg.d_model, cfg.causal
+        self.max_len = cfg.max_len  # the longest sequence the position table holds
         self.embed = Embeddings(cfg)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm = nn.LayerNorm(cfg.d_model)
         self.apply(_init_weights)
-
-    @property
-    def d_model(self) -> int:
-        return self.cfg.d_model
-
-    @property
-    def causal(self) -> bool:
-        return self.cfg.causal
-
-    @property
-    def max_len(self) -> int:
-        """The longest sequence the position table holds."""
-        return self.cfg.max_len
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor, causal: bool | None = None) -> Tensor:
         """``causal`` overrides the config's choice: next-token pre-training must never see ahead."""

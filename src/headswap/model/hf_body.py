@@ -79,8 +79,8 @@ class HFOutline:
         return dict.fromkeys(["embed", *(f"blocks.{i}" for i in range(self.n_layers)), "norm"])
 
 
-def hf_outline(path: str | Path, name: str | None = None, d_model: int | None = None) -> HFOutline:
-    """``load_hf_body``'s arguments -> the body's outline, from ``config.json`` alone."""
+def hf_outline(path: str | Path) -> HFOutline:
+    """The body's outline, from the model's ``config.json`` alone."""
     config = encoder_config(path)
     return HFOutline(
         n_layers=int(config.get("num_hidden_layers", config.get("n_layers", 0))),

@@ -15,6 +15,8 @@ from typing import Any
 
 from torch import nn
 
+from headswap.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Regime:
@@ -45,17 +47,17 @@ class Regime:
         object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
         object.__setattr__(self, "unfreeze", tuple(dict(stage) for stage in self.unfreeze))
         if not 0.0 < self.layer_decay <= 1.0:
-            raise ValueError(f"regime.layer_decay={self.layer_decay} must be in (0, 1]")
+            raise ConfigError(f"regime.layer_decay={self.layer_decay} must be in (0, 1]")
         for stage in self.unfreeze:
             if set(stage) != {"epoch", "parts", "lr"} or int(stage["epoch"]) < 1 or float(stage["lr"]) <= 0:
-                raise ValueError(
+                raise ConfigError(
                     f"regime.unfreeze stage {stage} must have epoch >= 1, parts and lr > 0, e.g. "
                     "{epoch: 2, parts: [blocks.-1], lr: 1e-3}"
                 )
         if self.head_lr <= 0:
-            raise ValueError(f"regime.head_lr={self.head_lr} must be > 0")
+            raise ConfigError(f"regime.head_lr={self.head_lr} must be > 0")
         if self.body_lr < 0 or ((self.body_trainable or self.adapters) and self.body_lr == 0):
-            raise ValueError(
+            raise ConfigError(
                 f"regime.body_lr={self.body_lr} must be > 0 when body parts or adapters train "
                 f"({list(self.body_trainable)}); use body_trainable=[] to freeze the body"
             )
@@ -67,7 +69,7 @@ class Regime:
         to be moved (``body.lr_scale``), so one regime file serves every body. The head's rate stays.
         """
         if factor <= 0:
-            raise ValueError(f"body.lr_scale={factor} must be > 0")
+            raise ConfigError(f"body.lr_scale={factor} must be > 0")
         stages = tuple({**stage, "lr": float(stage["lr"]) * factor} for stage in self.unfreeze)
         return dataclasses.replace(self, body_lr=self.body_lr * factor, unfreeze=stages)
 
@@ -124,7 +126,7 @@ def resolve_parts(parts: Mapping[str, nn.Module], patterns: Sequence[str]) -> li
     for pattern in patterns:
         matched = fnmatch.filter(names, _resolve_negative_index(pattern, names))
         if not matched:
-            raise ValueError(f"regime entry {pattern!r} matches no body part; choose from {names}")
+            raise ConfigError(f"regime entry {pattern!r} matches no body part; choose from {names}")
         chosen.update(matched)
     return [n for n in names if n in chosen]
 

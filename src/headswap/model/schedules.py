@@ -14,6 +14,8 @@ from functools import partial
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from headswap.errors import ConfigError
+
 Factor = Callable[[int], float]
 
 
@@ -70,9 +72,9 @@ def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0, min_factor
 
 def _cosine(total_steps: int, warmup_fraction: float, min_factor: float) -> Factor:
     if not 0.0 <= warmup_fraction < 1.0:
-        raise ValueError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")
+        raise ConfigError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")
     if not 0.0 <= min_factor <= 1.0:
-        raise ValueError(f"schedule.min_factor={min_factor} must be in [0, 1]")
+        raise ConfigError(f"schedule.min_factor={min_factor} must be in [0, 1]")
     return partial(
         cosine_factor,
         total_steps=total_steps,

@@ -13,7 +13,7 @@ null for an N-class run, whose label is the most probable class.
 # No `from __future__ import annotations`: LitServe reads decode_request's annotation as a class.
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import litserve as ls
 from fastapi import Request
@@ -34,17 +34,6 @@ USAGE = f'send {{"texts": ["a text", ...]}} (1 to {MAX_TEXTS} strings) with Cont
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
     texts: list[StrictStr] = Field(min_length=1, max_length=MAX_TEXTS)
-
-
-class Scorer(Protocol):
-    """What serving needs of a run: a FinishedRun (checkpoint) or an OnnxRun (export)."""
-
-    @property
-    def task(self) -> Task: ...
-
-    def probabilities(self, texts: list[str]) -> Any: ...  # n x N, tensor or array
-
-    def threshold(self, tuned: bool) -> float | None: ...
 
 
 def prediction(task: Task, probabilities: list[float], threshold: float | None) -> dict:

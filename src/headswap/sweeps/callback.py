@@ -9,6 +9,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from headswap.errors import UserError
 from headswap.sweeps.comparison import compare_and_report
 
 log = logging.getLogger(__name__)
@@ -19,5 +20,5 @@ class CompareOnMultirunEnd(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             compare_and_report(sweep_dir)
-        except (ValueError, FileNotFoundError) as e:  # a report problem must not hide the jobs' own results
+        except UserError as e:  # a report problem must not hide the jobs' own results
             log.error("comparison of %s failed: %s", sweep_dir, e)

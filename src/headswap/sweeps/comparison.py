@@ -195,45 +195,34 @@ def _markdown(c: Comparison) -> str:
 
 
 def _csv(c: Comparison) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    stats = [f"{m}_{s}" for m in c.metrics for s in ("mean", "std", "ci_low", "ci_high")]
-    writer.writerow(
-        [
-            "group",
-            "runs",
-            "seeds",
-            f"val_{c.monitor}_mean",
-            f"val_{c.monitor}_std",
-            *stats,
-            "trainable_params",
-            "total_params",
-            "train_seconds_mean",
-            "train_state_mb",
-            "peak_rss_mb_mean",
-        ]
-    )
+    """One row per group: its seeds, the validation figure that ranks it, each test figure's mean, std and
+    95% interval, and its cost."""
+    rows = []
     for g in c.groups:
-        values = [
-            v
-            for m in c.metrics
-            for v in (g.scores[m].mean, g.scores[m].std, g.scores[m].low, g.scores[m].high)
-        ]
-        writer.writerow(
-            [
-                g.name,
-                len(g.jobs),
-                " ".join(g.seeds),
-                f"{g.val_score.mean:.6f}",
-                f"{g.val_score.std:.6f}",
-                *(f"{v:.6f}" for v in values),
-                int(g.mean_of("params", "trainable")),
-                int(g.mean_of("params", "total")),
-                f"{g.mean_of('cost', 'train_seconds'):.4f}",
-                f"{g.mean_of('cost', 'train_state_mb'):.3f}",
-                f"{g.mean_of('cost', 'peak_rss_mb'):.1f}",
-            ]
-        )
+        row: dict[str, Any] = {"group": g.name, "runs": len(g.jobs), "seeds": " ".join(g.seeds)}
+        row |= {
+            f"val_{c.monitor}_mean": f"{g.val_score.mean:.6f}",
+            f"val_{c.monitor}_std": f"{g.val_score.std:.6f}",
+        }
+        for m, e in ((m, g.scores[m]) for m in c.metrics):
+            row |= {
+                f"{m}_{k}": f"{v:.6f}"
+                for k, v in (("mean", e.mean), ("std", e.std), ("ci_low", e.low), ("ci_high", e.high))
+            }
+        row |= {
+            "trainable_params": int(g.mean_of("params", "trainable")),
+            "total_params": int(g.mean_of("params", "total")),
+        }
+        row |= {"train_seconds_mean": f"{g.mean_of('cost', 'train_seconds'):.4f}"}
+        row |= {
+            "train_state_mb": f"{g.mean_of('cost', 'train_state_mb'):.3f}",
+            "peak_rss_mb_mean": f"{g.mean_of('cost', 'peak_rss_mb'):.1f}",
+        }
+        rows.append(row)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
     return out.getvalue()
 
 
@@ -252,7 +241,7 @@ def compare_and_report(sweep_dir: str | Path, console: Console | None = None) ->
     console = console or make_console()
     console.print(render(c))
     if not c.groups:
-        raise ValueError(f"every job in {sweep_dir} failed: see the failed jobs listed above")
+        raise DataError(f"every job in {sweep_dir} failed: see the failed jobs listed above")
     for path in write_outputs(c):
         console.print(f"wrote {path}")
     return c

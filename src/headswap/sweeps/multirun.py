@@ -18,6 +18,7 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
+from headswap.errors import DataError, MissingFile
 from headswap.run_record import FILE_NAME, RunRecord, RunRecordError, read_run_record
 from headswap.stats import Estimate
 from headswap.task import THRESHOLD_SCORES
@@ -33,7 +34,7 @@ def parse_overrides(lines: Sequence[str], source: Path) -> list[Override]:
     try:
         return _parser().parse_overrides(list(lines))
     except OverrideParseException as e:
-        raise ValueError(
+        raise DataError(
             f"{source}: {e.override!r} is not a Hydra override: {str(e).splitlines()[0]}"
         ) from None
 
@@ -113,9 +114,7 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
     Searched at any depth: sweeps written before job folders were kept flat nested them by the ``/``
     in a path override (``data.path=/data/a.csv``)."""
     if not sweep_dir.is_dir():
-        raise FileNotFoundError(
-            f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed"
-        )
+        raise MissingFile(f"sweep directory {sweep_dir} does not exist: pass the folder a multirun printed")
     jobs = []
     for overrides_file in sorted(sweep_dir.glob("**/.hydra/overrides.yaml")):
         job_dir = overrides_file.parent.parent
@@ -132,7 +131,7 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
             error = "no metrics.json: the job failed or has not finished"
         jobs.append(Job(job_dir, overrides, metrics, error))
     if not jobs:
-        raise ValueError(
+        raise DataError(
             f"{sweep_dir} is not a multirun directory: no job folder with .hydra/overrides.yaml in it; "
             "pass the folder printed by `python scripts/train.py -m ...`"
         )

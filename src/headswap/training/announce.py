@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
@@ -14,10 +16,13 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
     composed config means, whatever group or experiment set each value."""
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     rows = sum(len(part) for part in datamodule.parts.values())
-    where = f"{cfg.data.path}, " if "path" in cfg.data else ""
+    path = getattr(datamodule.source, "path", None)
+    where = f"{Path(path).name}, " if path else ""
+    recipe = [f"recipe={cfg.recipe}"] if cfg.get("recipe") else []
     return " ".join(
         [
             f"data={choices.get('data', '?')} ({where}{rows:,} rows)",
+            *recipe,
             f"max_len={datamodule.config.max_len}",
             f"body={cfg.body.get('name') or choices.get('body', '?')}",
             f"regime={cfg.regime.name}",

@@ -19,6 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from headswap.app.runtime import seed_everything
+from headswap.data import TableSource
 from headswap.io import load_state_dict, save_state_dict, write_json
 from headswap.lit import PretrainConfig, TextDataModule, pretrain_quick
 from headswap.model import TransformerBody
@@ -26,16 +27,29 @@ from headswap.model import TransformerBody
 log = logging.getLogger(__name__)
 
 
+PRETRAINING_READS = (
+    "_target_",  # which kind of data module: a built-in corpus or a file
+    "source",
+    "max_len",
+    "test_fraction",
+    "val_fraction",
+    "split_seed",
+    *(f.name for f in dataclasses.fields(TableSource) if f.name not in ("path", "labels")),
+)
+"""The ``data`` settings pre-training reads: the corpus, how texts are cut and split, and a file's own
+settings. Listed, not left over: a new setting stays out of the key unless it changes the texts in a way
+the training rows (counted themselves) do not show. Where a file lies, its class order, batching and the
+classes kept are out: the rows and the source's fingerprint already count what they change."""
+
+
 def pretrain_key(cfg: DictConfig, datamodule: TextDataModule) -> str:
-    """Hash of everything that determines the pretrained body: data, split, tokenizer, body, pre-training.
+    """Hash of everything that determines the pretrained body: the training texts, tokenizer, body and
+    pre-training settings.
 
     The training rows count as themselves, so a change in how the split assigns rows never reuses a body
     pre-trained on texts that are now validation or test texts."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
-    data.pop("batch_size", None)  # fine-tuning batch size; pre-training has its own
-    data.pop("path", None)  # a file's contents count (the source's fingerprint), not where it lies
-    for key in ("group_by_length", "labels", "min_per_class"):  # batching, class order, the rows kept:
-        data.pop(key, None)  # none changes the texts beyond what train_rows below already counts
+    data = {key: data[key] for key in PRETRAINING_READS if key in data}
     body = OmegaConf.to_container(cfg.body.model, resolve=True)
     body["causal"] = (
         True  # pre-training is always causal: a bidirectional fine-tune starts from the same body

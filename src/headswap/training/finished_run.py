@@ -57,7 +57,7 @@ class LoadedRun:
     @property
     def temperature(self) -> float:
         """The calibration temperature logits are divided by (1.0 when the run was not calibrated)."""
-        return run_temperature(self.record)
+        return float((self.record.get("calibration") or {}).get("temperature", 1.0))
 
     def batch(self, texts: Sequence[str]) -> dict[str, Tensor]:
         """Token ids and padding mask of ``texts``, encoded and padded exactly as in training."""
@@ -151,20 +151,6 @@ def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> 
     return OnnxRun(run_dir, cfg, record, tokenizer, cfg.data.max_len, session)
 
 
-def run_temperature(record: RunRecord | dict[str, Any], source: str | Path = FILE_NAME) -> float:
-    """``calibration.temperature`` from a run's record, or 1.0 when it has none."""
-    calibration = record.get("calibration") or {}
-    temperature = calibration.get("temperature")
-    if temperature is None:
-        return 1.0
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
-        raise ConfigError(
-            f"{source}: calibration.temperature is {temperature!r}, not a positive number: "
-            "re-create the record by training again"
-        )
-    return float(temperature)
-
-
 def run_precision(cfg: DictConfig) -> tuple[str, str | None]:
     """The saved ``trainer.precision`` as BF16 or FP32, and a note when it could not be used."""
     try:
@@ -186,9 +172,7 @@ def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
         if not needed.is_file():
             raise MissingFile(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
     register_resolvers()  # the saved config names the resolvers it was composed with
-    record = read_run_record(run_dir / FILE_NAME)
-    run_temperature(record, run_dir / FILE_NAME)  # a bad value fails here, in one line naming file and key
-    return OmegaConf.load(config_file), record  # type: ignore[return-value]
+    return OmegaConf.load(config_file), read_run_record(run_dir / FILE_NAME)  # type: ignore[return-value]
 
 
 def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:

@@ -17,6 +17,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from headswap.errors import ConfigError, DataError
 from headswap.io import atomic_write, check_state_dict, safe_load
 from headswap.lit import HeadSwapClassifier, TextDataModule
 from headswap.lit.callbacks import SettingsInCheckpoint
@@ -26,6 +27,7 @@ from headswap.lit.callbacks import SettingsInCheckpoint
 # the learning-rate schedule is sized by it: see ``training_settings``).
 NOT_TRAINING = (
     "task_name",
+    "recipe",  # a name; the values it sets are compared themselves
     "threads",
     "ckpt_path",
     "paths.",
@@ -76,7 +78,7 @@ def checked_resume(ckpt_path: str | None, settings: dict[str, Any]) -> dict[str,
         return None
     checkpoint = safe_load(ckpt_path)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "epoch" not in checkpoint:
-        raise ValueError(
+        raise DataError(
             f"checkpoint {ckpt_path} is not a Lightning training checkpoint: pass a run's last.ckpt"
         )
     check_same_settings(ckpt_path, checkpoint.get(SettingsInCheckpoint.KEY), settings)
@@ -96,7 +98,7 @@ def resume_checkpoint(
 def check_same_settings(ckpt_path: str, saved: dict[str, Any] | None, settings: dict[str, Any]) -> None:
     """Refuse a resume whose settings differ from the checkpoint's in anything that changes training."""
     if saved is None:
-        raise ValueError(
+        raise ConfigError(
             f"checkpoint {ckpt_path} does not record the settings it was trained with (it predates "
             "this check), so resuming it could mix two configs: start a new run without ckpt_path"
         )
@@ -107,7 +109,7 @@ def check_same_settings(ckpt_path: str, saved: dict[str, Any] | None, settings: 
     if differ:
         shown = ", ".join(f"{k}={saved.get(k, absent)} (now {settings.get(k, absent)})" for k in differ[:5])
         more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
-        raise ValueError(
+        raise ConfigError(
             f"checkpoint {ckpt_path} was trained with other settings: {shown}{more}; resume with the "
             "checkpoint's values, or drop ckpt_path to start a new run"
         )

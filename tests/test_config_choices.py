@@ -16,24 +16,23 @@ from headswap.task import Task
 from headswap.training.build import build_datamodule
 from headswap.training.recipe import class_weights, select_by
 
-from .conftest import ROOT, TINY, compose_cfg
+from .conftest import ROOT, TINY, assert_refused, compose_cfg
 
 
 def test_pool_cls_is_refused_on_a_causal_body(tmp_path: Path) -> None:
     cfg = compose_cfg(tmp_path, ["pool=cls", "body.model.causal=true"])
-    with pytest.raises(ValueError, match=r"^pool=cls reads the first token.*choose pool=lasttoken$"):
+    with pytest.raises(ValueError) as err:
         check_config(cfg)
+    assert_refused(err.value, "pool", "body.model.causal=false", "pool=lasttoken")
     check_config(compose_cfg(tmp_path, ["pool=cls", "body.model.causal=false"]))  # bidirectional: allowed
 
 
 @pytest.mark.parametrize("setting", [[1.0, -1.0], [1.0], [1.0, 2.0, 3.0], ["a", "b"], [0, 1]])
 def test_a_bad_class_weights_list_is_refused_naming_the_key(tmp_path: Path, setting: list) -> None:
     datamodule = build_datamodule(compose_cfg(tmp_path, TINY))
-    with pytest.raises(
-        ValueError,
-        match=r"^model\.class_weights=.* must be null, balanced or 2 positive numbers \(one per class\)",
-    ):
+    with pytest.raises(ValueError) as err:
         class_weights(setting, datamodule)
+    assert_refused(err.value, "model.class_weights", "null, balanced or 2 positive numbers")
 
 
 def test_class_weights_reach_the_loss(tmp_path: Path) -> None:
@@ -45,8 +44,9 @@ def test_class_weights_reach_the_loss(tmp_path: Path) -> None:
 
 
 def test_a_run_with_bad_class_weights_ends_before_fine_tuning(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"^model\.class_weights=\[1, -1\] must be"):
+    with pytest.raises(ValueError) as err:
         train.run(compose_cfg(tmp_path, [*TINY, "model.class_weights=[1,-1]"]))
+    assert_refused(err.value, "model.class_weights", "[1, -1]")
     assert (
         not list((tmp_path / "run" / "checkpoints").iterdir())
         and not (tmp_path / "run" / "metrics.json").exists()
