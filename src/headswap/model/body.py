@@ -74,6 +74,8 @@ class SelfAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
+    """The block's position-wise MLP: D -> d_ff -> D with GELU, dropout on its output."""
+
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()
         self.fc_in = nn.Linear(cfg.d_model, cfg.d_ff)
@@ -101,6 +103,8 @@ class Block(nn.Module):
 
 
 class Embeddings(nn.Module):
+    """Token plus learned position embeddings: ids B x T -> B x T x D."""
+
     def __init__(self, cfg: BodyConfig) -> None:
         super().__init__()
         self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
