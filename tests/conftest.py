@@ -10,7 +10,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from headswap.app import schema
 from headswap.app.one_line import root_cause
@@ -46,6 +46,15 @@ def compose_cfg(
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp_path / output)
         del cfg.hydra
+    return cfg
+
+
+def as_hydra_saves_it(cfg: DictConfig) -> DictConfig:
+    """``cfg`` written to its run folder's ``.hydra/config.yaml``, as a script's run leaves it, so the
+    folder of an in-process run loads as a finished run."""
+    folder = Path(cfg.paths.output_dir) / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, folder / "config.yaml")
     return cfg
 
 

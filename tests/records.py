@@ -30,11 +30,8 @@ def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float =
         "test": {**scores, "ece": 0.05, "brier": 0.12},
         "best_val": {**scores, "f1": f1 if val_f1 is None else val_f1, "epoch": 3},
         "confusion_matrix": [[8, 2], [1, 9]],
-        "per_class": {
-            "ham": {**class_scores, "support": 10},
-            "spam": {**class_scores, "support": 10},
-            "macro": class_scores,
-        },
+        "per_class": {"ham": {**class_scores, "support": 10}, "spam": {**class_scores, "support": 10}},
+        "macro_average": class_scores,
         "params": {"trainable": 130, "total": 1000, "body_trainable_parts": []},
         "cost": {
             "train_seconds": seconds,
@@ -43,6 +40,7 @@ def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float =
             "epochs": 2,
             "train_state_mb": 0.5,
             "peak_rss_mb": 400.0,
+            "peak_rss_of": "run",
         },
         "data": {
             "sizes": {
@@ -56,6 +54,7 @@ def sample_record(f1: float = 0.9, val_f1: float | None = None, seconds: float =
             "max_len": 160,
         },
         "pretrained_body": {"path": "body.pt", "cached": True},
+        "checkpoint": "checkpoints/epoch003.ckpt",
         "output_dir": "run",
         "time": {"started": 0.0, "finished": 1.0, "pid": 1},
         "calibration": None,
@@ -84,5 +83,6 @@ def multiclass_record(macro_f1: float = 0.8, val_macro_f1: float | None = None) 
         "test": {**scores, "ece": 0.05, "brier": 0.2},
         "best_val": {**scores, "macro_f1": macro_f1 if val_macro_f1 is None else val_macro_f1, "epoch": 2},
         "confusion_matrix": [[8, 1, 1], [1, 8, 1], [0, 2, 8]],
-        "per_class": {**{name: {**class_scores, "support": 10} for name in labels}, "macro": class_scores},
+        "per_class": {name: {**class_scores, "support": 10} for name in labels},
+        "macro_average": class_scores,
     }

@@ -235,3 +235,16 @@ def test_sweep_folder_names_the_process_like_a_run_folder(tmp_path: Path) -> Non
     HydraConfig().set_config(cfg)
     name = Path(cfg.hydra.sweep.dir).name
     assert name.endswith(f"_{os.getpid()}") and Path(cfg.hydra.run.dir).name.endswith(f"_{os.getpid()}")
+
+
+def test_intervals_stay_within_what_the_figure_can_be(tmp_path: Path) -> None:
+    """Two seeds far apart give a t-interval wider than [0, 1]: an F1 cannot leave it."""
+    sweep = tmp_path / "sweep"
+    for seed, f1 in ((0, 0.55), (1, 0.99)):
+        job = sweep / f"regime=head,seed={seed}"
+        (job / ".hydra").mkdir(parents=True)
+        (job / ".hydra" / "overrides.yaml").write_text(f"- regime=head\n- seed={seed}\n")
+        (job / "metrics.json").write_text(json.dumps(sample_record(f1)))
+    (group,) = compare(sweep).groups
+    f1 = group.scores["f1"]
+    assert f1.mean + f1.half_width > 1 and f1.high == 1.0 and 0 <= f1.low < f1.mean

@@ -43,14 +43,20 @@ def test_class_weights_reach_the_loss(tmp_path: Path) -> None:
     assert class_weights("balanced", datamodule) == [sum(counts) / (2 * c) for c in counts]
 
 
-def test_a_run_with_bad_class_weights_ends_before_fine_tuning(tmp_path: Path) -> None:
+def test_a_negative_class_weight_is_refused_before_any_work(tmp_path: Path) -> None:
+    """Wrong for any number of classes: refused with the config's other checks, before data is read."""
     with pytest.raises(ValueError) as err:
-        train.run(compose_cfg(tmp_path, [*TINY, "model.class_weights=[1,-1]"]))
-    assert_refused(err.value, "model.class_weights", "[1, -1]")
-    assert (
-        not list((tmp_path / "run" / "checkpoints").iterdir())
-        and not (tmp_path / "run" / "metrics.json").exists()
-    )
+        train.run(compose_cfg(tmp_path, [*TINY, "model.class_weights=[1.0,-2.0,1]"]))
+    assert_refused(err.value, "model.class_weights", "positive number")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no folder, no cache, nothing
+
+
+def test_a_wrong_count_of_class_weights_is_refused_before_pre_training(tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as err:
+        train.run(compose_cfg(tmp_path, [*TINY, "model.class_weights=[1,2,3]"]))
+    assert_refused(err.value, "model.class_weights", "2 positive numbers")
+    assert not [p for p in (tmp_path / ".cache").rglob("*") if p.is_file()]  # no body was pre-trained
+    assert not (tmp_path / "run" / "metrics.json").exists()
 
 
 def test_optimizer_adamw_builds_adamw_with_its_weight_decay(tmp_path: Path) -> None:

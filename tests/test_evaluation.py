@@ -17,8 +17,9 @@ from headswap.model.classifier import Classifier
 from headswap.run_record import read_run_record
 from headswap.training import evaluation
 from headswap.training.build import build_datamodule
+from headswap.training.finished_run import load_finished_run
 
-from .conftest import TINY, assert_refused, compose_cfg
+from .conftest import TINY, as_hydra_saves_it, assert_refused, compose_cfg
 
 
 def test_a_calibrated_run_fits_on_validation_and_writes_its_mistakes(
@@ -130,3 +131,43 @@ def test_each_split_goes_through_the_model_once_after_training(
     epochs = record["cost"]["epochs"]
     assert {counts[k] for k in dm.parts["val"].keys.tolist()} == {epochs + 1}
     assert {counts[k] for k in dm.parts["train"].keys.tolist()} == {epochs}
+
+
+def test_a_temperature_fitted_at_its_bound_is_reported_and_not_applied(tmp_path: Path) -> None:
+    """A validation split the model separates perfectly drives the fit to its lower bound: no estimate of
+    how sure the model should be, so T = 1 is kept, and the record and report say so."""
+    rows = [(f"WIN CASH PRIZE NOW {i}", "spam") for i in range(60)] + [
+        (f"see you at lunch {i}", "ham") for i in range(60)
+    ]
+    data = tmp_path / "separable.csv"
+    with data.open("w", newline="") as f:
+        csv.writer(f).writerows([("text", "label"), *rows])
+    overrides = [
+        "data=csv",
+        f"data.path={data}",
+        "data.max_len=32",
+        "pretrain.epochs=1",
+        "trainer.max_epochs=10",
+    ]
+    record = train.run(
+        as_hydra_saves_it(compose_cfg(tmp_path, [*overrides, "regime=head", "evaluation.calibrate=true"]))
+    )
+    fitted = record["calibration"]
+    assert fitted["fitted"] == calibration.TEMPERATURE_BOUNDS[0] and fitted["applied"] is False
+    assert fitted["temperature"] == 1.0 and fitted["ece_after"] == fitted["ece_before"]
+    run = load_finished_run(tmp_path / "run")
+    assert run.temperature == 1.0
+    batch = run.batch(["WIN CASH PRIZE NOW", "see you at lunch"])
+    with torch.no_grad():
+        raw = run.classifier(batch["input_ids"], batch["attention_mask"]).softmax(-1)
+    torch.testing.assert_close(run.probabilities(["WIN CASH PRIZE NOW", "see you at lunch"]), raw)
+
+
+def test_without_the_checkpoint_callback_the_run_warns_and_still_predicts(tmp_path: Path, capsys) -> None:
+    """``~callbacks.model_checkpoint``: Lightning's own callback keeps the last epoch; the run says so
+    before training, and records where that checkpoint is, so predict finds it."""
+    record = train.run(as_hydra_saves_it(compose_cfg(tmp_path, [*TINY, "~callbacks.model_checkpoint"])))
+    assert "callbacks.model_checkpoint is off" in capsys.readouterr().out
+    assert record["checkpoint"] is not None and (tmp_path / "run" / record["checkpoint"]).is_file()
+    assert record["best_val"]["epoch"] == record["cost"]["epochs"] - 1  # the last epoch
+    assert len(load_finished_run(tmp_path / "run").probabilities(["hello"])) == 1

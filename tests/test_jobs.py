@@ -354,3 +354,15 @@ def test_pretrain_job_does_not_say_the_tiny_body_arrives_pretrained(tmp_path: Pa
 def test_settings_line_names_the_body_by_its_name(tmp_path: Path) -> None:
     cfg = compose_cfg(tmp_path, [*TINY, "body.name=foo"])
     assert " body=foo " in settings_line(cfg, build_datamodule(cfg))
+
+
+def test_a_runs_peak_memory_is_its_own_not_the_process_lifetimes(tmp_path: Path) -> None:
+    """A sweep runs its jobs in one process: memory an earlier job held must not show in a later one's."""
+    import resource
+
+    ballast = torch.ones(100 * 2**20, dtype=torch.float32)  # 400 MB, then freed, as an earlier job's
+    del ballast
+    lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cost = train.run(compose_cfg(tmp_path, TINY))["cost"]
+    assert cost["peak_rss_of"] == "run"
+    assert cost["peak_rss_mb"] < lifetime - 200

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from headswap.data.fixture import make_fixture
 from headswap.data.fixture_multiclass import CLASSES, make_fixture_multiclass
@@ -19,7 +20,7 @@ from headswap.lit import HeadSwapClassifier
 from headswap.model import BodyConfig, MeanPool, TransformerBody
 from headswap.model.regime import Regime
 from headswap.report import render_report
-from headswap.run_record import check_run_record, read_run_record
+from headswap.run_record import FORMAT_VERSION, check_run_record, read_run_record
 from headswap.scoring import score
 from headswap.sweeps.comparison import compare, render
 from headswap.task import MULTICLASS_SCORES, Task
@@ -60,8 +61,8 @@ BEFORE_N_CLASSES = {
     "per_class": {
         "ham": {"precision": 0.857143, "recall": 1.0, "f1": 0.923077, "support": 12},
         "spam": {"precision": 1.0, "recall": 0.833333, "f1": 0.909091, "support": 12},
-        "macro": {"precision": 0.928571, "recall": 0.916667, "f1": 0.916084},
     },
+    "macro_average": {"precision": 0.928571, "recall": 0.916667, "f1": 0.916084},
     "test_at_val_threshold": {
         "threshold": 0.388920,
         "accuracy": 0.875,
@@ -81,7 +82,8 @@ BEFORE_N_CLASSES = {
 
 
 # What a four-class run wrote for ``test_a_four_class_run_gives_its_pinned_figures`` before every split was
-# scored once by one function (commit d7f8ce3; one thread, as the tests run): the figures must not move.
+# scored once by one function (commit d7f8ce3; one thread, as the tests run): the figures must not move
+# (format 3 keeps them in the keys marked).
 FOUR_CLASSES = {
     "labels": ["alarm", "music", "weather", "shopping"],
     "test": {
@@ -109,10 +111,12 @@ FOUR_CLASSES = {
         "music": {"precision": 0.785714, "recall": 0.733333, "f1": 0.758621, "support": 15},
         "weather": {"precision": 0.354839, "recall": 0.733333, "f1": 0.478261, "support": 15},
         "shopping": {"precision": 0.533333, "recall": 0.533333, "f1": 0.533333, "support": 15},
-        "macro": {"precision": 0.418472, "recall": 0.5, "f1": 0.442554},
     },
+    "macro_average": {"precision": 0.418472, "recall": 0.5, "f1": 0.442554},  # per_class's "macro" then
     "calibration": {
         "temperature": 1.256472,
+        "fitted": 1.256472,  # format 3 names the fitted and the applied one apart
+        "applied": True,
         "ece_before": 0.234241,
         "ece_after": 0.248426,
         "brier_before": 0.580567,
@@ -145,7 +149,15 @@ def test_a_two_class_csv_gives_its_pinned_figures(tmp_path: Path) -> None:
     ]
     overrides += ["regime=head", "data.val_fraction=0.2", "trainer.enable_progress_bar=false"]
     result = train.run(compose_cfg(tmp_path, overrides))
-    for key in ("labels", "test", "best_val", "confusion_matrix", "per_class", "test_at_val_threshold"):
+    for key in (
+        "labels",
+        "test",
+        "best_val",
+        "confusion_matrix",
+        "per_class",
+        "macro_average",
+        "test_at_val_threshold",
+    ):
         before = BEFORE_N_CLASSES[key]
         if isinstance(before, dict):  # the threshold is stored unrounded: to the 6 digits of the rest
             got = {k: round(v, 6) if k == "threshold" else v for k, v in result[key].items()}
@@ -183,7 +195,7 @@ def test_the_multiclass_fixture_trains_and_records_every_class(multiclass_run: t
     accuracy = sum(matrix[i][i] for i in range(4)) / 32
     assert result["test"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert result["test"]["macro_f1"] > 0.5  # learnable: chance is 0.25
-    assert read_run_record(run_dir / "metrics.json")["format_version"] == 2
+    assert read_run_record(run_dir / "metrics.json")["format_version"] == FORMAT_VERSION
 
 
 def test_the_confusion_matrix_is_saved_as_csv_and_png(multiclass_run: tuple[Path, dict]) -> None:
@@ -207,10 +219,7 @@ def test_the_report_prints_an_n_by_n_matrix_and_leaves_a_large_one_to_the_csv(
     big["confusion_matrix"] = [[0] * 21 for _ in range(21)]
     for split in ("test", "best_val"):  # past five classes a run records top-3 accuracy too
         big[split] = {**big[split], "top3_accuracy": 0.9}
-    big["per_class"] = {
-        **{f"c{i}": big["per_class"]["alarm"] for i in range(21)},
-        "macro": big["per_class"]["macro"],
-    }
+    big["per_class"] = {f"c{i}": big["per_class"]["alarm"] for i in range(21)}
     console = Console(width=200, record=True)
     console.print(render_report(check_run_record(big, "a record of 21 classes")))
     text = console.export_text()
@@ -224,6 +233,9 @@ def test_train_script_runs_the_multiclass_fixture(tmp_path: Path) -> None:
     )
     assert json.loads((run_dir / "metrics.json").read_text())["labels"] == list(CLASSES)
     assert (run_dir / "confusion_matrix.png").exists()
+    saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml")  # as the run used it, not as composed
+    checkpoint = saved.callbacks.model_checkpoint
+    assert (checkpoint.monitor, checkpoint.mode) == ("val/macro_f1", "max")
 
 
 @pytest.mark.slow
@@ -371,3 +383,41 @@ def test_compare_ranks_a_multiclass_sweep_by_validation_macro_f1(tmp_path: Path)
     console.print(render(c))
     text = console.export_text()
     assert "by validation macro F1" in text and "macro F1 95% CI" in text and "macro F1 A − B" in text
+
+
+def test_a_class_named_like_a_summary_keeps_its_own_figures(tmp_path: Path) -> None:
+    """``macro`` is a label like any other: per-class figures and their macro average are kept apart."""
+    rows = [(text, "macro" if label == "alarm" else label) for text, label in fixture_rows()]
+    path = write_csv(tmp_path / "data.csv", rows)
+    overrides = [
+        "data=csv",
+        f"data.path={path}",
+        "data.max_len=32",
+        "pretrain.epochs=1",
+        "trainer.max_epochs=1",
+    ]
+    result = train.run(compose_cfg(tmp_path, overrides))
+    assert set(result["per_class"]) == {"macro", "music", "weather", "shopping"}
+    assert result["per_class"]["macro"]["support"] == 6
+    f1s = [result["per_class"][c]["f1"] for c in result["labels"]]
+    assert result["macro_average"]["f1"] == pytest.approx(sum(f1s) / 4, abs=1e-6)
+    assert (
+        read_run_record(tmp_path / "run" / "metrics.json")["per_class"]["macro"]
+        == result["per_class"]["macro"]
+    )
+
+
+def test_the_split_of_many_classes_prints_a_row_per_class_that_reads() -> None:
+    from rich.console import Console
+
+    from headswap.report import render_split
+
+    labels = [f"intent_{i:03d}" for i in range(120)]
+    sizes = {part: {label: n for label in labels} for part, n in (("train", 30), ("val", 5), ("test", 8))}
+    data = {"sizes": sizes, "duplicate_groups": 0, "duplicate_rows": 0, "truncated": 0, "max_len": 32}
+    console = Console(width=100, record=True)
+    console.print(render_split(data, Task(labels)))
+    lines = console.export_text().splitlines()
+    for label in labels:  # each class whole, on its own row, with its counts
+        (row,) = [line for line in lines if label in line]
+        assert [c.strip() for c in row.split("│")[2:6]] == ["30", "5", "8", "43"]

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -307,8 +308,8 @@ def test_a_run_without_its_best_checkpoint_says_why_in_one_line(
     record = json.loads((run_dir / "metrics.json").read_text())
     if how == "no checkpointing":  # ~callbacks.model_checkpoint +trainer.enable_checkpointing=false
         shutil.rmtree(run_dir / "checkpoints")
-        edit_record(run_dir, best_val=record["best_val"] | {"epoch": None})
-        expected = "kept no checkpoint (it trained without checkpointing"
+        edit_record(run_dir, best_val=record["best_val"] | {"epoch": None}, checkpoint=None)
+        expected = "kept no checkpoint (it trained with trainer.enable_checkpointing=false)"
     else:
         (run_dir / "checkpoints" / f"epoch{record['best_val']['epoch']:03d}.ckpt").unlink()
         expected = "is missing, deleted or moved since training: put it back, or train again"
@@ -405,7 +406,7 @@ def test_a_stored_temperature_divides_the_logits_in_predict_and_export(
     import onnxruntime
 
     run_dir = copy_run(tiny_run, tmp_path / "run")
-    fitted = {"temperature": 2.5, "ece_before": 0.1, "ece_after": 0.05}
+    fitted = {"temperature": 2.5, "fitted": 2.5, "applied": True, "ece_before": 0.1, "ece_after": 0.05}
     fitted |= {"brier_before": 0.3, "brier_after": 0.2}
     edit_record(run_dir, calibration=fitted)
     run = load_finished_run(run_dir)
@@ -451,6 +452,9 @@ def test_the_int8_export_reports_its_f1_change_on_the_test_split(tiny_run: Path,
     assert report["change"] == pytest.approx(report["int8"] - report["fp32"])
     assert 0 < report["max_probability_difference"] < 0.2
     assert f"test f1 {report['fp32']:.4f} -> {report['int8']:.4f}" in proc.stdout.decode()
+    assert script("export", str(run_dir)).returncode == 0  # again, without --int8: the files must agree
+    assert "int8" not in json.loads((run_dir / "export" / "preprocessing.json").read_text())
+    assert not (run_dir / "export" / "model.int8.onnx").exists()
 
 
 def test_run_precision_uses_bf16_only_for_a_plain_bf16_setting() -> None:
@@ -473,3 +477,58 @@ def test_a_bf16_run_predicts_under_autocast_close_to_32_bit(tiny_run: Path) -> N
     bf16 = run.probabilities(texts)
     assert bf16.dtype == torch.float32 and not torch.equal(bf16, fp32)
     torch.testing.assert_close(bf16, fp32, atol=0.05, rtol=0)
+
+
+def test_top_k_of_two_classes_puts_the_decided_label_first() -> None:
+    """With a tuned threshold the positive class may win below 0.5: --top-k follows the same decision."""
+    decided = Prediction("a text", "spam", 0.1188, 0.1146, {"ham": 0.8812, "spam": 0.1188})
+    assert decided.line(top_k=1).split("\t")[:2] == ["spam", "0.1188"]
+    assert decided.line(top_k=2).split("\t")[:4] == ["spam", "0.1188", "ham", "0.8812"]
+    many = Prediction("t", "b", 0.5, None, {"a": 0.2, "b": 0.5, "c": 0.3})
+    assert many.line(top_k=3).split("\t")[:6] == ["b", "0.5000", "c", "0.3000", "a", "0.2000"]
+
+
+def test_a_label_with_a_tab_or_newline_keeps_one_line_per_text() -> None:
+    odd = Prediction("a text", "sp\tam\n", 0.9, 0.5, {"ham": 0.1, "sp\tam\n": 0.9})
+    for line in (odd.line(), odd.line(top_k=2)):
+        assert "\n" not in line and line.startswith("sp\\tam\\n\t")
+    assert len(odd.line().split("\t")) == 4  # label, probability, threshold, text
+
+
+@pytest.mark.parametrize("command", ["predict", "export", "serve"])
+def test_a_folder_that_does_not_exist_is_named(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "nonexistent"
+    proc = script(command, str(missing), *(["x"] if command == "predict" else []))
+    assert proc.returncode == 2
+    message = proc.stderr.decode()
+    assert message.startswith(f"error: {missing}: no such folder") and message.count("\n") == 1
+
+
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
+def test_a_text_argument_that_is_not_utf8_is_named_with_its_byte(tiny_run: Path) -> None:
+    cmd = [sys.executable.encode(), b"scripts/predict.py", str(tiny_run).encode(), b"ok", b"caf\xe9"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == b""
+    message = proc.stderr.decode()
+    assert "text argument 2 is not UTF-8 (byte 0xe9 at character 4)" in message and "--file" in message
+    assert message.count("\n") == 1
+
+
+@pytest.mark.slow  # trains a run in a subprocess (module fixture)
+def test_ctrl_c_on_predict_exits_130_with_what_it_printed_complete(tiny_run: Path) -> None:
+    """A long input, interrupted once some windows are out: exit 130, one line saying so, no traceback,
+    and every printed line a whole prediction."""
+    cmd = [sys.executable, "scripts/predict.py", str(tiny_run), "--batch-size", "4"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(f"{SPAM}\n".encode() * 200)
+    proc.stdin.flush()
+    first = proc.stdout.readline()  # the first window is out: predict is working
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert b"Traceback" not in err and err.decode().strip().endswith("interrupted by SIGINT: exit 130")
+    lines = (first + rest).decode().splitlines()
+    assert lines and all(line.split("\t")[-1] == SPAM and len(line.split("\t")) == 4 for line in lines)

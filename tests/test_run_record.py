@@ -66,7 +66,7 @@ def mutated(path: Path, tmp_path: Path, change: Any) -> Path:
         (lambda d: d.update(params=[130, 1000]), "params"),
         (lambda d: d["test"].pop("ece"), "test.ece"),
         (lambda d: d.pop("early_stopping"), "early_stopping"),
-        (lambda d: d.update(calibration={"temperature": 1.5}), "calibration.brier_after"),
+        (lambda d: d.update(calibration={"temperature": 1.5}), "calibration.applied"),
         (lambda d: d.update(early_stopping={"monitor": "val/f1"}), "early_stopping.patience"),
     ],
 )

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 import pytest
 import torch
-from benchmarks.serve_load import Server, serving
+from benchmarks.serve_load import Server, free_port, healthy, serving
 
 from headswap.jobs import serve
 from headswap.jobs.export import export
-from headswap.serving.api import MAX_BODY_BYTES, MAX_TEXTS, ClassifyAPI, prediction
+from headswap.serving.api import MAX_BODY_BYTES, MAX_TEXTS, ClassifyAPI, Failed, prediction
 from headswap.task import Task
 from tests.conftest import ROOT, run_train_script
 
@@ -73,6 +78,8 @@ BAD_REQUESTS = {
     "too many texts": (TOO_MANY, 422, "texts: List should have at most"),
     "not an object": (b'["hello"]', 422, "body: Input should be a valid dictionary"),
     "over 1 MB": (TOO_LARGE, 413, f"the body is over {MAX_BODY_BYTES} bytes"),
+    "a lone surrogate": (b'{"texts": ["ok", "bad \\ud800 text"]}', 422, "texts: Value error, texts[1] holds"),
+    "bytes not UTF-8": (b'{"texts": ["caf\xe9"]}', 422, "body: not UTF-8 JSON"),
 }
 
 
@@ -88,6 +95,23 @@ def test_server_answers_like_predict_refuses_bad_requests_and_stops(tiny_run: Pa
         # still serving after the refusals
         assert post(server, b'{"texts": ["hello"]}')[0] == 200
     assert server.process.returncode == 0  # SIGTERM: LitServe's graceful shutdown, not a kill
+
+
+@pytest.mark.slow
+def test_a_bad_request_costs_no_concurrent_request_its_answer(tiny_run: Path) -> None:
+    """Eight good requests and a lone surrogate sent at once, batched together: the eight are answered
+    as predict answers them, the bad one alone gets its 422."""
+    good = json.dumps({"texts": TEXTS}).encode()
+    bad = b'{"texts": ["bad \\ud800 surrogate"]}'
+    expected = [e["label"] for e in predict_script(tiny_run, TEXTS)]
+    with serving(tiny_run, "--max-batch-size=16", "--batch-timeout=0.05") as server:
+        for _ in range(3):
+            with ThreadPoolExecutor(max_workers=9) as pool:
+                answers = list(pool.map(lambda body: post(server, body), [good] * 4 + [bad] + [good] * 4))
+            assert answers[4][0] == 422 and "lone surrogate" in answers[4][1]["detail"]
+            good_answers = answers[:4] + answers[5:]
+            assert [status for status, _ in good_answers] == [200] * 8
+            assert all([p["label"] for p in a["predictions"]] == expected for _, a in good_answers)
 
 
 @pytest.mark.slow
@@ -118,6 +142,8 @@ class FakeRun:
         self.task = Task(labels)
 
     def probabilities(self, texts: list[str]) -> torch.Tensor:
+        if "boom" in texts:  # a text the model fails on, whatever batch it is in
+            raise RuntimeError("a text the model cannot take")
         if len(self.labels) == 2:
             spam = torch.tensor([0.9 if t.isupper() else 0.3 for t in texts])
             return torch.stack([1 - spam, spam], dim=1)  # n x 2
@@ -140,6 +166,18 @@ def test_batched_requests_are_split_back_in_order(max_batch_size: int) -> None:
     assert answers[0][0]["probabilities"] == {"ham": pytest.approx(0.1), "spam": pytest.approx(0.9)}
 
 
+def test_a_request_that_fails_in_its_batch_fails_alone() -> None:
+    api = ClassifyAPI("unused", onnx=False, tuned_threshold=False, max_batch_size=4, batch_timeout=0)
+    api.scorer, api.threshold = FakeRun(("ham", "spam")), 0.5
+    requests = [["WIN", "hi"], ["boom"], ["ok"]]
+    answers = api.predict(requests)
+    assert [[p["label"] for p in a] for a in (answers[0], answers[2])] == [["spam", "ham"], ["ham"]]
+    assert isinstance(answers[1], Failed) and "RuntimeError" in answers[1].detail
+    response = api.encode_response(answers[1])
+    assert response.status_code == 500 and b"could not classify" in response.body
+    assert api.encode_response(answers[0]) == {"predictions": answers[0]}
+
+
 def test_binary_label_follows_the_threshold_and_n_classes_take_the_most_probable() -> None:
     assert prediction(Task(("ham", "spam")), [0.35, 0.65], 0.7)["label"] == "ham"
     # the positive class only strictly above the threshold, as predict decides
@@ -151,3 +189,32 @@ def test_binary_label_follows_the_threshold_and_n_classes_take_the_most_probable
     }
     answer = prediction(Task(("a", "b", "c")), [0.2, 0.5, 0.3], None)
     assert answer["label"] == "b" and answer["threshold"] is None
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_server_and_every_worker_without_a_traceback(tiny_run: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group, the inference worker's too."""
+    port = free_port()
+    cmd = [sys.executable, "scripts/serve.py", str(tiny_run), "--port", str(port)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 240
+    while not healthy(port):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.25)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in err, err.decode()[-2000:]
+
+
+def test_a_port_in_use_is_named_before_the_model_loads(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(SystemExit) as exit:
+            serve.main([str(tmp_path / "not even a run"), "--port", str(port)])  # the port is checked first
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --port {port}: 127.0.0.1:{port} cannot be served") and err.count("\n") == 1

@@ -131,3 +131,18 @@ def test_a_split_warning_is_printed_once(tmp_path: Path, capsys, caplog: pytest.
     captured = capsys.readouterr()
     said = captured.out + captured.err + caplog.text
     assert said.count("one text makes up") == 1
+
+
+@pytest.mark.parametrize(
+    ("test_fraction", "val_fraction", "needed"), [(0.2, 0.2, 4), (0.2, 0.0, 3), (0.2, 0.15, 5)]
+)
+def test_a_class_too_small_for_the_split_names_the_min_per_class_that_drops_it(
+    test_fraction: float, val_fraction: float, needed: int
+) -> None:
+    labels = [0] * 40 + [1] * (needed - 1)
+    texts = [f"t{i}" for i in range(len(labels))]
+    with pytest.raises(ValueError, match=f"set data.min_per_class={needed} to drop"):
+        stratified_group_split(texts, labels, test_fraction, val_fraction, 0, ("big", "small"))
+    stratified_group_split(
+        [*texts, "one more"], [*labels, 1], test_fraction, val_fraction, 0
+    )  # K examples fit

@@ -178,11 +178,14 @@ def test_unknown_label(tmp_path):
         TableSource(str(path), negative_label="ham").load()
 
 
-def test_second_negative_label(tmp_path):
-    path = write(tmp_path, "u.csv", "text,label\nhi,0\nbuy,1\n")  # positive_label left at "spam"
-    msg = r"line 3: more than one label besides positive_label 'spam' \(labels seen so far: '0', '1'\)"
-    with pytest.raises(ValueError, match=fails(path, msg, "set negative_label")):
+def test_two_labels_without_the_positive_one_name_the_setting_to_change(tmp_path):
+    """Labels 0/1 and positive_label left at "spam": the fix is the positive label, not negative_label."""
+    path = write(tmp_path, "u.csv", "text,label\nhi,0\nbuy,1\n")
+    with pytest.raises(ValueError) as err:
         TableSource(str(path)).load()
+    message = str(err.value)
+    assert "positive_label 'spam' is not a label of the file" in message and "'0', '1'" in message
+    assert "data.positive_label=1" in message and "negative_label" not in message
 
 
 def test_multiline_row_reports_its_lines(tmp_path):
@@ -235,3 +238,41 @@ def test_messages_are_one_line(tmp_path):
     with pytest.raises(ValueError) as info:
         TableSource(str(path), negative_label="ham").load()
     assert "\n" not in str(info.value) and "lines 4-5" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"labels": ["spam", "ham"], "positive_label": "spam", "negative_label": "ham"},
+        {"labels": ["spam", "ham"]},  # positive_label left at "spam": it would silently become the negative
+        {"labels": ["ok", "bad"], "negative_label": "bad"},
+    ],
+)
+def test_two_labels_whose_order_contradicts_the_positive_label_are_refused(settings: dict) -> None:
+    with pytest.raises(ValueError) as err:
+        TableSource("x.csv", **{**settings, "labels": tuple(settings["labels"])})
+    assert "the positive class (the second)" in str(err.value) and "list the negative class first" in str(
+        err.value
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"labels": ("ham", "spam")},
+        {"labels": ("ok", "bad"), "positive_label": "bad"},
+        {"labels": ("a", "b", "c")},
+    ],
+)
+def test_labels_that_agree_with_the_positive_label_are_accepted(settings: dict) -> None:
+    assert TableSource("x.csv", **settings).label_names == settings["labels"]
+
+
+def test_an_empty_label_names_the_labels_the_file_has(tmp_path):
+    """A three-class file with no "spam" in it: the hint is its own labels, not positive_label's default."""
+    path = write(tmp_path, "three.csv", "text,label\na,alarm\nb,music\nc,\nd,weather\n")
+    with pytest.raises(ValueError) as err:
+        TableSource(str(path)).load()
+    message = str(err.value)
+    assert "line 4: empty label (expected labels seen so far: 'alarm', 'music')" in message
+    assert "spam" not in message

@@ -17,6 +17,7 @@ from headswap.task import Task
 MISTAKES_SHOWN = 5
 TEXT_WIDTH = 90  # characters of a mistake's text the report shows, on one line
 PRINTED_CLASSES = 20  # a larger confusion matrix is left to confusion_matrix.csv / .png
+WIDE_CLASSES = 8  # the split's table has a column per class up to this many, a row per class beyond
 
 
 def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
@@ -49,8 +50,11 @@ def _per_class(result: RunRecord, task: Task) -> Table:
     table = Table(title=f"test, per class ({decided})", title_justify="left")
     for column in ("class", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="right")
-    for name in (*task.labels, "macro"):
-        row = result["per_class"][name]
+    rows = [
+        *((escape(name), result["per_class"][name]) for name in task.labels),
+        ("(macro average)", result["macro_average"]),
+    ]
+    for name, row in rows:
         support = str(row["support"]) if "support" in row else ""
         table.add_row(name, *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")), support)
     return table
@@ -80,7 +84,8 @@ def _costs(result: RunRecord) -> Table:
         epochs = f"{cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch"
         table.add_row("train time", f"{cost['train_seconds']:.2f} s ({epochs})")
         table.add_row("weights+grads+Adam state", f"{cost['train_state_mb']:.2f} MB")
-        table.add_row("peak process memory", f"{cost['peak_rss_mb']:.0f} MB")
+        whose = "this run" if cost.get("peak_rss_of") == "run" else "its process, all it ran"
+        table.add_row(f"peak memory ({whose})", f"{cost['peak_rss_mb']:.0f} MB")
         table.add_row("pre-training time", _pretraining(cost, result["pretrained_body"]))
     else:
         table.add_row(
@@ -110,7 +115,10 @@ def _calibration(result: RunRecord) -> Table:
             table.add_row(name, "not measured" if value is None else f"{value:.4f}")
         return table
     table.add_column("before", justify="right")
-    table.add_column(f"after T={fitted['temperature']:.3f} (val-fitted)", justify="right")
+    if fitted["applied"]:
+        table.add_column(f"after T={fitted['temperature']:.3f} (val-fitted)", justify="right")
+    else:  # a fit at a bound of its search is no estimate: none was applied
+        table.add_column(f"T={fitted['fitted']:.3f} fitted at its bound: not applied", justify="right")
     for name in ("ece", "brier"):
         table.add_row(name, f"{fitted[f'{name}_before']:.4f}", f"{fitted[f'{name}_after']:.4f}")
     return table
@@ -151,22 +159,44 @@ def _pretraining(cost: Cost, body: dict) -> str:
 
 
 def render_split(data: DataStats, task: Task) -> Group:
-    """Each part's per-class counts and (two classes) positive rate, and what grouping and truncation did."""
-    table = Table(title="split (exact duplicates kept in one part)", title_justify="left")
-    labels = task.labels
-    rate = [f"{task.positive} rate"] if task.binary else []
-    for column in ("part", *labels, "rows", *rate):
-        table.add_column(column, justify="left" if column == "part" else "right")
-    for part, counts in data["sizes"].items():
-        n = [counts.get(label, 0) for label in labels]
-        share = [f"{n[1] / max(1, sum(n)):.1%}"] if rate else []
-        table.add_row(part, *(f"{c:,}" for c in n), f"{sum(n):,}", *share)
+    """Each part's per-class counts and (two classes) positive rate, and what grouping and truncation did.
+    Past ``WIDE_CLASSES`` classes the table turns: a row per class, a column per part, so it reads at any
+    number of classes."""
+    table = _split_by_part(data, task) if task.num_classes <= WIDE_CLASSES else _split_by_class(data, task)
     notes = [
         f"{data['duplicate_groups']} texts occur more than once ({data['duplicate_rows']} rows); "
         f"{data['truncated']} texts truncated to {data['max_len']} tokens"
     ]
     notes += [f"[yellow]warning:[/yellow] {escape(w)}" for w in data.get("warnings", [])]
     return Group(table, *notes)
+
+
+def _split_by_part(data: DataStats, task: Task) -> Table:
+    table = Table(title="split (exact duplicates kept in one part)", title_justify="left")
+    rate = [f"{task.positive} rate"] if task.binary else []
+    for column in ("part", *task.labels, "rows", *rate):
+        table.add_column(escape(column), justify="left" if column == "part" else "right")
+    for part, counts in data["sizes"].items():
+        n = [counts.get(label, 0) for label in task.labels]
+        share = [f"{n[1] / max(1, sum(n)):.1%}"] if rate else []
+        table.add_row(part, *(f"{c:,}" for c in n), f"{sum(n):,}", *share)
+    return table
+
+
+def _split_by_class(data: DataStats, task: Task) -> Table:
+    table = Table(
+        title=f"split of {task.num_classes} classes (exact duplicates kept in one part)", title_justify="left"
+    )
+    parts = list(data["sizes"])
+    for column in ("class", *parts, "all"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for label in (*task.labels, "rows"):
+        n = [
+            sum(data["sizes"][p].values()) if label == "rows" else data["sizes"][p].get(label, 0)
+            for p in parts
+        ]
+        table.add_row(escape(label), *(f"{c:,}" for c in n), f"{sum(n):,}")
+    return table
 
 
 def console() -> Console:

@@ -21,13 +21,15 @@ from headswap.errors import DataError
 from headswap.io import write_json
 from headswap.task import BINARY_SCORES, Task, minimised
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Raise it when a key is added, renamed, removed or changes meaning, and teach ``_upgrade`` to read the old
 version as the new one; readers refuse every version not in ``READABLE_VERSIONS``. Version 2 adds runs of
-more than two classes, ``monitor``, ``test.ece``, ``test.brier``, ``calibration`` and ``early_stopping``.
-Files written before the field existed are read as version 1."""
+more than two classes, ``monitor``, ``test.ece``, ``test.brier``, ``calibration`` and ``early_stopping``;
+version 3 moves the macro average out of ``per_class`` (``macro_average``: a class may be called "macro"),
+adds ``checkpoint``, ``calibration.fitted`` and ``.applied`` and ``cost.peak_rss_of``. Files written
+before the field existed are read as version 1."""
 
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 FILE_NAME = "metrics.json"
 
 Scores = dict[str, Any]
@@ -46,9 +48,12 @@ class ClassScores(TypedDict):
 
 
 class Calibration(TypedDict):
-    """A temperature fitted on the validation split, and the test figures before and after it."""
+    """A temperature fitted on the validation split, and the test figures before and after the one applied:
+    the fitted one, or 1.0 when the fit ended at a bound of its search (the split too small or too easy)."""
 
-    temperature: Annotated[float, Field(gt=0.0)]
+    temperature: Annotated[float, Field(gt=0.0)]  # what predict, serve and export divide the logits by
+    fitted: float
+    applied: bool
     ece_before: float
     ece_after: float
     brier_before: float
@@ -76,6 +81,7 @@ class Cost(TypedDict):
     epochs: int
     train_state_mb: float
     peak_rss_mb: float
+    peak_rss_of: NotRequired[str]  # "run": this run's own peak; "process": its process's (another OS)
     peak_cuda_mb: NotRequired[float]  # only where CUDA is available
     pretrain_seconds: NotRequired[float]  # pre-training the body in this run; 0.0 when it came from the cache
     precision: NotRequired[str]  # what training ran under: "32-true" or "bf16-mixed" (trainer.precision)
@@ -108,11 +114,13 @@ class RunRecord(TypedDict):
     test: Scores
     best_val: Scores
     confusion_matrix: list[list[int]]  # N x N on test, rows true: [[tn, fp], [fn, tp]] at 0.5 for two
-    per_class: dict[str, ClassScores]  # each label, and "macro"
+    per_class: dict[str, ClassScores]  # each label
+    macro_average: ClassScores  # the plain mean of the classes' precision, recall and F1
     params: Params
     cost: Cost  # {} when the cost monitor was off: nothing was measured
     data: DataStats
     pretrained_body: dict[str, Any]
+    checkpoint: str | None  # the weights the figures come from, relative to the run folder; None: none kept
     output_dir: str
     time: RunTime
     calibration: Calibration | None  # None: not calibrated (evaluation.calibrate=false)
@@ -141,7 +149,7 @@ def _schema(labels: tuple[str, ...], cost_measured: bool) -> TypeAdapter:
     per_class = {
         label: TypedDict("Class", {**get_type_hints(ClassScores), "support": int}) for label in labels
     }
-    keys["per_class"] = TypedDict("PerClass", {**per_class, "macro": ClassScores})
+    keys["per_class"] = TypedDict("PerClass", per_class)
     keys["cost"] = Cost if cost_measured else dict
     return TypeAdapter(TypedDict("RunRecord", keys))
 
@@ -171,13 +179,25 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
 
 
 def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
-    """A version-1 record with what version 2 added, as not measured; ``format_version`` stays the file's."""
-    if record["format_version"] >= 2:
-        return record
-    test = record.get("test")
-    if isinstance(test, dict):
-        test = {"ece": None, "brier": None, **test}
-    return {"calibration": None, "early_stopping": None, **record, "test": test}
+    """An older record read as the current version (what was not measured then, as not measured);
+    ``format_version`` stays the file's."""
+    if record["format_version"] < 2:
+        test = record.get("test")
+        test = {"ece": None, "brier": None, **test} if isinstance(test, dict) else test
+        record = {"calibration": None, "early_stopping": None, **record, "test": test}
+    if record["format_version"] < 3:
+        per_class = record.get("per_class")
+        if isinstance(per_class, dict) and "macro" in per_class:
+            per_class = dict(per_class)
+            record = {**record, "per_class": per_class, "macro_average": per_class.pop("macro")}
+        calibration = record.get("calibration")
+        if isinstance(calibration, dict):
+            record["calibration"] = {"fitted": calibration.get("temperature"), "applied": True, **calibration}
+        epoch = (
+            (record.get("best_val") or {}).get("epoch") if isinstance(record.get("best_val"), dict) else None
+        )
+        record.setdefault("checkpoint", None if epoch is None else f"checkpoints/epoch{epoch:03d}.ckpt")
+    return record
 
 
 def _one_line(e: ValidationError, record: dict[str, Any], source: str | Path) -> str:

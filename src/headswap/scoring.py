@@ -38,11 +38,13 @@ from headswap.task import TOP_K, Task
 @dataclass(frozen=True)
 class Scores:
     """One split's figures. ``figures`` holds the task's scores and the mean cross-entropy (``loss``),
-    unrounded; ``per_class`` each class scored as if it were the positive one, and their plain mean."""
+    unrounded; ``per_class`` each class scored as if it were the positive one, ``macro_average`` their
+    plain mean (kept apart, so no class name can collide with it)."""
 
     figures: dict[str, float]
     confusion_matrix: list[list[int]]  # rows true, columns predicted: [[tn, fp], [fn, tp]] for two
     per_class: dict[str, dict[str, Any]]
+    macro_average: dict[str, float]
     ece: float
     brier: float
     threshold: float | None  # what decided the positive class (two classes)
@@ -68,7 +70,7 @@ def score(
     return Scores(
         figures=figures,
         confusion_matrix=matrix,
-        per_class=class_scores(decisions(probs, task, threshold), labels, task),
+        **class_scores(decisions(probs, task, threshold), labels, task),
         ece=expected_calibration_error(probs, labels, task),
         brier=brier_score(probs, labels),
         threshold=threshold,
@@ -113,7 +115,7 @@ def _multiclass(probs: Tensor, labels: Tensor, task: Task) -> tuple[dict[str, fl
 
 
 def class_scores(predicted: Tensor, labels: Tensor, task: Task) -> dict[str, dict[str, Any]]:
-    """Precision, recall, F1 and support of each class, and their macro average.
+    """``per_class``: precision, recall, F1 and support of each class; ``macro_average``: their mean.
 
     Each class is scored as if it were the positive one, so the majority class's figures show too, and
     the macro average weighs a rare class as much as a common one. It is the plain mean of the classes:
@@ -127,12 +129,11 @@ def class_scores(predicted: Tensor, labels: Tensor, task: Task) -> dict[str, dic
         "f1": multiclass_f1_score(predicted, labels, **kwargs),
     }
     support = torch.bincount(labels, minlength=task.num_classes).tolist()
-    per: dict[str, dict[str, Any]] = {
+    per_class = {
         name: {**{k: float(v[i]) for k, v in columns.items()}, "support": support[i]}
         for i, name in enumerate(task.labels)
     }
-    per["macro"] = {k: float(v.mean()) for k, v in columns.items()}
-    return per
+    return {"per_class": per_class, "macro_average": {k: float(v.mean()) for k, v in columns.items()}}
 
 
 def choose_threshold(positive: Tensor, labels: Tensor) -> float:

@@ -91,6 +91,22 @@ def check_plain_settings(cfg: DictConfig) -> None:
             f"evaluation.calibrate={calibrate} must be true or false", key="evaluation.calibrate"
         )
     DataConfig(**{f.name: cfg.data[f.name] for f in dataclasses.fields(DataConfig)})
+    weights = OmegaConf.select(cfg, "model.class_weights")
+    if (
+        weights is not None
+        and weights != "balanced"
+        and not (OmegaConf.is_list(weights) and positive_numbers(weights))
+    ):
+        raise ConfigError(
+            f"model.class_weights={weights} must be null, balanced or one positive number per class"
+        )  # a wrong count is known once the data's classes are, before pre-training too
+
+
+def positive_numbers(values: Any) -> bool:
+    try:
+        return all(float(v) > 0 and not isinstance(v, bool) for v in values)
+    except (TypeError, ValueError):
+        return False
 
 
 def check_model(cfg: DictConfig) -> None:

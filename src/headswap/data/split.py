@@ -59,7 +59,8 @@ def stratified_group_split(
         for part, rows in _place_class(by_class[label], test_fraction, val_fraction).items():
             parts[part].extend(rows)
         n = sum(len(g) for g in by_class[label])
-        _check_every_part_has(label, f"class {names[label]!r} has {n} examples", parts, labels, val_fraction)
+        what = f"class {names[label]!r} has {n} examples"
+        _check_every_part_has(label, what, parts, labels, (test_fraction, val_fraction))
     dup = [g for g in groups if len(g) > 1]
     return Split(
         train=sorted(parts["train"]),
@@ -102,16 +103,29 @@ def _place_class(
 
 
 def _check_every_part_has(
-    label: int, what: str, parts: dict[str, list[int]], labels: Sequence[int], val_fraction: float
+    label: int, what: str, parts: dict[str, list[int]], labels: Sequence[int], fractions: tuple[float, float]
 ) -> None:
-    """One example of the class in train and test (and val, when there is one), or one line saying so."""
+    """One example of the class in train and test (and val, when there is one), or one line saying so and
+    naming the ``data.min_per_class`` that drops such classes."""
+    test_fraction, val_fraction = fractions
     for part, needed in (("train", 1), ("test", 1), ("val", 1 if val_fraction else 0)):
         if sum(1 for i in parts[part] if labels[i] == label) < needed:
+            k = smallest_class(test_fraction, val_fraction)
             raise DataError(
-                f"{what}, too few to put one in the {part} part; "
-                "add data, change data.test_fraction / data.val_fraction, or set data.min_per_class "
-                "to drop classes with fewer examples"
+                f"{what}, too few to put one in the {part} part; add data, change data.test_fraction / "
+                f"data.val_fraction, or set data.min_per_class={k} to drop the classes with fewer examples"
             )
+
+
+def smallest_class(test_fraction: float, val_fraction: float) -> int:
+    """The fewest examples a class needs for one in each part (val too, when it has a share)."""
+    n = 1
+    while True:
+        n_test = round(n * test_fraction)
+        n_val = round((n - n_test) * val_fraction)
+        if n_test >= 1 and n - n_test - n_val >= 1 and (n_val >= 1 or not val_fraction):
+            return n
+        n += 1
 
 
 def _part_for(size: int, wanted: dict[str, int], taken: dict[str, int]) -> str:

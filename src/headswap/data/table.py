@@ -80,6 +80,7 @@ class TableSource:
                     "list each label value of the file once, in the order wanted",
                 )
             object.__setattr__(self, "labels", names)
+            self._check_positive_agrees(names)
         if len(self._delimiter) != 1:
             self._fail(f"delimiter={self.delimiter!r} is not one character", "use e.g. ',' or '\\t'")
         if self.negative_label is not None and self.negative_label.strip() == self.positive_label.strip():
@@ -99,6 +100,22 @@ class TableSource:
             self._fail(
                 f"text_column and label_column are both {self.text_column!r}",
                 "point them at two different columns",
+            )
+
+    def _check_positive_agrees(self, labels: tuple[str, ...]) -> None:
+        """Two ``labels`` make the second the positive class: positive_label / negative_label must agree."""
+        positive, negative = self.positive_label.strip(), self._negative
+        if len(labels) != 2 or (positive not in labels and negative is None):
+            return
+        if labels[1] != positive if positive in labels else labels[0] != negative:
+            wanted = [
+                negative or next(x for x in labels if x != positive),
+                positive if positive in labels else labels[1],
+            ]
+            self._fail(
+                f"data.labels={list(labels)} makes {labels[1]!r} the positive class (the second) but "
+                f"data.positive_label={positive!r}, data.negative_label={negative!r}",
+                f"list the negative class first, data.labels=[{', '.join(wanted)}], or leave data.labels out",
             )
 
     # -- the TextSource protocol ---------------------------------------------------------------------
@@ -235,7 +252,7 @@ class TableSource:
                     self._column("text_column", self.text_column, None),
                     self._column("label_column", self.label_column, None),
                 )
-            text_field, label = self._fields(row, columns, header, where)
+            text_field, label = self._fields(row, columns, header, where, list(seen))
             seen.setdefault(label, where)
             self._check_label(label, seen, where)
             rows.append((text_field, label, where))
@@ -281,7 +298,7 @@ class TableSource:
                 yield row, _lines(start, end)
 
     def _fields(
-        self, row: list[str], columns: tuple[int, int], header: list[str] | None, where: str
+        self, row: list[str], columns: tuple[int, int], header: list[str] | None, where: str, seen: list[str]
     ) -> tuple[str, str]:
         """The row's text and (stripped) label, or one line naming what the row lacks."""
         ti, li = columns
@@ -301,9 +318,13 @@ class TableSource:
         if not row[ti].strip():
             self._fail("empty text", "remove the row or fill in its text", where)
         label = row[li].strip()
-        if not label:
+        if not label:  # what the file itself says a label looks like, before what the settings assume
             expected = (
-                f"one of {_listing(self.labels)}" if self.labels else f"e.g. {self.positive_label.strip()!r}"
+                f"one of {_listing(self.labels)}"
+                if self.labels
+                else f"labels seen so far: {_listing(seen)}"
+                if seen
+                else f"e.g. {self.positive_label.strip()!r}"
             )
             self._fail(f"empty label (expected {expected})", "fill in the label or remove the row", where)
         return row[ti], label
@@ -346,12 +367,10 @@ class TableSource:
             return self.labels
         if len(seen) > 2 and negative is None:
             return tuple(sorted(seen))
-        if positive not in seen:
+        if positive not in seen:  # two labels, neither the positive one: the setting is what is wrong
             self._fail(
-                f"more than one label besides positive_label {positive!r} (labels seen so far: "
-                f"{_listing(seen)})",
-                "set negative_label to the negative class (and check positive_label), or fix the row",
-                first_seen[seen[1]],
+                f"positive_label {positive!r} is not a label of the file (its labels: {_listing(seen)})",
+                f"set data.positive_label to the positive class, e.g. data.positive_label={seen[-1]}",
             )
         return (negative or next(s for s in seen if s != positive)), positive
 

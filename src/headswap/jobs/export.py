@@ -53,6 +53,10 @@ def export(run_dir: str | Path, out_dir: str | Path | None = None, int8: bool = 
     example = run.batch(["an example message", "a longer example message, to pad the first"])
     module = Probabilities(run.classifier, run.temperature).eval()
     model_file = atomic_write(out / "model.onnx", lambda f: write_onnx(module, example, f))
+    stale = out / "model.int8.onnx"  # quantised from the model.onnx just replaced: it no longer agrees
+    if not int8 and stale.is_file():
+        stale.unlink()
+        print(f"removed {stale}: it was made from the earlier model.onnx (--int8 makes it again)")
     settings = preprocessing(run, out)
     if int8:
         from headswap.training.quantise import quantise  # onnxruntime's quantisation and the test split

@@ -3,7 +3,9 @@ probability and the threshold it was judged at; more: the top label, ``--top-k K
 
 Texts are read lazily and classified a window of batches at a time, each batch in length order under the
 run's precision; results print in input order as each window finishes, so memory stays flat in the input's
-length. A text's tab, newline and backslash print escaped (``\\t``, ``\\n``, ``\\\\``): one line per text.
+length. A text's (and a label's) tab, newline and backslash print escaped (``\\t``, ``\\n``,
+``\\\\``): one line per text. With ``--top-k`` the decided label comes first, then the others by
+probability.
 """
 
 from __future__ import annotations
@@ -41,14 +43,17 @@ class Prediction:
             if self.threshold is not None:
                 row["threshold"] = self.threshold
             return json.dumps(row | {"probabilities": self.probabilities}, ensure_ascii=False)
-        text = self.text.translate(ESCAPES)
-        if top_k is not None:
-            ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:top_k]
-            return "\t".join([*(f"{label}\t{p:.4f}" for label, p in ranked), text])
+        text, label = self.text.translate(ESCAPES), self.label.translate(ESCAPES)
+        if top_k is not None:  # the decided label first (a threshold may decide against the likelier class)
+            others = sorted(
+                (kv for kv in self.probabilities.items() if kv[0] != self.label), key=lambda kv: -kv[1]
+            )
+            ranked = [(self.label, self.probabilities[self.label]), *others][:top_k]
+            return "\t".join([*(f"{name.translate(ESCAPES)}\t{p:.4f}" for name, p in ranked), text])
         if self.threshold is None:
-            return f"{self.label}\t{self.probability:.4f}\t{text}"
+            return f"{label}\t{self.probability:.4f}\t{text}"
         p, t = decided_digits(self.probability, self.threshold)
-        return f"{self.label}\t{p}\t(threshold {t})\t{text}"
+        return f"{label}\t{p}\t(threshold {t})\t{text}"
 
 
 def decided_digits(probability: float, threshold: float) -> tuple[str, str]:
@@ -111,7 +116,7 @@ def predict(
 
 def input_texts(args: argparse.Namespace) -> Iterator[str]:
     """The arguments' texts, then --file's lines or stdin's (when --file is - or no text was given)."""
-    yield from args.texts
+    yield from (utf8_argument(text, i) for i, text in enumerate(args.texts, start=1))
     if args.file == "-" or (args.file is None and not args.texts):
         if sys.stdin is None:  # started with stdin closed (<&-)
             raise ConfigError("stdin is closed: pass texts as arguments or with --file PATH")
@@ -119,6 +124,21 @@ def input_texts(args: argparse.Namespace) -> Iterator[str]:
     elif args.file is not None:
         with open(args.file, "rb") as f:
             yield from read_lines(f, args.file)
+
+
+def utf8_argument(text: str, number: int) -> str:
+    """A command-line text, or one line naming the first byte that is not UTF-8 (Python hands such bytes
+    over as lone surrogates, which no tokenizer can encode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raw = ord(text[e.start]) - 0xDC00  # surrogateescape: U+DC80..U+DCFF stand for bytes 0x80..0xFF
+        byte = f"byte {raw:#04x}" if 0x80 <= raw <= 0xFF else f"{text[e.start]!r}"
+        raise DataError(
+            f"text argument {number} is not UTF-8 ({byte} at character {e.start + 1}): pass UTF-8 text, "
+            "or put the texts in a UTF-8 file and pass --file"
+        ) from None
+    return text
 
 
 def windows(texts: Iterator[str], size: int) -> Iterator[list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from types import FrameType
@@ -36,6 +37,20 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Bind ``host:port`` as the server will (``SO_REUSEADDR``, as uvicorn), or one line naming it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise ConfigError(
+                f"--port {port}: {host}:{port} cannot be served ({e.strerror or e}): stop what holds it, "
+                "or pass another --port",
+                key="--port",
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: ``python scripts/serve.py --help``."""
     parser = argparse.ArgumentParser(
@@ -52,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with one_line_errors():
         if not 0 < args.port < 65536:
             raise ConfigError(f"--port {args.port} is not a port: pass 1 to 65535")
+        check_port_free(args.host, args.port)  # before minutes of model loading, not after
         if args.max_batch_size < 1 or args.batch_timeout < 0:
             raise ConfigError("--max-batch-size must be >= 1 and --batch-timeout >= 0")
         # Loaded once here so a bad run folder ends in one line; the worker process loads its own copy.

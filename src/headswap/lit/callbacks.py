@@ -25,9 +25,26 @@ def maxrss_mb(ru_maxrss: int) -> float:
     return ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def peak_rss_mb() -> float:
-    """High-water mark of this process's resident memory (it covers everything the process did so far)."""
-    return maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+PROC = Path("/proc/self")
+
+
+def reset_peak_rss() -> None:
+    """Start the peak over from the memory the process holds now (Linux: ``clear_refs`` 5), so each run of a
+    sweep in one process reports its own; elsewhere the peak stays the process's."""
+    try:
+        (PROC / "clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss() -> tuple[float, str]:
+    """The resident memory's high-water mark in MB, and whose it is: ``run`` (Linux's ``VmHWM``, since the
+    last ``reset_peak_rss``) or ``process`` (``getrusage``: everything the process did so far)."""
+    try:
+        status = (PROC / "status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024, "run"
+    except (OSError, StopIteration):
+        return maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss), "process"
 
 
 class CostMonitor(L.Callback):
@@ -35,7 +52,8 @@ class CostMonitor(L.Callback):
 
     ``train_state_mb`` is the deterministic part of training memory: weights, plus gradients and
     two Adam moments for each trainable weight (float32). It is what a regime changes, independent
-    of what else the process holds.
+    of what else the process holds. ``peak_rss_mb`` is the run's own peak where the OS can say it
+    (``peak_rss_of``).
     """
 
     def __init__(self) -> None:
@@ -72,15 +90,17 @@ class CostMonitor(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.fit_seconds = time.perf_counter() - self._fit_start
 
-    def summary(self, pl_module: L.LightningModule) -> dict[str, float]:
+    def summary(self, pl_module: L.LightningModule) -> dict[str, Any]:
         trainable, total = count_parameters(pl_module)
+        peak, whose = peak_rss()
         cost = {
             "train_seconds": round(sum(self.epoch_seconds), 4),
             "fit_seconds": round(self.fit_seconds, 4),
             "seconds_per_epoch": round(median(self.epoch_seconds), 5) if self.epoch_seconds else 0.0,
             "epochs": len(self.epoch_seconds),
             "train_state_mb": round(4 * (total + 3 * trainable) / 2**20, 3),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "peak_rss_mb": round(peak, 1),
+            "peak_rss_of": whose,
         }
         if torch.cuda.is_available():
             cost["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)

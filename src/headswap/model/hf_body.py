@@ -41,7 +41,10 @@ def model_dir(path: str | Path | None) -> Path:
 
 
 def package_model_dir(package: str, subdir: str = "model") -> str:
-    """The model directory shipped inside an installed Python package (``body=minilm``'s wheel)."""
+    """The model directory shipped inside an installed Python package (``body=minilm``'s wheel). A
+    top-level name only: finding ``a.b`` would import ``a``, and a run's config names this package."""
+    if not package.isidentifier():
+        raise ConfigError(f"package_model_dir: {package!r} is not a top-level package name")
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtra(f"the model package {package} is not installed: {INSTALL_HINT}")

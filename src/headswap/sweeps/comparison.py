@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,9 +73,10 @@ def compare(sweep_dir: str | Path) -> Comparison:
         by_group[group_name(job.overrides, constant, body)].append(job)
     monitor, metrics, headline = _figures([j.metrics for j in done], sweep_dir)
     groups = [GroupSummary(name, members) for name, members in by_group.items()]
+    score_range = (0.0, math.inf) if minimised(monitor) else (0.0, 1.0)  # a loss, or a score in [0, 1]
     for g in groups:
-        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs]) for m in metrics}
-        g.val_score = estimate([j.metrics["best_val"][monitor] for j in g.jobs])
+        g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs], bounds=(0.0, 1.0)) for m in metrics}
+        g.val_score = estimate([j.metrics["best_val"][monitor] for j in g.jobs], bounds=score_range)
     groups.sort(key=lambda g: g.val_score.mean if minimised(monitor) else -g.val_score.mean)
     pairs = []
     for i, a in enumerate(groups):
@@ -83,7 +85,7 @@ def compare(sweep_dir: str | Path) -> Comparison:
             score_b = {j.seed: j.metrics["test"][headline] for j in b.jobs}
             shared = sorted(score_a.keys() & score_b.keys())
             if shared:
-                diff = estimate([score_a[s] - score_b[s] for s in shared])
+                diff = estimate([score_a[s] - score_b[s] for s in shared], bounds=(-1.0, 1.0))
                 pairs.append(PairedDifference(a.name, b.name, shared, diff))
     return Comparison(sweep_dir, groups, pairs, failed, monitor, metrics, headline)
 

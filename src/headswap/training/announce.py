@@ -42,3 +42,22 @@ def announce(cfg: DictConfig, datamodule: TextDataModule, title: str = "run") ->
     out = console()
     out.print(f"{title}: {settings_line(cfg, datamodule)}", markup=False, highlight=False, soft_wrap=True)
     out.print(render_split(datamodule.stats, datamodule.task))
+    warning = checkpoint_warning(cfg)
+    if warning:
+        out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+def checkpoint_warning(cfg: DictConfig) -> str | None:
+    """What a run without the best-epoch checkpoint keeps, said before it trains, not after."""
+    callbacks = (cfg.get("callbacks") or {}).values()
+    if any(str(c.get("_target_", "")).endswith(".ModelCheckpoint") for c in callbacks if c is not None):
+        return None
+    if cfg.trainer.get("enable_checkpointing") is False:
+        return (
+            "no checkpoint will be kept (trainer.enable_checkpointing=false): predict, export and serve "
+            "will have no weights to load"
+        )
+    return (
+        "callbacks.model_checkpoint is off: Lightning keeps the last epoch's weights, so the test figures "
+        "and predict, export and serve use the last epoch, not the best validation one"
+    )

@@ -60,12 +60,21 @@ class Evaluation:
 
     task: Task
     epoch: int | None  # the best checkpoint's; None when none was kept (the last weights were scored)
+    checkpoint: str | None  # its file; None when none was kept
     val: Scores
     test: Scores
     test_predictions: Predictions
     at_val_threshold: Scores | None  # two classes, with evaluation.tune_threshold
-    temperature: float | None  # with evaluation.calibrate
-    calibrated: Scores | None  # the test split at that temperature
+    fitted: float | None  # the temperature fitted on validation, with evaluation.calibrate
+    calibrated: Scores | None  # the test split at the applied temperature
+
+    @property
+    def temperature(self) -> float | None:
+        """The temperature applied: the fitted one, or 1.0 when the fit ended at a bound of its search (a
+        validation split too small or too easy to fit it; a bound is no estimate)."""
+        if self.fitted is None:
+            return None
+        return 1.0 if at_bound(self.fitted) else self.fitted
 
     def calibrated_probabilities(self) -> Tensor:
         """n x N test probabilities as the run reports them: at its temperature, when it has one."""
@@ -75,7 +84,7 @@ class Evaluation:
 def evaluate(trainer: L.Trainer, model: HeadSwapClassifier, dm: TextDataModule, settings: dict) -> Evaluation:
     """Load the best checkpoint, run validation and test through it once each, under the trainer's
     precision, and score them. ``settings``: the ``evaluation`` config (``calibrate``, ``tune_threshold``)."""
-    epoch = load_best(trainer, model)
+    epoch, checkpoint = load_best(trainer, model)
     device = trainer.strategy.root_device
     net = model.classifier.to(device)
     with trainer.precision_plugin.forward_context():  # the logits validation scored during training
@@ -85,36 +94,43 @@ def evaluate(trainer: L.Trainer, model: HeadSwapClassifier, dm: TextDataModule, 
     threshold = None
     if settings["tune_threshold"] and task.binary:  # a threshold is a two-class notion
         threshold = choose_threshold(val.logits.softmax(dim=-1)[:, 1], val.labels)
-    temperature = fitted_temperature(val) if settings["calibrate"] else None
+    fitted = fitted_temperature(val) if settings["calibrate"] else None
+    applied = None if fitted is None else 1.0 if at_bound(fitted) else fitted
     return Evaluation(
         task=task,
         epoch=epoch,
+        checkpoint=checkpoint,
         val=score(val.logits, val.labels, task, class_weights=weights),
         test=score(test.logits, test.labels, task, class_weights=weights),
         test_predictions=test,
         at_val_threshold=None if threshold is None else score(test.logits, test.labels, task, threshold),
-        temperature=temperature,
-        calibrated=None if temperature is None else score(test.logits / temperature, test.labels, task),
+        fitted=fitted,
+        calibrated=None if applied is None else score(test.logits / applied, test.labels, task),
     )
 
 
-def load_best(trainer: L.Trainer, model: HeadSwapClassifier) -> int | None:
-    """The best checkpoint's weights into ``model``, and its epoch; without one the last weights stay."""
+def load_best(trainer: L.Trainer, model: HeadSwapClassifier) -> tuple[int | None, str | None]:
+    """The best checkpoint's weights into ``model``, its epoch and file; without one the last weights stay.
+    (Without ``callbacks.model_checkpoint`` Lightning's own keeps the last epoch: that one is "best".)"""
     path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if not path:
-        return None
+        return None, None
     checkpoint = safe_load(path)
     model.load_state_dict(checkpoint["state_dict"])
-    return int(checkpoint["epoch"])
+    return int(checkpoint["epoch"]), path
+
+
+def at_bound(temperature: float) -> bool:
+    return temperature in (round(bound, 6) for bound in TEMPERATURE_BOUNDS)
 
 
 def fitted_temperature(validation: Predictions) -> float:
     """The temperature fitted on the validation split's logits, said when it sits at a bound."""
     temperature = fit_temperature(validation.logits, validation.labels)
-    if temperature in (round(bound, 6) for bound in TEMPERATURE_BOUNDS):
+    if at_bound(temperature):
         log.warning(
-            "calibration: the temperature %s is at the end of its range %s: the validation split is "
-            "too small or too easy to fit it",
+            "calibration: the temperature fitted on validation, %s, is at the end of its range %s: the "
+            "split is too small or too easy to fit it, so none is applied (T = 1)",
             temperature,
             TEMPERATURE_BOUNDS,
         )

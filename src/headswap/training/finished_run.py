@@ -1,30 +1,33 @@
 """A finished training run, loaded back from its folder: its own saved config, its record, its best weights.
 
-What ``predict`` and ``export`` start from. The run folder is what ``scripts/train.py`` wrote:
+What ``predict``, ``export`` and ``serve`` start from. The run folder is what ``scripts/train.py`` wrote:
 ``.hydra/config.yaml`` (the composed config), ``metrics.json`` (written last, so its presence means
-the run finished) and ``checkpoints/epochNNN.ckpt`` (the best validation epoch).
+the run finished) and the checkpoint its record names (the best validation epoch's).
 
-No Lightning here: the plain ``Classifier`` is built from the saved config and given the checkpoint's
-weights (saved under the training module's ``classifier.`` prefix), so predicting starts in a second.
+A run folder is data, never code: a colleague's folder or a release's may have been edited. Its config
+is resolved to plain values, every ``_target_`` in the parts a finished run builds is checked against
+``OWN`` (this project's own constructors) before anything is built, and each is then built by calling
+that constructor, never ``hydra.utils.instantiate``; the checkpoint is read with ``weights_only``.
+No Lightning here: predicting starts in a second.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
 from headswap.app.one_line import root_cause
 from headswap.app.precision import BF16, FP32, precision_of
 from headswap.app.resolvers import register_resolvers
-from headswap.errors import ConfigError, MissingExtra, MissingFile, ModelPathError
+from headswap.errors import ConfigError, DataError, MissingExtra, MissingFile, ModelPathError
 from headswap.io import check_state_dict, safe_load
 from headswap.model.classifier import Classifier, build_classifier
 from headswap.model.padding import pad_batch
@@ -33,6 +36,28 @@ from headswap.task import Task
 
 NOT_A_RUN = "pass a folder that scripts/train.py wrote, such as logs/train/runs/<time>"
 PREFIX = "classifier."  # the training module's attribute holding the Classifier
+BUILT = ("body.model", "body.tokenizer", "pool", "data")  # what a finished run builds from its config
+OWN = frozenset(
+    {
+        "headswap.model.body.build_body",
+        "headswap.model.hf_body.load_hf_body",
+        "headswap.model.tokenizer.ByteTokenizer",
+        "headswap.model.hf_body.HFTokenizer",
+        *(
+            f"headswap.model.pooling.{pool}Pool"
+            for pool in ("Mean", "WeightedMean", "Cls", "LastToken", "Max", "Attention")
+        ),
+        "headswap.lit.datamodule.TextDataModule",
+        "headswap.lit.datamodule.table_datamodule",
+        "headswap.data.fixture.Fixture",
+        "headswap.data.fixture_hard.FixtureHard",
+        "headswap.data.fixture_multiclass.FixtureMulticlass",
+        "headswap.data.table.SMSSpamCollection",
+        "headswap.data.table.HWU64Scenarios",
+    }
+)
+"""The constructors a run's config may name for what a finished run builds (``BUILT``); a test checks
+that every config in ``conf/`` names only these there."""
 
 
 @dataclass
@@ -146,7 +171,7 @@ def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> 
     except ImportError as e:
         raise MissingExtra(f"--onnx needs onnxruntime ({e}): pip install onnxruntime") from None
     with moved_body_explained(run_dir):
-        tokenizer = instantiate(cfg.body.tokenizer)
+        tokenizer = build(cfg, "body.tokenizer")
     session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     return OnnxRun(run_dir, cfg, record, tokenizer, cfg.data.max_len, session)
 
@@ -167,28 +192,78 @@ def run_precision(cfg: DictConfig) -> tuple[str, str | None]:
 def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
     """The run's saved config and its record; one line naming what is missing."""
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise MissingFile(f"{run_dir}: no such folder; {NOT_A_RUN}")
     config_file = run_dir / ".hydra" / "config.yaml"
     for needed in (config_file, run_dir / FILE_NAME):
         if not needed.is_file():
             raise MissingFile(f"{run_dir} is not a finished run: {needed.name} is missing; {NOT_A_RUN}")
     register_resolvers()  # the saved config names the resolvers it was composed with
-    return OmegaConf.load(config_file), read_run_record(run_dir / FILE_NAME)  # type: ignore[return-value]
+    record = read_run_record(run_dir / FILE_NAME)
+    cfg = OmegaConf.load(config_file)
+    with moved_body_explained(run_dir):
+        for key in BUILT:
+            check_own_targets(resolved(cfg, key, config_file), key, config_file)  # before anything is built
+    return cfg, record  # type: ignore[return-value]
+
+
+def resolved(cfg: DictConfig, key: str, source: Path | str = "the run's config") -> Any:
+    """``cfg``'s node at ``key`` as plain values, every interpolation resolved (by the project's own
+    resolvers and OmegaConf's), or one line saying the config is not a run's."""
+    node = OmegaConf.select(cfg, key)
+    if node is None:
+        raise DataError(f"{source}: key {key!r} is missing: not the config of a run scripts/train.py wrote")
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
+def check_own_targets(node: Any, key: str, source: Path | str) -> None:
+    """Every ``_target_`` in ``node`` is one of ``OWN``, and Hydra's ``_args_`` and ``_partial_`` appear
+    nowhere; else one line naming the key. A config someone sent is data: what it names never runs."""
+    if isinstance(node, list):
+        for i, value in enumerate(node):
+            check_own_targets(value, f"{key}[{i}]", source)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            where = f"{key}.{name}"
+            if name in ("_args_", "_partial_") or (name == "_target_" and value not in OWN):
+                raise DataError(
+                    f"{source}: {where}={value!r} is refused: a run folder's config may name only headswap's "
+                    "own bodies, tokenizers, pools and data, and runs no other code; re-create the run",
+                    key=where,
+                )
+            check_own_targets(value, where, source)
+
+
+def build(cfg: DictConfig, key: str, **extra: Any) -> Any:
+    """The object at ``key``, built by the constructors its (checked) ``_target_``s name; ``extra``
+    keyword arguments go to the outermost one."""
+    return _construct(resolved(cfg, key), **extra)
+
+
+def _construct(node: Any, **extra: Any) -> Any:
+    if isinstance(node, list):
+        return [_construct(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    kwargs = {k: _construct(v) for k, v in node.items() if not k.startswith("_")}
+    if "_target_" not in node:
+        return kwargs
+    module, _, name = node["_target_"].rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs, **extra)
 
 
 def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
-    """The best validation epoch's checkpoint, or one line saying why there is none."""
-    epoch = record["best_val"]["epoch"]
-    if epoch is None:
+    """The checkpoint the run's figures come from, or one line saying why there is none."""
+    if record["checkpoint"] is None:
         raise MissingFile(
-            f"{run_dir} kept no checkpoint (it trained without checkpointing, "
-            "trainer.enable_checkpointing=false): there are no weights to load; train again with the "
-            "default callbacks"
+            f"{run_dir} kept no checkpoint (it trained with trainer.enable_checkpointing=false): there are "
+            "no weights to load; train again with checkpointing on"
         )
-    checkpoint = run_dir / "checkpoints" / f"epoch{epoch:03d}.ckpt"
+    checkpoint = run_dir / record["checkpoint"]
     if not checkpoint.is_file():
         raise MissingFile(
-            f"{run_dir}: its best checkpoint {checkpoint.relative_to(run_dir)} (epoch {epoch}) is missing, "
-            "deleted or moved since training: put it back, or train again"
+            f"{run_dir}: its checkpoint {record['checkpoint']} (epoch {record['best_val']['epoch']}) is "
+            "missing, deleted or moved since training: put it back, or train again"
         )
     return checkpoint
 
@@ -204,7 +279,7 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     weights = {k.removeprefix(PREFIX): v for k, v in state["state_dict"].items() if k.startswith(PREFIX)}
     with moved_body_explained(run_dir):
         classifier = classifier_from_config(cfg, len(record["labels"]))
-        tokenizer = instantiate(cfg.body.tokenizer)
+        tokenizer = build(cfg, "body.tokenizer")
     check_state_dict(classifier.state_dict(), weights, checkpoint)
     classifier.load_state_dict(weights)
     precision, note = run_precision(cfg)
@@ -219,10 +294,13 @@ def classifier_from_config(cfg: DictConfig, num_classes: int) -> Classifier:
     The body is built as configured (a pretrained body from its directory, the tiny body freshly
     initialised), so the checkpoint, which holds every weight, decides what it computes.
     """
-    adapters = OmegaConf.select(cfg, "regime.adapters")
-    adapters = OmegaConf.to_container(adapters, resolve=True) if adapters else None
-    body, pool = instantiate(cfg.body.model), instantiate(cfg.pool)
-    return build_classifier(body, pool, num_classes, cfg.model.standardize, adapters)  # type: ignore[arg-type]
+    adapters = (
+        OmegaConf.to_container(cfg.regime.adapters) if OmegaConf.select(cfg, "regime.adapters") else None
+    )
+    if adapters and not set(adapters) <= {"r", "alpha", "dropout", "targets"}:
+        raise DataError(f"regime.adapters={adapters} is not what a run writes: re-create the run")
+    body, pool = build(cfg, "body.model"), build(cfg, "pool")
+    return build_classifier(body, pool, num_classes, bool(cfg.model.standardize), adapters)  # type: ignore[arg-type]
 
 
 def load_run(run_dir: str | Path, onnx: bool = False) -> LoadedRun:

@@ -12,7 +12,7 @@ from typing import Any
 
 from headswap.io import atomic_write
 from headswap.scoring import score
-from headswap.training.finished_run import FinishedRun, load_onnx_run
+from headswap.training.finished_run import FinishedRun, build, load_onnx_run
 
 
 def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, Any]:
@@ -20,8 +20,6 @@ def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, A
     the test split's headline score (F1 of the positive class, or macro-F1) under both models and their
     largest probability difference."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from headswap.training.build import build_datamodule  # the split's code: imports Lightning, --int8 only
 
     def write(f: Any) -> None:
         staged = int8_file.with_name(f".{int8_file.name}.staged")  # quantize_dynamic writes to a path
@@ -35,7 +33,8 @@ def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, A
             staged.unlink(missing_ok=True)
 
     atomic_write(int8_file, write)
-    datamodule = build_datamodule(run.cfg)
+    datamodule = build(run.cfg, "data", tokenizer=run.tokenizer, shuffle_seed=None)  # imports Lightning
+    datamodule.setup()
     texts, labels = datamodule.texts("test"), datamodule.parts["test"].labels
     fp32 = load_onnx_run(run.dir, model_file).probabilities(texts)  # n x N
     int8 = load_onnx_run(run.dir, int8_file).probabilities(texts)  # n x N

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -19,8 +20,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from headswap.app.runtime import overrides, seed_everything
 from headswap.confusion import write_confusion_files
 from headswap.errors import ConfigError
+from headswap.io import atomic_write
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
-from headswap.lit.callbacks import SettingsInCheckpoint
+from headswap.lit.callbacks import SettingsInCheckpoint, reset_peak_rss
 from headswap.mistakes import read_mistakes
 from headswap.model.regime import trains
 from headswap.report import MISTAKES_SHOWN, print_report
@@ -41,15 +43,17 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     what every later reader will see.
     """
     started = time.time()
+    reset_peak_rss()  # a sweep runs its jobs in one process: each reports its own peak memory
     datamodule = build_datamodule(cfg)
     task = datamodule.task
     monitor = select_by(cfg, task)  # a metric no run logs fails here, before any training
+    save_config_as_run(cfg)
     announce(cfg, datamodule)
+    weights = class_weights(cfg.model.class_weights, datamodule)  # known once the classes are
     settings = training_settings(cfg, datamodule)
     checkpoint = checked_resume(cfg.get("ckpt_path"), settings)  # before a body is pre-trained or loaded
     body, pretrain_info = pretrained_body(cfg, datamodule)
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
-    weights = class_weights(cfg.model.class_weights, datamodule)
     model: HeadSwapClassifier = instantiate(cfg.model, body=body, task=task, class_weights=weights)
     trainer, resume = build_trainer(cfg, model, SettingsInCheckpoint(settings), checkpoint)
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
@@ -80,6 +84,15 @@ def select_by(cfg: DictConfig, task: Task) -> str:
                 if "mode" in callback:
                     callback.mode = monitor_mode(monitor)
     return monitor
+
+
+def save_config_as_run(cfg: DictConfig) -> None:
+    """``.hydra/config.yaml`` as this run uses it: Hydra saved it before ``select_by`` set what the
+    callbacks watch (``val/macro_f1``, ``val/loss``); a reader of the folder must not be told ``val/f1``."""
+    saved = Path(cfg.paths.output_dir) / ".hydra" / "config.yaml"
+    if saved.is_file():
+        text = OmegaConf.to_yaml(cfg)
+        atomic_write(saved, lambda f: f.write(text.encode()))
 
 
 def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | None:
@@ -164,6 +177,7 @@ def run_record(
         "best_val": {**rounded(val.figures), "epoch": evaluation.epoch},
         "confusion_matrix": test.confusion_matrix,
         "per_class": rounded(test.per_class),
+        "macro_average": rounded(test.macro_average),
         "params": {
             "trainable": trainable,
             "total": total,
@@ -174,6 +188,7 @@ def run_record(
         "cost": cost(trainer, model, pretrain_info),
         "data": datamodule.stats,
         "pretrained_body": pretrain_info,
+        "checkpoint": in_run_folder(evaluation.checkpoint, cfg.paths.output_dir),
         "output_dir": str(cfg.paths.output_dir),
         "calibration": calibration(evaluation),
         **({"test_at_val_threshold": at_threshold(evaluation)} if evaluation.at_val_threshold else {}),
@@ -187,14 +202,24 @@ def at_threshold(evaluation: Evaluation) -> dict[str, Any]:
     return {"threshold": scores.threshold, **rounded(figures), "confusion_matrix": scores.confusion_matrix}
 
 
-def calibration(evaluation: Evaluation) -> dict[str, float] | None:
-    """The temperature and the test split's ECE and Brier score before and after it; None: not calibrated."""
+def calibration(evaluation: Evaluation) -> dict[str, Any] | None:
+    """The temperature applied (the fitted one, or 1.0 when the fit ended at a bound), the fitted one, and
+    the test split's ECE and Brier score before and after; None: not calibrated."""
     before, after = evaluation.test, evaluation.calibrated
     if after is None:
         return None
     figures = {"ece_before": before.ece, "ece_after": after.ece}
     figures |= {"brier_before": before.brier, "brier_after": after.brier}
-    return {"temperature": evaluation.temperature, **rounded(figures)}
+    applied = {"temperature": evaluation.temperature, "fitted": evaluation.fitted}
+    return {**applied, "applied": evaluation.temperature == evaluation.fitted, **rounded(figures)}
+
+
+def in_run_folder(path: str | None, output_dir: str) -> str | None:
+    """``path`` relative to the run's folder, so the folder can move; absolute when it lies elsewhere."""
+    if path is None:
+        return None
+    resolved, folder = Path(path).resolve(), Path(output_dir).resolve()
+    return str(resolved.relative_to(folder)) if resolved.is_relative_to(folder) else str(resolved)
 
 
 def cost(trainer: L.Trainer, model: HeadSwapClassifier, pretrain_info: dict[str, Any]) -> dict[str, Any]:
