@@ -14,12 +14,13 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from benchmarks import measure, serve_load
+from benchmarks import measure, serve_load, shared
 from benchmarks.render import render
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime, overrides
 from headswap.errors import ConfigError
 from headswap.io import atomic_write, write_json
+from headswap.lit import TextDataModule
 from headswap.report import console
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule
@@ -33,8 +34,12 @@ def run(cfg: DictConfig) -> str:
     bench = cfg.bench
     if bench.serve_load and bench.serve_load_run is None:
         raise ConfigError("bench.serve_load=true needs bench.serve_load_run=RUN_DIR, a run to serve")
+    command = " ".join(["python scripts/bench.py", *overrides()])
+    out = root / bench.out
+    if not bench.fixture:  # one section measured apart: the others stay as their own run measured them
+        return write_and_render(out, {**read_measured(out), **other_sections(cfg, command)})
     measured = {
-        "command": " ".join(["python scripts/bench.py", *overrides()]),
+        "command": command,
         "machine": measure.machine(),
         "fixture": fixture(cfg),
         # whole commands write under paths.root_dir/bench, so their outputs (a sweep's comparison) stay
@@ -44,13 +49,40 @@ def run(cfg: DictConfig) -> str:
         "serve_load": serve_under_load(bench) if bench.serve_load else None,
         "pretrained_body": " ".join(bench.pretrained.overrides),
         "pretrained": [
-            measure.pretrained(bench.pretrained, lambda c, d: pretrained_body(c, d)[0], device)
-            for device in devices(cfg)
+            measure.pretrained(bench.pretrained, fresh_pretrained_body, device) for device in devices(cfg)
         ]
         if bench.pretrained.enabled
         else [],
+        **other_sections(cfg, command),
     }
-    out = root / bench.out
+    return write_and_render(out, measured)
+
+
+def other_sections(cfg: DictConfig, command: str) -> dict[str, Any]:
+    """The sections that may be measured apart from the rest: the shared machine."""
+    fresh_body = lambda c, d: pretrained_body(c, d)[0]  # noqa: E731
+    return (
+        {"shared": shared.shared_machine(cfg.bench.shared, fresh_body, command)}
+        if cfg.bench.shared.enabled
+        else {}
+    )
+
+
+def fresh_pretrained_body(cfg: DictConfig, dm: TextDataModule) -> torch.nn.Module:
+    return pretrained_body(cfg, dm)[0]
+
+
+def read_measured(out: Path) -> dict[str, Any]:
+    source = out.with_suffix(".json")
+    if not source.is_file():
+        raise ConfigError(
+            f"bench.fixture=false adds sections to {source}, which does not exist: run the whole bench first"
+        )
+    return json.loads(source.read_text())
+
+
+def write_and_render(out: Path, measured: dict[str, Any]) -> str:
+    """``measured`` written as JSON beside ``out``, and ``out`` rendered from what reads back from it."""
     write_json(out.with_suffix(".json"), measured)
     text = render(json.loads(out.with_suffix(".json").read_text()))  # what a later render gives, exactly
     atomic_write(out, lambda f: f.write(text.encode()))

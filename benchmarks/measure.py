@@ -231,9 +231,9 @@ def section_config(regime: str, section: DictConfig, device: torch.device) -> Di
     return compose("train", overrides=overrides)
 
 
-def keep_first(dm: TextDataModule, rows: int) -> TextDataModule:
-    """The data module with its training part cut to its first ``rows`` texts (the split's own order)."""
-    train = dm.parts["train"]
+def keep_first(dm: TextDataModule, rows: int, part: str = "train") -> TextDataModule:
+    """The data module with ``part`` cut to its first ``rows`` texts (the split's own order)."""
+    train = dm.parts[part]
     keep = list(range(min(rows, len(train))))
     train.ids, train.examples = [train.ids[i] for i in keep], [train.examples[i] for i in keep]
     train.labels, train.keys = train.labels[keep], train.keys[keep]

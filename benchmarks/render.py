@@ -288,6 +288,62 @@ def pretrained_section(figures: dict, body: str) -> list[str]:
     ]
 
 
+def shared_targets(figures: dict) -> list[Target]:
+    """Issue 31's: beside one busy process the default's epoch at most 2.5x its time alone; alone, within
+    5% of torch's default."""
+    pairs = figures["pairs"]
+
+    def epoch(setting: str, load: str) -> float:
+        return pairs[f"{setting} | {load}"]["epoch"]["median"]
+
+    new, old = "headswap's default", "torch's default (before)"
+    return [
+        (
+            "default's epoch beside 1 busy process / alone",
+            epoch(new, SHARED[1]) / epoch(new, SHARED[0]),
+            2.5,
+            True,
+        ),
+        (
+            "default's epoch alone / torch's default alone",
+            epoch(new, SHARED[0]) / epoch(old, SHARED[0]),
+            1.05,
+            True,
+        ),
+    ]
+
+
+SHARED = ("alone", "beside 1 busy process")
+
+
+def shared_section(figures: dict | None) -> list[str]:
+    if not figures:
+        return []
+    pairs, rows = figures["pairs"], []
+    for setting in ("torch's default (before)", "headswap's default"):
+        alone, busy = (pairs[f"{setting} | {load}"] for load in SHARED)
+        row = [setting, " / ".join(sorted(set(alone["threads"]))), " / ".join(sorted(set(busy["threads"])))]
+        for figure in ("epoch", "predict"):
+            a, b = alone[figure]["median"], busy[figure]["median"]
+            row += [f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.2f}x"]
+        rows.append(row)
+    header = ["threads setting", "threads alone", "threads beside busy", "epoch alone", "epoch beside busy"]
+    header += ["slowdown", "predict alone", "predict beside busy", "slowdown"]
+    return [
+        f"## A shared machine: {figures['body']} regime=full, alone and beside one busy process",
+        "",
+        f"Command: `{figures['command']}` ({figures['date']}; measured apart from the sections above). "
+        f"Each setting and load {figures['reps']} times, interleaved; a {figures['rows']}-text training "
+        f"epoch (median of the epochs after each fit's first) and predict on {figures['texts']} test texts "
+        f"(batches of 64), {figures['precision']}. The busy process is a pure-Python loop on one core, "
+        "started before the threads are chosen.",
+        "",
+        markdown_table(header, rows),
+        "",
+        target_rows(shared_targets(figures)),
+    ]
+
+
 def render(measured: dict[str, Any]) -> str:
     """The whole of BENCHMARKS.md."""
     lines = ["# Benchmarks", "", f"Command: `{measured['command']}`", ""]
@@ -298,6 +354,7 @@ def render(measured: dict[str, Any]) -> str:
     for section in (
         serve_section(measured.get("serve_load")),
         *(pretrained_section(f, measured["pretrained_body"]) for f in measured.get("pretrained", [])),
+        shared_section(measured.get("shared")),
     ):
         lines += [*section, ""] if section else []
     return "\n".join(lines).rstrip() + "\n"

@@ -35,11 +35,13 @@ def compose_cfg(
     output: str = "run",
 ) -> DictConfig:
     """The config ``scripts/<config_name>.py`` would see, with caches under ``tmp_path`` and the run's
-    output in ``tmp_path / output``."""
+    output in ``tmp_path / output``. One torch thread unless ``threads`` is given: results then do not
+    depend on how busy the machine is (a job's default thread count does)."""
+    one_thread = [] if any(o.lstrip("+~").startswith("threads=") for o in overrides) else ["threads=1"]
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(
             config_name,
-            overrides=[f"paths.root_dir={tmp_path}", *overrides],
+            overrides=[f"paths.root_dir={tmp_path}", *one_thread, *overrides],
             return_hydra_config=True,
         )
     HydraConfig().set_config(cfg)
@@ -77,6 +79,7 @@ def run_train_script(tmp_path: Path, *overrides: str) -> Path:
         "scripts/train.py",
         *overrides,
         "trainer.enable_progress_bar=false",
+        "threads=1",
         f"paths.root_dir={tmp_path}",
         f"hydra.run.dir={run_dir}",
     ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from headswap.errors import ConfigError
 from headswap.model import MeanPool, Regime, set_train_modes
 from headswap.model.adapters import add_lora, block_linear_names
 from headswap.model.classifier import Classifier
@@ -123,3 +125,21 @@ def test_missing_files_fail_in_one_line_naming_the_path(tmp_path: Path, bert_dir
 def test_configured_hidden_size_must_match_the_model(bert_dir: Path) -> None:
     with pytest.raises(ValueError, match="body.model.d_model=32 but the model at .* has hidden size 16"):
         load_hf_body(bert_dir, d_model=32)
+
+
+def test_a_model_folder_that_asks_to_run_its_own_code_is_refused(tmp_path: Path) -> None:
+    """A model folder can come with someone's run folder: code it names (``auto_map``) never runs, and
+    nothing asks whether it may."""
+    folder = write_tiny_bert(tmp_path / "evil")
+    ran = tmp_path / "ran"
+    (folder / "modeling_evil.py").write_text(f"open({str(ran)!r}, 'w').write('ran')\\n")
+    config = json.loads((folder / "config.json").read_text())
+    config |= {
+        "model_type": "evilbert",
+        "auto_map": {"AutoConfig": "modeling_evil.EvilConfig", "AutoModel": "modeling_evil.Evil"},
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError) as err:
+        load_hf_body(folder)
+    assert err.value.key == "body.path" and "\\n" not in str(err.value)
+    assert not ran.exists()

@@ -366,3 +366,18 @@ def test_a_runs_peak_memory_is_its_own_not_the_process_lifetimes(tmp_path: Path)
     cost = train.run(compose_cfg(tmp_path, TINY))["cost"]
     assert cost["peak_rss_of"] == "run"
     assert cost["peak_rss_mb"] < lifetime - 200
+
+
+def test_a_peak_that_could_not_be_reset_is_called_the_processs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the kernel refuses the reset, the peak is the process's lifetime one and says so."""
+    from headswap.lit import callbacks
+
+    proc = tmp_path / "proc"
+    (proc / "clear_refs").mkdir(parents=True)  # writing it fails, as where the kernel refuses
+    (proc / "status").write_text("VmHWM:\t  2048 kB\n")
+    monkeypatch.setattr(callbacks, "PROC", proc)
+    monkeypatch.setattr(callbacks, "_peak_was_reset", False)
+    callbacks.reset_peak_rss()
+    assert callbacks.peak_rss() == (2.0, "process")

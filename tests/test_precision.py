@@ -10,8 +10,26 @@ from headswap.app.precision import BF16, FP32, auto_precision, cpu_flags
 from tests.conftest import TINY, compose_cfg
 
 
-def with_cpu_flags(monkeypatch: pytest.MonkeyPatch, flags: set[str]) -> None:
+def with_cpu_flags(monkeypatch: pytest.MonkeyPatch, flags: set[str], bf16_faster: bool = True) -> None:
+    """A CPU listing ``flags`` whose bf16 matrix product times faster than fp32 (or not)."""
     monkeypatch.setattr(precision, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(precision, "cpu_bf16_pays", lambda: bf16_faster)
+
+
+def test_a_cpu_listing_bf16_that_computes_it_slower_trains_in_32_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This project met one: AVX512-BF16 in its flags, a bf16 matrix product 1.7x slower than fp32."""
+    with_cpu_flags(monkeypatch, {"avx2", "avx512_bf16"}, bf16_faster=False)
+    assert auto_precision("cpu") == FP32
+
+
+def test_whether_bf16_pays_is_timed_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    precision.cpu_bf16_pays.cache_clear()
+    calls = []
+    real = torch.Tensor.__matmul__
+    monkeypatch.setattr(torch.Tensor, "__matmul__", lambda a, b: calls.append(1) or real(a, b))
+    first = precision.cpu_bf16_pays(rows=64, width=32, repeats=2)
+    assert precision.cpu_bf16_pays(rows=64, width=32, repeats=2) == first and len(calls) == 6  # 2 x (1 + 2)
+    precision.cpu_bf16_pays.cache_clear()
 
 
 def test_cpu_without_native_bf16_trains_in_32_bit(monkeypatch: pytest.MonkeyPatch) -> None:

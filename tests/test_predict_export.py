@@ -457,6 +457,12 @@ def test_the_int8_export_reports_its_f1_change_on_the_test_split(tiny_run: Path,
     assert not (run_dir / "export" / "model.int8.onnx").exists()
 
 
+def test_run_precision_is_what_the_run_trained_under_not_what_resolves_here() -> None:
+    automatic = OmegaConf.create({"trainer": {"precision": "${auto_precision:cpu,true}"}})
+    assert run_precision(automatic, {"cost": {"precision": "bf16-mixed"}}) == (BF16, None)  # type: ignore[arg-type]
+    assert run_precision(automatic, {"cost": {"precision": "32-true"}}) == (FP32, None)  # type: ignore[arg-type]
+
+
 def test_run_precision_uses_bf16_only_for_a_plain_bf16_setting() -> None:
     assert run_precision(OmegaConf.create({"trainer": {"precision": "bf16-mixed"}})) == (BF16, None)
     assert run_precision(OmegaConf.create({"trainer": {"precision": "bf16"}})) == (BF16, None)

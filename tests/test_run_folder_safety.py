@@ -3,6 +3,7 @@ config that names anything else is refused in one line before anything runs."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,25 @@ def test_the_target_of_a_part_is_checked_as_its_nested_ones(finished: Path, tmp_
     with pytest.raises(DataError) as err:
         load_finished_run(run)
     assert err.value.key == "pool._target_"
+
+
+def test_a_target_that_is_not_a_name_is_refused(finished: Path, tmp_path: Path) -> None:
+    run = crafted(finished, tmp_path, "pool._target_", ["headswap.model.pooling.MeanPool"])
+    with pytest.raises(DataError) as err:
+        load_finished_run(run)
+    assert err.value.key == "pool._target_"
+
+
+def test_a_checkpoint_outside_the_run_folder_is_refused(finished: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    record = json.loads((run / "metrics.json").read_text())
+    outside = tmp_path / "elsewhere.ckpt"
+    shutil.copy(run / record["checkpoint"], outside)
+    (run / "metrics.json").write_text(json.dumps({**record, "checkpoint": "../elsewhere.ckpt"}))
+    with pytest.raises(DataError) as err:
+        load_finished_run(run)
+    assert err.value.key == "checkpoint"
 
 
 def test_a_config_that_is_not_a_runs_is_named(finished: Path, tmp_path: Path) -> None:

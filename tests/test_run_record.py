@@ -13,7 +13,13 @@ from rich.console import Console
 
 from headswap.jobs import train
 from headswap.report import render_report
-from headswap.run_record import FORMAT_VERSION, RunRecordError, read_run_record, write_run_record
+from headswap.run_record import (
+    FORMAT_VERSION,
+    RunRecordError,
+    check_run_record,
+    read_run_record,
+    write_run_record,
+)
 
 from .conftest import TINY, compose_cfg
 from .records import multiclass_record, sample_record
@@ -183,3 +189,26 @@ def test_a_multiclass_record_is_checked_against_the_multiclass_figures(tmp_path:
     del record["test"]["macro_f1"]
     with pytest.raises(RunRecordError, match=r"key 'test\.macro_f1' is missing"):
         write_run_record(tmp_path / "other", record)
+
+
+def test_a_record_without_labels_or_not_utf8_is_named_in_one_line(tmp_path: Path) -> None:
+    without = {k: v for k, v in sample_record().items() if k != "labels"}
+    with pytest.raises(RunRecordError, match="key 'labels' is missing"):
+        check_run_record(without, "f")
+    path = tmp_path / "metrics.json"
+    path.write_bytes(b'{"regime": "caf\xe9"}')
+    with pytest.raises(RunRecordError, match=f"{path}: not JSON"):
+        read_run_record(path)
+
+
+def test_the_report_prints_labels_and_names_as_text_not_markup() -> None:
+    record = {**sample_record(), "labels": ["[/x]", "[ok]"], "regime": "[bold]r"}
+    record["per_class"] = {"[/x]": record["per_class"]["ham"], "[ok]": record["per_class"]["spam"]}
+    record["data"] = {
+        **record["data"],
+        "sizes": {p: {"[/x]": 8, "[ok]": 8} for p in ("train", "val", "test")},
+    }
+    console = Console(record=True, width=250)
+    console.print(render_report(check_run_record(record, "a record with bracketed labels")))
+    text = console.export_text()
+    assert "pred [ok]" in text and "true [/x]" in text and "regime=[bold]r" in text and "8 [ok]" in text

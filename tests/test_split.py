@@ -146,3 +146,11 @@ def test_a_class_too_small_for_the_split_names_the_min_per_class_that_drops_it(
     stratified_group_split(
         [*texts, "one more"], [*labels, 1], test_fraction, val_fraction, 0
     )  # K examples fit
+
+
+def test_a_class_of_one_repeated_text_names_a_min_per_class_that_drops_it() -> None:
+    """Ten copies of one text stay together, so some part gets none: a K below 10 would not drop it."""
+    labels, texts = [0] * 40 + [1] * 10, [f"t{i}" for i in range(40)] + ["the same text"] * 10
+    with pytest.raises(ValueError, match="in 1 distinct texts, whose duplicates stay together") as err:
+        stratified_group_split(texts, labels, 0.2, 0.2, 0, ("big", "repeated"))
+    assert "data.min_per_class=11" in str(err.value)

@@ -31,7 +31,9 @@ def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
 
 def _scores(result: RunRecord, task: Task) -> Table:
     """Each score on test, at the validation-tuned threshold (two classes), and on the best val epoch."""
-    title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
+    title = escape(
+        "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
+    )
     tuned = result.get("test_at_val_threshold")
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
@@ -67,9 +69,9 @@ def _confusion(result: RunRecord, task: Task) -> Table | str:
     table = Table(title="test confusion matrix", title_justify="left")
     table.add_column("")
     for name in task.labels:
-        table.add_column(f"pred {name}", justify="right")
+        table.add_column(escape(f"pred {name}"), justify="right")
     for name, row in zip(task.labels, result["confusion_matrix"]):
-        table.add_row(f"true {name}", *map(str, row))
+        table.add_row(escape(f"true {name}"), *map(str, row))
     return table
 
 
@@ -91,9 +93,11 @@ def _costs(result: RunRecord) -> Table:
         table.add_row(
             "train time, memory", "not measured: the cost_monitor callback was removed from the config"
         )
-    sizes = ", ".join(
-        f"{part} {sum(n.values())} ({' / '.join(f'{c} {label}' for label, c in n.items())})"
-        for part, n in data["sizes"].items()
+    sizes = escape(
+        ", ".join(
+            f"{part} {sum(n.values())} ({' / '.join(f'{c} {label}' for label, c in n.items())})"
+            for part, n in data["sizes"].items()
+        )
     )
     grouped = f"{data['duplicate_groups']} duplicate texts grouped"
     table.add_row(
@@ -150,7 +154,7 @@ def _pretraining(cost: Cost, body: dict) -> str:
     or arrived pretrained."""
     if body.get("lm_pretraining") is False:
         if body.get("path"):
-            return f"none: {body.get('name', 'the body')} arrives pretrained"
+            return escape(f"none: {body.get('name', 'the body')} arrives pretrained")
         return "none: body.lm_pretraining=false (the body starts from random weights)"
     made = f"{body['seconds']:.1f} s" if "seconds" in body else "not recorded"
     if body.get("cached"):

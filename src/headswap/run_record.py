@@ -129,6 +129,9 @@ class RunRecord(TypedDict):
     monitor: NotRequired[str]  # what picked the best epoch: "val/f1" (two classes) or "val/macro_f1"
 
 
+LABELS = TypeAdapter(list[str])
+
+
 class RunRecordError(DataError):
     """A ``metrics.json`` this version cannot read: the message names the file and the key."""
 
@@ -170,7 +173,10 @@ def check_run_record(data: Any, source: str | Path) -> RunRecord:
         )
     record = _upgrade(record)
     try:  # the classes first: the other keys' schema depends on them
-        labels = tuple(TypeAdapter(list[str]).validate_python(record.get("labels"), strict=True))
+        labels = tuple(LABELS.validate_python(record.get("labels"), strict=True))
+    except ValidationError as e:
+        raise RunRecordError(_one_line(e, record, source, within="labels")) from None
+    try:
         _schema(labels, record.get("cost") != {}).validate_python(record, strict=True)
     except ValidationError as e:
         raise RunRecordError(_one_line(e, record, source)) from None
@@ -200,11 +206,15 @@ def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _one_line(e: ValidationError, record: dict[str, Any], source: str | Path) -> str:
+def _one_line(
+    e: ValidationError, record: dict[str, Any], source: str | Path, within: str | None = None
+) -> str:
     """The first problem (by key) as ``<file>: key 'a.b' is <value> (<why>)``; a value inside a list is
-    shown as the whole list, named by its key."""
+    shown as the whole list, named by its key. ``within``: the key ``e`` validated on its own."""
     first = min(e.errors(), key=lambda error: [str(part) for part in error["loc"]])
-    loc = first["loc"] if e.title != "list[str]" else ("labels", *first["loc"])
+    loc = (within, *first["loc"]) if within else first["loc"]
+    if within and within not in record:
+        return f"{source}: key {within!r} is missing (metrics.json format {FORMAT_VERSION})"
     path = [str(part) for part in loc[: next((i for i, p in enumerate(loc) if isinstance(p, int)), len(loc))]]
     where = ".".join(path)
     suffix = f"(metrics.json format {FORMAT_VERSION})"
@@ -239,8 +249,8 @@ def write_run_record(output_dir: str | Path, record: Mapping[str, Any]) -> Path:
 def read_run_record(path: str | Path) -> RunRecord:
     """A run's ``metrics.json``, checked against ``RunRecord``."""
     try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as e:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise RunRecordError(f"{path}: not JSON ({e})") from None
     return check_run_record(data, path)
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 
 import lightning as L
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
+from headswap.app import threads
 from headswap.app.checks import SEED_RANGE, int_setting
 
 
@@ -24,26 +23,21 @@ def overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def threads_per_job(cfg: DictConfig) -> int | None:
-    """``threads`` if set; under a parallel launcher, cores shared among its jobs; else torch's."""
-    if cfg.get("threads") is not None:
-        return int_setting(cfg, "threads", 1, nullable=True)
-    if not in_multirun():
-        return None
-    n_jobs = HydraConfig.get().launcher.get("n_jobs")
-    if n_jobs is None:
-        return None
-    cores = os.cpu_count() or 1
-    return max(1, cores // (cores if n_jobs < 1 else n_jobs))
+def thread_choice(cfg: DictConfig) -> threads.ThreadChoice:
+    """``threads=N`` if set; under a parallel launcher, the CPUs shared among its jobs; else the CPUs other
+    work leaves free (``headswap.app.threads``)."""
+    setting = int_setting(cfg, "threads", 1, nullable=True) if cfg.get("threads") is not None else None
+    jobs = HydraConfig.get().launcher.get("n_jobs") if in_multirun() else None
+    return threads.choose(setting, jobs)
 
 
-def configure_runtime(cfg: DictConfig) -> None:
-    """Threads per process (so parallel jobs do not oversubscribe cores), a valid seed, and warnings we
-    silence knowingly."""
+def configure_runtime(cfg: DictConfig) -> threads.ThreadChoice:
+    """Threads for this job (``thread_choice``), a valid seed, and warnings we silence knowingly. Returns
+    the threads chosen, and why, for the settings line."""
     int_setting(cfg, "seed", *SEED_RANGE, nullable=True)
-    threads = threads_per_job(cfg)
-    if threads is not None:
-        torch.set_num_threads(threads)
+    choice = threads.use(thread_choice(cfg))
+    with open_dict(cfg):
+        cfg.threads_chosen = f"{choice.threads} ({choice.why})"  # what the settings line prints
     # The data is a few thousand pre-tokenized tensors: worker processes would cost more than they save.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Tiny validation sets give batches smaller than the batch size; the count is passed explicitly.
@@ -55,6 +49,7 @@ def configure_runtime(cfg: DictConfig) -> None:
     # Lightning's info lines (GPU/TPU available, a litlogger tip, checkpoint restores) on every Trainer;
     # its warnings go through the same logger at WARNING and still show.
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    return choice
 
 
 def seed_everything(seed: int | None) -> None:

@@ -58,9 +58,9 @@ def stratified_group_split(
         rng.shuffle(by_class[label])
         for part, rows in _place_class(by_class[label], test_fraction, val_fraction).items():
             parts[part].extend(rows)
-        n = sum(len(g) for g in by_class[label])
-        what = f"class {names[label]!r} has {n} examples"
-        _check_every_part_has(label, what, parts, labels, (test_fraction, val_fraction))
+        _check_every_part_has(
+            label, names[label], by_class[label], parts, labels, (test_fraction, val_fraction)
+        )
     dup = [g for g in groups if len(g) > 1]
     return Split(
         train=sorted(parts["train"]),
@@ -103,17 +103,28 @@ def _place_class(
 
 
 def _check_every_part_has(
-    label: int, what: str, parts: dict[str, list[int]], labels: Sequence[int], fractions: tuple[float, float]
+    label: int,
+    name: str,
+    groups: list[list[int]],
+    parts: dict[str, list[int]],
+    labels: Sequence[int],
+    fractions: tuple[float, float],
 ) -> None:
     """One example of the class in train and test (and val, when there is one), or one line saying so and
-    naming the ``data.min_per_class`` that drops such classes."""
+    naming the ``data.min_per_class`` that drops such a class."""
     test_fraction, val_fraction = fractions
-    for part, needed in (("train", 1), ("test", 1), ("val", 1 if val_fraction else 0)):
-        if sum(1 for i in parts[part] if labels[i] == label) < needed:
-            k = smallest_class(test_fraction, val_fraction)
+    n, needed = sum(len(g) for g in groups), smallest_class(test_fraction, val_fraction)
+    for part, wanted in (("train", 1), ("test", 1), ("val", 1 if val_fraction else 0)):
+        if sum(1 for i in parts[part] if labels[i] == label) < wanted:
+            why = (
+                "too few"
+                if n < needed
+                else f"in {len(groups)} distinct texts, whose duplicates stay together, too few"
+            )
             raise DataError(
-                f"{what}, too few to put one in the {part} part; add data, change data.test_fraction / "
-                f"data.val_fraction, or set data.min_per_class={k} to drop the classes with fewer examples"
+                f"class {name!r} has {n} examples, {why} to put one in the {part} part; add data, change "
+                f"data.test_fraction / data.val_fraction, or set data.min_per_class={max(needed, n + 1)} "
+                "to drop the classes with fewer examples"
             )
 
 

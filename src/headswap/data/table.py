@@ -108,10 +108,10 @@ class TableSource:
         if len(labels) != 2 or (positive not in labels and negative is None):
             return
         if labels[1] != positive if positive in labels else labels[0] != negative:
-            wanted = [
-                negative or next(x for x in labels if x != positive),
-                positive if positive in labels else labels[1],
-            ]
+            if positive in labels:
+                wanted = [next(x for x in labels if x != positive), positive]
+            else:
+                wanted = [negative, next(x for x in labels if x != negative)]
             self._fail(
                 f"data.labels={list(labels)} makes {labels[1]!r} the positive class (the second) but "
                 f"data.positive_label={positive!r}, data.negative_label={negative!r}",

@@ -52,23 +52,24 @@ def export(run_dir: str | Path, out_dir: str | Path | None = None, int8: bool = 
     out = Path(out_dir) if out_dir is not None else run.dir / "export"
     example = run.batch(["an example message", "a longer example message, to pad the first"])
     module = Probabilities(run.classifier, run.temperature).eval()
-    model_file = atomic_write(out / "model.onnx", lambda f: write_onnx(module, example, f))
-    stale = out / "model.int8.onnx"  # quantised from the model.onnx just replaced: it no longer agrees
-    if not int8 and stale.is_file():
+    stale = out / "model.int8.onnx"  # quantised from the model.onnx about to be replaced
+    if stale.is_file():
         stale.unlink()
-        print(f"removed {stale}: it was made from the earlier model.onnx (--int8 makes it again)")
+        if not int8:
+            print(f"removed {stale}: it was made from the earlier model.onnx (--int8 makes it again)")
+    model_file = atomic_write(out / "model.onnx", lambda f: write_onnx(module, example, f))
     settings = preprocessing(run, out)
+    write_json(out / "preprocessing.json", settings)  # the files agree from here on, int8 or not
     if int8:
         from headswap.training.quantise import quantise  # onnxruntime's quantisation and the test split
 
-        settings["int8"] = quantise(run, model_file, out / "model.int8.onnx")
-        q = settings["int8"]
+        settings["int8"] = q = quantise(run, model_file, stale)
         print(
             f"int8: {q['model']}: test {q['metric']} {q['fp32']:.4f} -> {q['int8']:.4f} "
             f"({q['change']:+.4f}); largest probability difference {q['max_probability_difference']:.4f} "
             f"over {q['texts']} test texts"
         )
-    write_json(out / "preprocessing.json", settings)
+        write_json(out / "preprocessing.json", settings)
     return model_file
 
 

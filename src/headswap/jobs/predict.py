@@ -19,6 +19,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO
 
+from headswap.app import threads
 from headswap.app.one_line import exit_code_on_interrupt, one_line_errors
 from headswap.errors import ConfigError, DataError
 from headswap.training.finished_run import LoadedRun, load_finished_run, load_run
@@ -159,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64, help="texts per batch (default 64)")
     parser.add_argument("--onnx", action="store_true", help="run RUN_DIR/export/model.onnx in onnxruntime")
     parser.add_argument(
+        "--threads", type=int, help="torch threads (default: the CPUs other work leaves free)"
+    )
+    parser.add_argument(
         "--tuned-threshold",
         action="store_true",
         help="two classes: the threshold that maximised validation F1 in training, instead of 0.5",
@@ -171,8 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def classify_all(args: argparse.Namespace) -> None:
     """Every input text classified and printed, a window of batches at a time."""
-    if args.batch_size < 1 or (args.top_k is not None and args.top_k < 1):
-        raise ConfigError("--batch-size and --top-k take a positive whole number")
+    if args.batch_size < 1 or (args.top_k is not None and args.top_k < 1) or (args.threads or 1) < 1:
+        raise ConfigError("--batch-size, --top-k and --threads take a positive whole number")
+    threads.use(threads.choose(args.threads))
     texts = input_texts(args)
     first = list(islice(texts, 1))
     if not first:

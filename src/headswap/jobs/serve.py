@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from headswap.app import threads
 from headswap.app.one_line import one_line_errors
 from headswap.errors import ConfigError
 from headswap.serving.api import ClassifyAPI, build_server
@@ -63,17 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tuned-threshold", action="store_true", help="binary runs: validation-F1 threshold")
     parser.add_argument("--max-batch-size", type=int, default=16, help="requests per forward pass; 1: off")
     parser.add_argument("--batch-timeout", type=float, default=0.01, help="seconds to wait to fill a batch")
+    parser.add_argument("--threads", type=int, help="torch threads (default: CPUs other work leaves free)")
     args = parser.parse_args(argv)
     with one_line_errors():
         if not 0 < args.port < 65536:
             raise ConfigError(f"--port {args.port} is not a port: pass 1 to 65535")
         check_port_free(args.host, args.port)  # before minutes of model loading, not after
-        if args.max_batch_size < 1 or args.batch_timeout < 0:
-            raise ConfigError("--max-batch-size must be >= 1 and --batch-timeout >= 0")
+        if args.max_batch_size < 1 or args.batch_timeout < 0 or (args.threads or 1) < 1:
+            raise ConfigError("--max-batch-size and --threads must be >= 1 and --batch-timeout >= 0")
+        n_threads = threads.choose(args.threads).threads  # before this process gets busy loading
         # Loaded once here so a bad run folder ends in one line; the worker process loads its own copy.
         load_run(args.run_dir, args.onnx).threshold(args.tuned_threshold)
         api = ClassifyAPI(
-            args.run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout
+            args.run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout, n_threads
         )
     stop_on_sigterm()
     build_server(api).run(

@@ -28,21 +28,27 @@ def maxrss_mb(ru_maxrss: int) -> float:
 PROC = Path("/proc/self")
 
 
+_peak_was_reset = False  # process state, as the kernel's peak is: has reset_peak_rss ever succeeded here
+
+
 def reset_peak_rss() -> None:
     """Start the peak over from the memory the process holds now (Linux: ``clear_refs`` 5), so each run of a
-    sweep in one process reports its own; elsewhere the peak stays the process's."""
+    sweep in one process reports its own; where that is refused the peak stays the process's."""
+    global _peak_was_reset
     try:
         (PROC / "clear_refs").write_text("5")
     except OSError:
-        pass
+        return
+    _peak_was_reset = True
 
 
 def peak_rss() -> tuple[float, str]:
-    """The resident memory's high-water mark in MB, and whose it is: ``run`` (Linux's ``VmHWM``, since the
-    last ``reset_peak_rss``) or ``process`` (``getrusage``: everything the process did so far)."""
+    """The resident memory's high-water mark in MB, and whose it is: ``run`` (Linux's ``VmHWM``, since
+    ``reset_peak_rss`` succeeded) or ``process`` (everything the process did so far)."""
     try:
         status = (PROC / "status").read_text().splitlines()
-        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024, "run"
+        peak = int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
+        return peak, "run" if _peak_was_reset else "process"
     except (OSError, StopIteration):
         return maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss), "process"
 

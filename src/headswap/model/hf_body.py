@@ -111,6 +111,20 @@ def _transformers() -> Any:
     return transformers
 
 
+def from_pretrained(auto: str, directory: str) -> Any:
+    """``transformers.<auto>.from_pretrained`` on a local directory, never running code it holds: a model
+    folder may have come with someone's run folder. What it cannot load ends in one line naming it."""
+    try:
+        return getattr(_transformers(), auto).from_pretrained(
+            directory, local_files_only=True, trust_remote_code=False
+        )
+    except (ValueError, OSError) as e:
+        problem = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(
+            f"body.path={directory}: {auto} cannot load it ({problem})", key="body.path"
+        ) from None
+
+
 class HFTokenizer:
     """A model's own tokenizer (``AutoTokenizer``) with the interface of ``ByteTokenizer``.
 
@@ -120,7 +134,7 @@ class HFTokenizer:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(model_dir(path))
-        self._tokenizer = _transformers().AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        self._tokenizer = from_pretrained("AutoTokenizer", self.path)
         if self._tokenizer.pad_token_id is None:
             raise ConfigError(f"body.path={path}: the tokenizer has no padding token; choose another model")
         self.pad_id: int = self._tokenizer.pad_token_id
@@ -245,7 +259,7 @@ def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None 
     ``d_model`` is the hidden size the config sized the pool for; it must match the model's.
     """
     directory = model_dir(path)
-    encoder = _transformers().AutoModel.from_pretrained(str(directory), local_files_only=True)
+    encoder = from_pretrained("AutoModel", str(directory))
     if getattr(encoder, "pooler", None) is not None:
         encoder.pooler = None  # BERT's tanh pooler feeds its own next-sentence head, not ours
     body = HFBody(encoder, name or directory.name)

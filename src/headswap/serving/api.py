@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.exceptions import HTTPException
 
+from headswap.app import threads
 from headswap.task import Task
 from headswap.training.finished_run import load_run
 
@@ -80,15 +81,18 @@ class ClassifyAPI(ls.LitAPI):
         tuned_threshold: bool,
         max_batch_size: int,
         batch_timeout: float,
+        n_threads: int = 1,
     ) -> None:
         super().__init__(max_batch_size=max_batch_size, batch_timeout=batch_timeout)
         self.run_dir, self.onnx, self.tuned_threshold = str(run_dir), onnx, tuned_threshold
+        self.n_threads = n_threads  # chosen before the server starts: its own start-up would count as load
 
     def setup(self, device: str) -> None:
         """Load in the worker process (models are not sent between processes). Ctrl-C reaches every
         process of the terminal's group: the worker leaves stopping to the server, which ends it."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        threads.use(threads.ThreadChoice(self.n_threads, "chosen by serve"))
         self.scorer = load_run(self.run_dir, self.onnx)
         self.threshold = self.scorer.threshold(self.tuned_threshold)  # None: N classes, argmax
 
@@ -119,11 +123,9 @@ class ClassifyAPI(ls.LitAPI):
     def answer_alone(self, texts: list[str]) -> list[dict] | Failed:
         try:
             return self.answer([texts])[0]
-        except Exception as e:
-            logger.exception("a request failed on its own")
-            return Failed(
-                f"the model could not classify these texts ({type(e).__name__}: {e})".splitlines()[0]
-            )
+        except Exception:
+            logger.exception("a request failed on its own")  # the why stays in the server's log
+            return Failed("the model could not classify these texts; the server's log says why")
 
     def encode_response(self, output: list[dict] | Failed) -> Any:
         if isinstance(output, Failed):  # this request's own error; the batch's others got their answers

@@ -20,5 +20,5 @@ class CompareOnMultirunEnd(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             compare_and_report(sweep_dir)
-        except UserError as e:  # a report problem must not hide the jobs' own results
+        except (UserError, OSError) as e:  # a report problem must not hide the jobs' own results
             log.error("comparison of %s failed: %s", sweep_dir, e)

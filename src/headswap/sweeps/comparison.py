@@ -21,6 +21,7 @@ from typing import Any
 
 from hydra.core.override_parser.types import Override
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 
 from headswap.errors import DataError
@@ -158,13 +159,13 @@ def _pair_rows(c: Comparison) -> list[list[str]]:
 def render(c: Comparison) -> Group:
     table = Table(
         title=f"by validation {_words(c.monitor)}; test metrics beside it (mean ± std over seeds): "
-        f"{c.sweep_dir}",
+        f"{escape(str(c.sweep_dir))}",
         title_justify="left",
     )
     for col in _header(c):
         table.add_column(col, justify="left" if col == "group" else "right")
     for row in _rows(c):
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     parts: list[Any] = [table]
     if c.pairs:
         paired = Table(
@@ -173,10 +174,12 @@ def render(c: Comparison) -> Group:
         for col in _pair_header(c):
             paired.add_column(col)
         for row in _pair_rows(c):
-            paired.add_row(*row)
+            paired.add_row(*map(escape, row))
         parts.append(paired)
     for job in c.failed:
-        parts.append(f"[red]failed or missing:[/red] {job.dir.relative_to(c.sweep_dir)}: {job.error}")
+        parts.append(
+            f"[red]failed or missing:[/red] {escape(f'{job.dir.relative_to(c.sweep_dir)}: {job.error}')}"
+        )
     return Group(*parts)
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 
 from headswap.confusion import draw_confusion
 from headswap.io import write_png
+from headswap.stats import Estimate
 from headswap.sweeps.multirun import Comparison
 
 
@@ -21,8 +22,10 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def _err(half_width: float) -> float:
-    return 0.0 if math.isnan(half_width) else half_width
+def _err(e: Estimate) -> tuple[float, float]:
+    """How far the interval reaches below and above the mean: clipped at the figure's range, so not
+    always symmetric; none for one run."""
+    return (0.0, 0.0) if math.isnan(e.half_width) else (e.mean - e.low, e.high - e.mean)
 
 
 def f1_by_group(c: Comparison, path: Path) -> Path:
@@ -30,7 +33,7 @@ def f1_by_group(c: Comparison, path: Path) -> Path:
     names = [g.name for g in c.groups]
     key = c.headline
     means = [g.scores[key].mean for g in c.groups]
-    ax.bar(names, means, yerr=[_err(g.scores[key].half_width) for g in c.groups], capsize=4, color="#8fb3d9")
+    ax.bar(names, means, yerr=list(zip(*(_err(g.scores[key]) for g in c.groups))), capsize=4, color="#8fb3d9")
     for i, g in enumerate(c.groups):
         ax.scatter([i] * len(g.jobs), [j.metrics["test"][key] for j in g.jobs], color="k", s=10, zorder=3)
     ax.set_ylabel(f"test {key} (mean, 95% CI, runs)")
@@ -48,7 +51,7 @@ def f1_vs_time(c: Comparison, path: Path) -> Path:
         ax.errorbar(
             x,
             g.scores[c.headline].mean,
-            yerr=_err(g.scores[c.headline].half_width),
+            yerr=[[bound] for bound in _err(g.scores[c.headline])],
             fmt="o",
             capsize=4,
             label=g.name,

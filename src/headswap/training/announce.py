@@ -34,6 +34,7 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
             f"seed={cfg.seed}",
             f"precision={cfg.trainer.precision}",
             f"group_by_length={str(datamodule.config.group_by_length).lower()}",
+            *([f"threads={cfg.threads_chosen}"] if cfg.get("threads_chosen") else []),
         ]
     )
 

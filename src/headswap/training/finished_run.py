@@ -172,14 +172,21 @@ def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> 
         raise MissingExtra(f"--onnx needs onnxruntime ({e}): pip install onnxruntime") from None
     with moved_body_explained(run_dir):
         tokenizer = build(cfg, "body.tokenizer")
-    session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()  # what the job chose (headswap.app.threads)
+    session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
     return OnnxRun(run_dir, cfg, record, tokenizer, cfg.data.max_len, session)
 
 
-def run_precision(cfg: DictConfig) -> tuple[str, str | None]:
-    """The saved ``trainer.precision`` as BF16 or FP32, and a note when it could not be used."""
+def run_precision(cfg: DictConfig, record: RunRecord | None = None) -> tuple[str, str | None]:
+    """The precision the run trained under, as BF16 or FP32, and a note when it could not be used. The
+    record's (what the trainer used) comes first: the saved ``trainer.precision`` may be an automatic
+    choice that resolves differently on this machine."""
+    trained = ((record or {}).get("cost") or {}).get("precision")
     try:
-        value = OmegaConf.select(cfg, "trainer.precision", default=FP32, throw_on_resolution_failure=True)
+        value = trained or OmegaConf.select(
+            cfg, "trainer.precision", default=FP32, throw_on_resolution_failure=True
+        )
     except Exception:  # a resolver this process does not have (an automatic choice made at training)
         raw = OmegaConf.to_container(cfg.trainer, resolve=False).get("precision")  # type: ignore[union-attr]
         return FP32, f"trainer.precision {raw!r} does not resolve here: predicting in 32-bit"
@@ -225,7 +232,9 @@ def check_own_targets(node: Any, key: str, source: Path | str) -> None:
     elif isinstance(node, dict):
         for name, value in node.items():
             where = f"{key}.{name}"
-            if name in ("_args_", "_partial_") or (name == "_target_" and value not in OWN):
+            if name in ("_args_", "_partial_") or (
+                name == "_target_" and (not isinstance(value, str) or value not in OWN)
+            ):
                 raise DataError(
                     f"{source}: {where}={value!r} is refused: a run folder's config may name only headswap's "
                     "own bodies, tokenizers, pools and data, and runs no other code; re-create the run",
@@ -235,9 +244,12 @@ def check_own_targets(node: Any, key: str, source: Path | str) -> None:
 
 
 def build(cfg: DictConfig, key: str, **extra: Any) -> Any:
-    """The object at ``key``, built by the constructors its (checked) ``_target_``s name; ``extra``
-    keyword arguments go to the outermost one."""
-    return _construct(resolved(cfg, key), **extra)
+    """The object at ``key``, built by the constructors its ``_target_``s name, each checked against
+    ``OWN`` in the very values built (not an earlier resolution of them); ``extra`` keyword arguments go
+    to the outermost one."""
+    node = resolved(cfg, key)
+    check_own_targets(node, key, "the run's config")
+    return _construct(node, **extra)
 
 
 def _construct(node: Any, **extra: Any) -> Any:
@@ -247,6 +259,8 @@ def _construct(node: Any, **extra: Any) -> Any:
         return node
     kwargs = {k: _construct(v) for k, v in node.items() if not k.startswith("_")}
     if "_target_" not in node:
+        if extra:
+            raise TypeError(f"arguments {sorted(extra)} given for a node that names no _target_")
         return kwargs
     module, _, name = node["_target_"].rpartition(".")
     return getattr(importlib.import_module(module), name)(**kwargs, **extra)
@@ -260,6 +274,12 @@ def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
             "no weights to load; train again with checkpointing on"
         )
     checkpoint = run_dir / record["checkpoint"]
+    if not checkpoint.resolve().is_relative_to(run_dir.resolve()):
+        raise DataError(
+            f"{run_dir / FILE_NAME}: checkpoint={record['checkpoint']!r} lies outside the run folder; a run "
+            "names its checkpoint inside it (checkpoints/...): re-create the run",
+            key="checkpoint",
+        )
     if not checkpoint.is_file():
         raise MissingFile(
             f"{run_dir}: its checkpoint {record['checkpoint']} (epoch {record['best_val']['epoch']}) is "
@@ -282,7 +302,7 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
         tokenizer = build(cfg, "body.tokenizer")
     check_state_dict(classifier.state_dict(), weights, checkpoint)
     classifier.load_state_dict(weights)
-    precision, note = run_precision(cfg)
+    precision, note = run_precision(cfg, record)
     return FinishedRun(
         run_dir, cfg, record, tokenizer, cfg.data.max_len, checkpoint, classifier.eval(), precision, note
     )

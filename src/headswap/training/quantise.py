@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from headswap.errors import DataError
 from headswap.io import atomic_write
 from headswap.scoring import score
 from headswap.training.finished_run import FinishedRun, build, load_onnx_run
@@ -32,9 +33,14 @@ def quantise(run: FinishedRun, model_file: Path, int8_file: Path) -> dict[str, A
             root.setLevel(level)
             staged.unlink(missing_ok=True)
 
-    atomic_write(int8_file, write)
     datamodule = build(run.cfg, "data", tokenizer=run.tokenizer, shuffle_seed=None)  # imports Lightning
     datamodule.setup()
+    if datamodule.label_names != run.labels:  # the data changed since training: another test split
+        raise DataError(
+            f"{run.dir}'s data now has the classes {list(datamodule.label_names)}, not the run's "
+            f"{list(run.labels)}: --int8 scores the run's test split; restore the data, or leave out --int8"
+        )
+    atomic_write(int8_file, write)
     texts, labels = datamodule.texts("test"), datamodule.parts["test"].labels
     fp32 = load_onnx_run(run.dir, model_file).probabilities(texts)  # n x N
     int8 = load_onnx_run(run.dir, int8_file).probabilities(texts)  # n x N
