@@ -25,6 +25,7 @@ from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule
 
 ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "src" / "headswap" / "conf"
 schema.register()
 root_dir = sys.argv[1] if len(sys.argv) > 1 else str(ROOT)
 section = OmegaConf.create(
@@ -38,7 +39,7 @@ section = OmegaConf.create(
     }
 )
 torch.set_num_threads(section.threads)
-with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+with initialize_config_dir(str(CONF), version_base="1.3"):
     cfg = section_config("full", section, torch.device("cpu"))
     with open_dict(cfg):
         cfg.trainer.precision = cfg.trainer.precision  # resolved once, as a run would

@@ -1,19 +1,7 @@
-"""python scripts/baseline.py [data=...] -- classic TF-IDF baselines on the split that training uses."""
+"""python scripts/baseline.py [data=...] -- classic TF-IDF baselines on the split that training uses
+(`headswap baseline`)."""
 
-import hydra
-from omegaconf import DictConfig
-
-from headswap.app import schema
-from headswap.app.launch import run_job
-from headswap.jobs import baseline
-
-schema.register()  # the config schemas and resolvers, before @hydra.main composes the config
-
-
-@hydra.main(version_base="1.3", config_path="../conf", config_name="baseline")
-def main(cfg: DictConfig) -> None:
-    run_job(baseline.run, cfg)
-
+from headswap.cli import baseline
 
 if __name__ == "__main__":
-    main()
+    baseline()

@@ -17,6 +17,7 @@ from headswap.app.one_line import root_cause
 from headswap.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "src" / "headswap" / "conf"  # shipped inside the package
 schema.register()  # as each script does before composing its config
 
 # Small enough for seconds per run, large enough that every split part holds both classes.
@@ -38,7 +39,7 @@ def compose_cfg(
     output in ``tmp_path / output``. One torch thread unless ``threads`` is given: results then do not
     depend on how busy the machine is (a job's default thread count does)."""
     one_thread = [] if any(o.lstrip("+~").startswith("threads=") for o in overrides) else ["threads=1"]
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose(
             config_name,
             overrides=[f"paths.root_dir={tmp_path}", *one_thread, *overrides],

@@ -20,7 +20,7 @@ from headswap.model import BodyConfig, MeanPool, Regime, TransformerBody
 from headswap.training.bodies import pretrained_body
 from headswap.training.build import build_datamodule
 
-from .conftest import ROOT, TINY, compose_cfg, run_train_script
+from .conftest import CONF, TINY, compose_cfg, run_train_script
 
 
 @pytest.mark.parametrize(
@@ -233,7 +233,7 @@ def test_the_pretrained_section_measures_every_regime_both_ways_on_the_device(tm
             "threads": 1,
         }
     )
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
         figures = measure.pretrained(section, lambda c, d: pretrained_body(c, d)[0], torch.device("cpu"))
     assert figures["device"] == "cpu" and figures["rows"] == 48 and figures["epochs"] == 2
     assert set(figures["regimes"]) == set(measure.PRETRAINED_REGIMES)

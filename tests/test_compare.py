@@ -21,7 +21,7 @@ from headswap.run_record import FORMAT_VERSION
 from headswap.sweeps.comparison import compare, compare_and_report, group_name
 from headswap.sweeps.multirun import parse_overrides
 
-from .conftest import ROOT
+from .conftest import CONF
 from .records import sample_record
 
 
@@ -230,7 +230,7 @@ def test_compare_without_a_folder_looks_under_headswap_root(
 
 def test_sweep_folder_names_the_process_like_a_run_folder(tmp_path: Path) -> None:
     """Two ``-m`` sweeps started in the same second get folders of their own."""
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[f"paths.root_dir={tmp_path}"], return_hydra_config=True)
     HydraConfig().set_config(cfg)
     name = Path(cfg.hydra.sweep.dir).name

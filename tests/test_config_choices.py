@@ -16,7 +16,7 @@ from headswap.task import Task
 from headswap.training.build import build_datamodule
 from headswap.training.recipe import class_weights, select_by
 
-from .conftest import ROOT, TINY, assert_refused, compose_cfg
+from .conftest import CONF, TINY, assert_refused, compose_cfg
 
 
 def test_pool_cls_is_refused_on_a_causal_body(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_optuna_minimises_a_monitored_loss_and_maximises_a_score(
 ) -> None:
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     setting = "null" if monitor is None else monitor
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose(
             "train",
             overrides=[

@@ -68,22 +68,11 @@ def test_no_job_imports_another(job: str) -> None:
 
 
 def test_each_script_runs_its_job() -> None:
-    """A script imports its job (the benchmark's lives in benchmarks/, outside the package) and calls it."""
+    """A script calls its command's function: the Hydra jobs' from ``headswap.cli`` (what ``headswap
+    <job>`` runs), the others' ``main`` from their job module."""
     for script in (SRC.parents[1] / "scripts").glob("*.py"):
         tree = ast.parse(script.read_text())
         imported = {
             (n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names
         }
-        home = "benchmarks" if script.stem == "bench" else "headswap.jobs"
-        assert (home, script.stem) in imported, script.name
-
-
-def test_the_package_never_imports_the_benchmarks() -> None:
-    assert not any(n.split(".")[0] == "benchmarks" for path in SRC.rglob("*.py") for n in imports(path))
-
-
-def test_comparison_modules_do_not_import_each_other() -> None:
-    """What a job and a group are lives in ``multirun``; ``plots`` draws them without the comparison."""
-    sweeps = SRC / "sweeps"
-    assert not imports(sweeps / "multirun.py") & {"headswap.sweeps.comparison", "headswap.sweeps.plots"}
-    assert "headswap.sweeps.comparison" not in imports(sweeps / "plots.py")
+        assert ("headswap.cli", script.stem) in imported or ("headswap.jobs", script.stem) in imported, script

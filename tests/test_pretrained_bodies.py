@@ -45,10 +45,7 @@ def test_predict_with_minilm_says_spam_and_ham(minilm_run: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        (
-            "body.path=null",
-            "error: body.path is not set: pass a local model directory, e.g. body.path=/models/bert",
-        ),
+        ("body.path=null", "error: body.path is not set"),
         ("body.path={weightless}", "error: body.path={weightless}: no weights there"),
     ],
 )

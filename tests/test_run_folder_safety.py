@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from headswap.errors import DataError
 from headswap.training.finished_run import BUILT, OWN, load_finished_run
 
-from .conftest import ROOT, run_train_script
+from .conftest import CONF, ROOT, run_train_script
 
 pytestmark = pytest.mark.slow  # trains a run in a subprocess (module fixture)
 
@@ -117,8 +117,8 @@ def test_the_package_of_a_bundled_model_is_a_top_level_name(finished: Path, tmp_
 @pytest.mark.parametrize("group", ["body", "pool", "data"])
 def test_every_shipped_config_names_only_own_constructors(group: str) -> None:
     """What a finished run builds, as each config of the group composes it, passes the check."""
-    choices = [p.stem for p in (ROOT / "conf" / group).glob("*.yaml")]
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+    choices = [p.stem for p in (CONF / group).glob("*.yaml")]
+    with initialize_config_dir(str(CONF), version_base="1.3"):
         for choice in choices:
             overrides = [f"{group}={choice}", *(["data.path=x.csv"] if choice == "csv" else [])]
             cfg = compose("train", overrides=overrides)

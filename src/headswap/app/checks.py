@@ -12,8 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from headswap.data.config import DataConfig
 from headswap.errors import ConfigError
-from headswap.model.hf_body import HFOutline, hf_outline
-from headswap.model.regime import resolve_parts
+from headswap.model.hf_body import HFOutline, hf_outline, hub_revision
+from headswap.model.regime import Regime, resolve_parts
 
 SEED_RANGE = (0, 2**32 - 1)  # what NumPy, seeded by Lightning, accepts
 
@@ -66,6 +66,7 @@ def check_config(cfg: DictConfig) -> None:
     every folder the run writes to can be written.
     """
     check_plain_settings(cfg)
+    pin_hub_revision(cfg)
     check_model(cfg)
     check_writable(cfg.paths.output_dir, "hydra.run.dir (hydra.sweep.dir in a sweep)")
     for name, callback in (cfg.get("callbacks") or {}).items():
@@ -73,6 +74,16 @@ def check_config(cfg: DictConfig) -> None:
             check_writable(callback.dirpath, f"callbacks.{name}.dirpath")
     if cfg.body.get("lm_pretraining", True):  # only a body pre-trained here is cached
         check_writable(cfg.paths.cache_dir, "paths.cache_dir")
+
+
+def pin_hub_revision(cfg: DictConfig) -> None:
+    """A hub id as ``body.path`` becomes ``id@commit``, the commit its cached snapshot holds, before
+    anything reads it: the run's checks, tokenizer, weights, record and saved config then all name one
+    revision, and its predict and serve load that revision later, whatever the hub holds by then."""
+    path = OmegaConf.select(cfg, "body.path")
+    pinned = hub_revision(path) if isinstance(path, str) and path else None
+    if pinned is not None and pinned != path:
+        cfg.body.path = pinned
 
 
 def check_plain_settings(cfg: DictConfig) -> None:
@@ -112,6 +123,12 @@ def positive_numbers(values: Any) -> bool:
 def check_model(cfg: DictConfig) -> None:
     """The regime, body, pool and pre-training settings, alone and together."""
     regime, body, pool = instantiate(cfg.regime), body_outline(cfg.body), instantiate(cfg.pool)
+    if not isinstance(regime, Regime):  # a user's YAML without the schema: its fields are nobody's
+        raise ConfigError(
+            f"regime={cfg.regime.get('name', '?')} is not built on the regime schema: start its YAML with "
+            "defaults: [/schema/regime@_here_, _self_] (README, A regime is data)",
+            key="regime",
+        )
     instantiate(cfg.pretrain)
     for stage in regime.unfreeze:  # a typo in a late stage must not end a run halfway
         resolve_parts(body.parts(), stage["parts"])

@@ -5,6 +5,7 @@ to ``probabilities`` (batch x N, in the order of ``preprocessing.json``'s ``labe
 positive class second; a calibrated run's temperature built in). ``preprocessing.json`` says how texts
 become those inputs; a pretrained body's tokenizer files go to ``tokenizer/`` beside it. ``--int8`` adds
 ``model.int8.onnx`` (onnxruntime's dynamic quantisation) and what it costs on the run's test split.
+``--bundle OUT`` writes instead the run as it travels to another machine (``training/bundle.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from headswap.app.one_line import exit_code_on_interrupt, one_line_errors
+from headswap.errors import ConfigError
 from headswap.io import atomic_write, write_json
 from headswap.model.tokenizer import ByteTokenizer
+from headswap.training.bundle import write_bundle
 from headswap.training.finished_run import FinishedRun, load_finished_run
 
 OPSET = 17
@@ -125,8 +128,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also write model.int8.onnx (dynamic quantisation) and print its change in test F1",
     )
+    parser.add_argument(
+        "--bundle",
+        metavar="OUT",
+        help="instead, write what predict and serve need on another machine to the folder OUT "
+        "(OUT.tar.gz: one file); export first to carry the ONNX model too",
+    )
     args = parser.parse_args(argv)
     # Ctrl-C and SIGTERM end the export through the cleanup that leaves no temporary file behind.
     with exit_code_on_interrupt(), one_line_errors():
-        print(export(args.run_dir, args.out, args.int8))
+        if args.bundle is not None:
+            if args.out is not None or args.int8:
+                raise ConfigError("--bundle writes a bundle only: run --out/--int8 first, then --bundle")
+            print(write_bundle(args.run_dir, args.bundle))
+        else:
+            print(export(args.run_dir, args.out, args.int8))
     return 0

@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("run_dir", help="a run folder that scripts/train.py wrote (logs/train/runs/<time>)")
+    parser.add_argument("run_dir", help="a run folder that train wrote (logs/train/runs/<time>), or a bundle")
     parser.add_argument("texts", nargs="*", help="texts to classify")
     parser.add_argument("--file", help="a UTF-8 file of one text a line; - reads stdin")
     parser.add_argument("--json", action="store_true", help="one JSON object a line, all probabilities")

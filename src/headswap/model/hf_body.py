@@ -1,4 +1,4 @@
-"""A pretrained Hugging Face encoder as a headswap body, read from a local directory and never the hub.
+"""A pretrained Hugging Face encoder as a headswap body, from a local directory or, by id, the hub's cache.
 
 ``HFBody`` gives the encoder the body interface the rest of the project uses: ``(input_ids,
 attention_mask) -> B x T x D``, ``d_model`` and ``parts()`` named like the tiny body's (``embed``,
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,17 @@ INSTALL_HINT = 'pip install -e ".[hf]"'
 
 
 def model_dir(path: str | Path | None) -> Path:
-    """``path`` if it holds a model's config and weights; one line naming the path and the fix if not."""
+    """``path`` if it holds a model's config and weights, a local directory first, else a Hugging Face hub
+    id (``org/name`` or ``org/name@revision``) through the hub's own cache; one line naming the path and
+    the fix if neither."""
     if path is None or str(path) in ("", "???"):
         raise ConfigError(
-            "body.path is not set: pass a local model directory, e.g. body.path=/models/bert", key="body.path"
+            "body.path is not set: pass a local model directory or a hub id, e.g. body.path=/models/bert",
+            key="body.path",
         )
     directory = Path(path).expanduser()
+    if not directory.exists() and HUB_ID.fullmatch(str(path)):
+        directory = hub_snapshot(str(path))
     if not (directory / "config.json").is_file():
         fix = "pass a local Hugging Face model directory (one that save_pretrained wrote)"
         raise ModelPathError(str(path), "no config.json there", fix)
@@ -38,6 +44,55 @@ def model_dir(path: str | Path | None) -> Path:
         fix = "copy the model's weight file into it"
         raise ModelPathError(str(path), f"no weights there ({' or '.join(WEIGHT_FILES)})", fix)
     return directory
+
+
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?(@[\w.-]+)?")  # bert-base-uncased, org/name@revision
+HUB_FILES = [
+    "*.json",
+    "*.txt",
+    "*.model",
+    "model.safetensors",
+]  # config, tokenizer, weights; no other formats
+
+
+def hub_snapshot(spec: str) -> Path:
+    """The local snapshot of hub model ``spec`` (``id`` or ``id@revision``), downloaded into Hugging Face's
+    cache where the hub is reachable; with ``HF_HUB_OFFLINE=1`` or no network, the cached one. Its folder
+    is named by the commit it holds (``hub_revision``)."""
+    repo_id, _, revision = spec.partition("@")
+    hub = _hub()
+    try:
+        folder = Path(hub.snapshot_download(repo_id, revision=revision or None, allow_patterns=HUB_FILES))
+        if not (folder / "model.safetensors").is_file():  # an older repository: PyTorch's own format
+            hub.hf_hub_download(repo_id, "pytorch_model.bin", revision=folder.name)
+    except hub.errors.LocalEntryNotFoundError:
+        fix = f"download it where there is a network (hf download {repo_id}) or pass a local directory"
+        raise ModelPathError(
+            spec, "no such local directory, and not in the Hugging Face cache (offline)", fix
+        ) from None
+    except (hub.errors.RepositoryNotFoundError, hub.errors.RevisionNotFoundError) as e:
+        what = "revision" if isinstance(e, hub.errors.RevisionNotFoundError) else "model"
+        fix = "check the id (https://huggingface.co/models) or pass a local directory"
+        raise ModelPathError(
+            spec, f"no such local directory, and no such {what} on the Hugging Face hub", fix
+        ) from None
+    return folder
+
+
+def hub_revision(path: str | Path) -> str | None:
+    """``path``'s hub commit (``id@commit``) where it names a hub model, else None (a local directory)."""
+    if Path(path).expanduser().exists() or not HUB_ID.fullmatch(str(path)):
+        return None
+    return f"{str(path).partition('@')[0]}@{hub_snapshot(str(path)).name}"
+
+
+def _hub() -> Any:
+    try:
+        import huggingface_hub
+        import huggingface_hub.errors
+    except ModuleNotFoundError:
+        raise MissingExtra(f"a hub id as body.path needs huggingface_hub: {INSTALL_HINT}") from None
+    return huggingface_hub
 
 
 def package_model_dir(package: str, subdir: str = "model") -> str:
@@ -262,13 +317,21 @@ def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None 
     encoder = from_pretrained("AutoModel", str(directory))
     if getattr(encoder, "pooler", None) is not None:
         encoder.pooler = None  # BERT's tanh pooler feeds its own next-sentence head, not ours
-    body = HFBody(encoder, name or directory.name)
+    body = HFBody(encoder, name or display_name(path))
     if d_model is not None and d_model != body.d_model:
         raise ConfigError(
             f"body.model.d_model={d_model} but the model at {path} has hidden size {body.d_model}: "
             "leave body.model.d_model unset"
         )
     return body
+
+
+def display_name(path: str | Path) -> str:
+    """What a body is called when ``body.name`` is not set: a directory's name, or a hub id's last part
+    (``sentence-transformers/all-MiniLM-L6-v2@abc`` -> ``all-MiniLM-L6-v2``)."""
+    if Path(path).expanduser().exists():
+        return Path(path).expanduser().name
+    return str(path).partition("@")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 class _LayerInputs(Exception):

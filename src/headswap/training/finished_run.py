@@ -13,8 +13,12 @@ No Lightning here: predicting starts in a second.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
+import shutil
+import tarfile
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +40,8 @@ from headswap.task import Task
 
 NOT_A_RUN = "pass a folder that scripts/train.py wrote, such as logs/train/runs/<time>"
 PREFIX = "classifier."  # the training module's attribute holding the Classifier
+BODY_IN_BUNDLE = "body"  # a bundle's copy of a pretrained body's folder, read in place of body.path
+BUNDLE_SUFFIXES = (".tar.gz", ".tgz")  # a bundle packed into one file (headswap export --bundle)
 BUILT = ("body.model", "body.tokenizer", "pool", "data")  # what a finished run builds from its config
 OWN = frozenset(
     {
@@ -159,7 +165,7 @@ class OnnxRun(LoadedRun):
 
 def load_onnx_run(run_dir: str | Path, model_file: str | Path | None = None) -> OnnxRun:
     """The run's tokenizer with its exported model (default ``RUN_DIR/export/model.onnx``)."""
-    run_dir = Path(run_dir)
+    run_dir = unpacked(run_dir)
     cfg, record = load_config(run_dir)
     model_file = Path(model_file) if model_file is not None else run_dir / "export" / "model.onnx"
     if not model_file.is_file():
@@ -208,6 +214,8 @@ def load_config(run_dir: str | Path) -> tuple[DictConfig, RunRecord]:
     register_resolvers()  # the saved config names the resolvers it was composed with
     record = read_run_record(run_dir / FILE_NAME)
     cfg = OmegaConf.load(config_file)
+    if (run_dir / BODY_IN_BUNDLE).is_dir():  # a bundle carries its body: the trained-on path is elsewhere
+        OmegaConf.update(cfg, "body.path", str((run_dir / BODY_IN_BUNDLE).resolve()), force_add=True)
     with moved_body_explained(run_dir):
         for key in BUILT:
             check_own_targets(resolved(cfg, key, config_file), key, config_file)  # before anything is built
@@ -266,6 +274,23 @@ def _construct(node: Any, **extra: Any) -> Any:
     return getattr(importlib.import_module(module), name)(**kwargs, **extra)
 
 
+def unpacked(path: str | Path) -> Path:
+    """``path`` itself for a folder; a ``.tar.gz`` bundle unpacked into a temporary folder removed at exit.
+    Members are unpacked as data only (no links out, no absolute paths, no devices)."""
+    path = Path(path)
+    if not (path.is_file() and path.name.endswith(BUNDLE_SUFFIXES)):
+        return path
+    folder = Path(tempfile.mkdtemp(prefix="headswap-bundle-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            tar.extractall(folder, filter="data")
+    except (tarfile.TarError, OSError) as e:
+        problem = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(f"{path}: not a bundle that headswap export --bundle wrote ({problem})") from None
+    return folder
+
+
 def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
     """The checkpoint the run's figures come from, or one line saying why there is none."""
     if record["checkpoint"] is None:
@@ -289,8 +314,9 @@ def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
 
 
 def load_finished_run(run_dir: str | Path) -> FinishedRun:
-    """The run in ``run_dir`` with its best weights; one line naming what is missing or does not fit."""
-    run_dir = Path(run_dir)
+    """The run in ``run_dir`` (a run folder or a bundle) with its best weights; one line naming what is
+    missing or does not fit."""
+    run_dir = unpacked(run_dir)
     cfg, record = load_config(run_dir)
     checkpoint = best_checkpoint(run_dir, record)
     state = safe_load(checkpoint)
