@@ -6,6 +6,7 @@ import pytest
 
 from headswap.data.examples import Example
 from headswap.data.table import SMSSpamCollection, TableSource
+from headswap.errors import DataError
 
 COMMENTS = (
     "text,label\n"
@@ -276,3 +277,38 @@ def test_an_empty_label_names_the_labels_the_file_has(tmp_path):
     message = str(err.value)
     assert "line 4: empty label (expected labels seen so far: 'alarm', 'music')" in message
     assert "spam" not in message
+
+
+def jsonl(tmp_path: Path, *lines: str) -> Path:
+    return write(tmp_path, "comments.jsonl", "\n".join(lines) + "\n")
+
+
+def test_json_lines_read_their_keys_as_the_columns(tmp_path):
+    path = jsonl(
+        tmp_path,
+        '{"comment": "Great video! Learned a lot", "spam": 0, "id": 7}',
+        "",
+        '{"comment": "Check out my channel \\u2014 free giftcards!!!", "spam": 1}',
+    )
+    source = TableSource(str(path), text_column="comment", label_column="spam", positive_label="1")
+    assert source.load() == [
+        Example("Great video! Learned a lot", 0),
+        Example("Check out my channel \u2014 free giftcards!!!", 1),
+    ]
+    assert source.label_names == ("0", "1")
+
+
+@pytest.mark.parametrize(
+    ("line", "what"),
+    [
+        ('{"text": "hi", "label": ', "not JSON"),
+        ('["hi", "ham"]', "no 'text' and 'label' keys"),
+        ('{"text": "hi", "lable": "ham"}', "no 'text' and 'label' keys"),
+        ('{"text": ["hi"], "label": "ham"}', "the text must be a string"),
+    ],
+)
+def test_a_bad_json_line_is_named(tmp_path, line: str, what: str):
+    path = jsonl(tmp_path, '{"text": "WIN", "label": "spam"}', '{"text": "ok", "label": "ham"}', line)
+    with pytest.raises(DataError, match=fails(path, "line 3", re.escape(what))) as err:
+        TableSource(str(path)).load()
+    assert "\n" not in str(err.value)

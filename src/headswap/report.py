@@ -171,6 +171,18 @@ def render_split(data: DataStats, task: Task) -> Group:
         f"{data['duplicate_groups']} texts occur more than once ({data['duplicate_rows']} rows); "
         f"{data['truncated']} texts truncated to {data['max_len']} tokens"
     ]
+    sources = data.get("parts_from") or {}
+    own = {part: path for part, path in sources.items() if path != "training file"}
+    if own:
+        notes.append(
+            "from files of their own: " + escape(", ".join(f"{p} {path}" for p, path in own.items()))
+        )
+    if data.get("test_overlap") is not None:
+        notes.append(f"{data['test_overlap']} training-file rows hold a text of the test file")
+    budget = data.get("budget")
+    if budget:
+        per_part = ", ".join(f"{k}={v}" for k, v in budget.items() if v is not None)
+        notes.append(f"label budget: {escape(per_part)} (examples per class)")
     notes += [f"[yellow]warning:[/yellow] {escape(w)}" for w in data.get("warnings", [])]
     return Group(table, *notes)
 

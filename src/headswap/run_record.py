@@ -94,6 +94,9 @@ class DataStats(TypedDict):
     truncated: int
     max_len: int
     warnings: NotRequired[list[str]]  # what about the split could mislead (data.split.split_warnings)
+    parts_from: NotRequired[dict[str, str]]  # part -> the file it came from, or "training file"
+    test_overlap: NotRequired[int]  # with a test file: training-file rows holding one of its texts
+    budget: NotRequired[dict[str, int | None]]  # train_per_class, val_per_class, sample_seed
 
 
 class RunTime(TypedDict):

@@ -26,7 +26,7 @@ from omegaconf import MISSING
 
 from headswap.app.resolvers import register_resolvers
 from headswap.data import TableSource
-from headswap.data.config import DataConfig
+from headswap.data.config import DataConfig, OwnParts
 from headswap.lit.pretraining import PretrainConfig
 from headswap.model.body import BodyConfig
 from headswap.model.regime import Regime
@@ -93,7 +93,7 @@ def register() -> None:
     cs.store(
         group="schema",
         name="data_table",
-        node=schema_of(DataConfig, "headswap.lit.datamodule.table_datamodule", also=(TableSource,)),
+        node=schema_of(DataConfig, "headswap.lit.datamodule.table_datamodule", also=(TableSource, OwnParts)),
     )
     cs.store(
         group="schema",

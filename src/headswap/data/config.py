@@ -23,6 +23,12 @@ class DataConfig:
     # little compute goes on padding. Such batches follow the label (spam runs long), which is why the head
     # standardises by running statistics, not each batch's own (``model.classifier.Standardize``).
     group_by_length: bool = True
+    # Label budgets: K examples of each class of the part (null: all), drawn by sample_seed (null: the
+    # run's seed), so the regimes of a sweep train on one sample. Few labels: see README, "Few labels".
+    train_per_class: int | None = None
+    val_per_class: int | None = None
+    sample_seed: int | None = None
+    drop_test_overlap: bool = False  # with a test file: leave training-file rows whose text it holds out
 
     def __post_init__(self) -> None:
         if self.max_len < 2:
@@ -32,5 +38,21 @@ class DataConfig:
             )
         if self.batch_size < 1:
             raise ConfigError(f"data.batch_size={self.batch_size} must be >= 1")
+        for name in ("train_per_class", "val_per_class"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(
+                    f"data.{name}={value} must be >= 1, or null for every example", key=f"data.{name}"
+                )
         if self.min_per_class < 0:
             raise ConfigError(f"data.min_per_class={self.min_per_class} must be >= 0 (0 drops no class)")
+
+
+@dataclass
+class OwnParts:
+    """A user's own validation and test files (``data=csv``), read with the training file's settings. A
+    test file is the test part as it is, and the training file is then split into train and validation
+    only; a validation file likewise replaces the split's validation part."""
+
+    val_path: str | None = None
+    test_path: str | None = None

@@ -26,6 +26,7 @@ def stratified_group_split(
     val_fraction: float,
     seed: int,
     label_names: Sequence[str] | None = None,
+    test_file: bool = False,
 ) -> Split:
     """Split indices so each part keeps the class balance and no text occurs in two parts.
 
@@ -36,8 +37,11 @@ def stratified_group_split(
     per class. A group of identical texts is labelled by its majority label and moves as one unit,
     so a test message never appears word for word in train (which would flatter every model); groups
     are placed so that every part keeps its share of each class as closely as their sizes allow.
+    With ``test_file`` the test part comes from a file of its own: this splits train and validation only.
     """
-    if not 0.0 < test_fraction < 1.0:
+    if test_file:
+        test_fraction = 0.0
+    elif not 0.0 < test_fraction < 1.0:
         raise ConfigError(f"data.test_fraction={test_fraction} must be in (0, 1)")
     if not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction={val_fraction} must be in [0, 1)")
@@ -114,7 +118,11 @@ def _check_every_part_has(
     naming the ``data.min_per_class`` that drops such a class."""
     test_fraction, val_fraction = fractions
     n, needed = sum(len(g) for g in groups), smallest_class(test_fraction, val_fraction)
-    for part, wanted in (("train", 1), ("test", 1), ("val", 1 if val_fraction else 0)):
+    for part, wanted in (
+        ("train", 1),
+        ("test", 1 if test_fraction else 0),
+        ("val", 1 if val_fraction else 0),
+    ):
         if sum(1 for i in parts[part] if labels[i] == label) < wanted:
             why = (
                 "too few"
@@ -134,7 +142,11 @@ def smallest_class(test_fraction: float, val_fraction: float) -> int:
     while True:
         n_test = round(n * test_fraction)
         n_val = round((n - n_test) * val_fraction)
-        if n_test >= 1 and n - n_test - n_val >= 1 and (n_val >= 1 or not val_fraction):
+        if (
+            (n_test >= 1 or not test_fraction)
+            and n - n_test - n_val >= 1
+            and (n_val >= 1 or not val_fraction)
+        ):
             return n
         n += 1
 

@@ -1,4 +1,4 @@
-"""A labelled corpus from a user's CSV / TSV file, and the bundled SMS Spam Collection.
+"""A labelled corpus from a user's CSV / TSV / JSON Lines file, and the bundled SMS Spam Collection.
 
 Plain Python (stdlib only). Every bad input raises a one-line ``ValueError`` (``FileNotFoundError`` for a
 missing file) of the form ``<path>: line <n>: <what is wrong>; <how to fix it>``, because a user who
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import NoReturn
 from headswap.data.examples import Example
 from headswap.errors import DataError, MissingFile
 
+JSONL_SUFFIXES = (".jsonl", ".ndjson")  # one JSON object a line; the columns name its keys
 TAB_SUFFIXES = ("", ".tsv", ".tab")  # "" is a file without extension, like SMSSpamCollection
 OTHER_DELIMITERS = ("\t", ",", ";", "|")  # suggested when a header reads as one column that holds one
 
@@ -272,6 +274,9 @@ class TableSource:
 
     def _rows(self, text: str) -> Iterator[tuple[list[str], str]]:
         """Each non-blank row and the line(s) it spans in the file; malformed quoting fails naming them."""
+        if Path(self.path).suffix.lower() in JSONL_SUFFIXES:
+            yield from self._json_lines(text)
+            return
         reader = csv.reader(
             io.StringIO(text, newline=""),
             delimiter=self._delimiter,
@@ -296,6 +301,35 @@ class TableSource:
                 return
             if any(f.strip() for f in row):  # a blank line is skipped
                 yield row, _lines(start, end)
+
+    def _json_lines(self, text: str) -> Iterator[tuple[list[str], str]]:
+        """JSON Lines as rows: a header of the two keys (text and label columns name keys), then each
+        non-blank line's values under them; a line that is not an object holding both fails naming it."""
+        keys = [str(self.text_column), str(self.label_column)]
+        if isinstance(self.text_column, int) or isinstance(self.label_column, int):
+            self._fail("text_column and label_column name keys in a JSON Lines file", "set them to key names")
+        if self.header:
+            yield keys, "line 1"
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                self._fail(
+                    f"not JSON ({e.msg} at character {e.pos + 1})", "one JSON object a line", f"line {number}"
+                )
+            if not isinstance(row, dict) or not set(keys) <= set(row):
+                have = _listing(list(row)) if isinstance(row, dict) else f"a JSON {type(row).__name__}"
+                fix = "give each line both keys, or name others: data.text_column, data.label_column"
+                self._fail(f"no {keys[0]!r} and {keys[1]!r} keys (found {have})", fix, f"line {number}")
+            if not isinstance(row[keys[0]], str) or isinstance(row[keys[1]], (dict, list)):
+                self._fail(
+                    "the text must be a string and the label a string or number",
+                    "fix the line",
+                    f"line {number}",
+                )
+            yield [row[keys[0]], str(row[keys[1]])], f"line {number}"
 
     def _fields(
         self, row: list[str], columns: tuple[int, int], header: list[str] | None, where: str, seen: list[str]

@@ -12,8 +12,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from headswap.data import Example, TableSource, TextSource, split_warnings, stratified_group_split
-from headswap.data.config import DataConfig
+from headswap.data import Example, TableSource, TextSource
+from headswap.data.config import DataConfig, OwnParts
+from headswap.data.parts import make_parts, own_labels
 from headswap.data.split import drop_rare_classes
 from headswap.model.padding import pad_batch
 from headswap.seeding import mixed_seed
@@ -157,12 +158,19 @@ class TextDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self, source: TextSource, tokenizer: Tokenizer, shuffle_seed: int | None = None, **settings: Any
+        self,
+        source: TextSource,
+        tokenizer: Tokenizer,
+        shuffle_seed: int | None = None,
+        own_parts: dict[str, TextSource] | None = None,
+        **settings: Any,
     ) -> None:
-        """``settings``: the fields of ``DataConfig`` (``max_len``, ``batch_size``, ...), checked there."""
+        """``settings``: the fields of ``DataConfig`` (``max_len``, ``batch_size``, ...), checked there.
+        ``own_parts``: ``val`` and/or ``test`` sources the user brought (``data.val_path``, ``test_path``)."""
         super().__init__()
         self.config = DataConfig(**settings)
         self.source = source
+        self.own_parts = own_parts or {}
         self.tokenizer = tokenizer
         self.shuffle_seed = shuffle_seed  # the training seed: batch order per epoch
         self._label_names: tuple[str, ...] | None = None  # the classes kept, once loaded
@@ -195,24 +203,29 @@ class TextDataModule(L.LightningDataModule):
             renumber = {old: new for new, old in enumerate(sorted({examples[i].label for i in kept}))}
             examples = [Example(examples[i].text, renumber[examples[i].label]) for i in kept]
         self._label_names = names
-        texts, labels = [e.text for e in examples], [e.label for e in examples]
         cfg = self.config
-        split = stratified_group_split(
-            texts, labels, cfg.test_fraction, cfg.val_fraction, cfg.split_seed, self.label_names
-        )
+        files = {
+            part: (
+                str(getattr(src, "path", part)),
+                own_labels(src.load(), names, src.label_names, str(getattr(src, "path", part))),
+            )
+            for part, src in self.own_parts.items()
+        }
+        seed = cfg.sample_seed if cfg.sample_seed is not None else (self.shuffle_seed or 0)
+        parts = make_parts(examples, names, cfg, files, seed)
         for part in PARTS:
-            keys = getattr(split, part)
-            self.parts[part] = EncodedTexts([examples[i] for i in keys], keys, self.tokenizer, cfg.max_len)
+            self.parts[part] = EncodedTexts(
+                parts.examples[part], parts.keys[part], self.tokenizer, cfg.max_len
+            )
+        every = [*examples, *(e for _, own in files.values() for e in own)]
         self.stats = {
             "sizes": {p: dict(sorted(Counter(self._names(self.parts[p].labels)).items())) for p in PARTS},
-            "duplicate_groups": split.duplicate_groups,
-            "duplicate_rows": split.duplicate_rows,
-            "truncated": sum(self.tokenizer.is_truncated(e.text, cfg.max_len) for e in examples),
+            "duplicate_groups": parts.split.duplicate_groups,
+            "duplicate_rows": parts.split.duplicate_rows,
+            "truncated": sum(self.tokenizer.is_truncated(e.text, cfg.max_len) for e in every),
             "max_len": cfg.max_len,
-            "warnings": [
-                *([dropped] if dropped else []),
-                *split_warnings(texts, labels, split, self.label_names),
-            ],
+            "warnings": [*([dropped] if dropped else []), *parts.warnings],
+            **parts.notes,
         }
 
     def _names(self, labels: Tensor) -> list[str]:
@@ -269,5 +282,11 @@ def table_datamodule(
     ``data.path=my.csv``) beside the split's (``DataConfig``'s), all at the top of ``data``."""
     file_keys = {f.name for f in dataclasses.fields(TableSource)}
     source = TableSource(**{k: v for k, v in settings.items() if k in file_keys})
-    split = {k: v for k, v in settings.items() if k not in file_keys}
-    return TextDataModule(source, tokenizer, shuffle_seed, **split)
+    own_keys = {f.name for f in dataclasses.fields(OwnParts)}
+    split = {k: v for k, v in settings.items() if k not in file_keys | own_keys}
+    own = {
+        key.removesuffix("_path"): dataclasses.replace(source, path=settings[key])
+        for key in sorted(own_keys)
+        if settings.get(key) is not None
+    }
+    return TextDataModule(source, tokenizer, shuffle_seed, own, **split)
