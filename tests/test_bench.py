@@ -75,6 +75,24 @@ def test_fixture_targets_are_ratios_of_the_medians() -> None:
     assert demo[-1][1:] == (25.0, 20.0, True)
 
 
+def test_shared_machine_targets_are_the_defaults_slowdown_and_its_cost_alone() -> None:
+    def pair(epoch: float) -> dict:
+        return {"epoch": {"median": epoch}, "predict": {"median": 1.0}, "threads": ["2"]}
+
+    figures = {
+        "pairs": {
+            "torch's default (before) | alone": pair(5.0),
+            "torch's default (before) | beside 1 busy process": pair(20.0),
+            "headswap's default | alone": pair(5.5),
+            "headswap's default | beside 1 busy process": pair(11.0),
+        }
+    }
+    (busy, alone) = render.shared_targets(figures)
+    assert busy[1:] == (pytest.approx(2.0), 2.5, True)
+    assert alone[1:] == (pytest.approx(1.1), 1.05, True)
+    assert render.verdict(alone[1], alone[2], alone[3]) != "met"
+
+
 def pretrained_figures() -> dict:
     def regime(project: float, plain: float) -> dict:
         return {
