@@ -137,3 +137,23 @@ def test_evaluation_batches_run_by_length_and_results_return_in_input_order() ->
     in_order = DataLoader(dm.parts["val"], batch_size=16, collate_fn=dm.collate)  # the part's own order
     probs_in_order = split_logits(model.classifier, in_order, model.device).logits.softmax(-1)
     assert torch.allclose(probs, probs_in_order, atol=1e-5)
+
+
+@pytest.mark.parametrize("group_by_length", [True, False])
+def test_a_tiny_training_part_is_repeated_to_the_minimum_steps(group_by_length: bool) -> None:
+    """16 texts in batches of 32: one step an epoch, unless data.min_steps_per_epoch repeats the part,
+    each pass in its own order, the same again for the same (seed, epoch)."""
+    dm = make_dm(batch_size=32, shuffle_seed=3, group_by_length=group_by_length, train_per_class=8)
+    assert len(dm.train_dataloader()) == 1
+    dm.config.min_steps_per_epoch = 10
+    loader = dm.train_dataloader()
+    loader.sampler.set_epoch(2)
+    batches = [b["keys"].tolist() for b in loader]
+    assert len(batches) == 10 and all(len(b) == 32 for b in batches)
+    flat = [k for b in batches for k in b]
+    assert sorted(flat) == sorted(dm.parts["train"].keys.tolist() * 20)  # 20 whole passes
+    passes = [flat[i : i + 16] for i in range(0, len(flat), 16)]
+    assert len({tuple(p) for p in passes}) > 1  # each pass its own order
+    loader.sampler.set_epoch(2)
+    assert [b["keys"].tolist() for b in loader] == batches
+    assert len(dm.shuffled_loader("train", seed=3)) == 1  # pre-training's loader is never repeated

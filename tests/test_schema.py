@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from headswap.app.launch import root_cause
 from headswap.app.schema import Source, schema_of
 from headswap.data import TableSource
-from headswap.data.config import DataConfig
+from headswap.data.config import DataConfig, OwnParts
 from headswap.lit import PretrainConfig
 from headswap.model import BodyConfig, ByteTokenizer, Regime
 from headswap.training.bodies import pretrain_key
@@ -31,7 +31,7 @@ from .conftest import compose_cfg
         ((PretrainConfig,), "pretrain", []),
         ((DataConfig, Source), "data", []),
         ((DataConfig, Source), "data", ["data=sms_spam_collection"]),
-        ((DataConfig, TableSource), "data", ["data=csv", "data.path=x.csv"]),
+        ((DataConfig, TableSource, OwnParts), "data", ["data=csv", "data.path=x.csv"]),
     ],
 )
 def test_config_keys_are_the_dataclass_fields(

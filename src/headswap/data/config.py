@@ -28,6 +28,9 @@ class DataConfig:
     train_per_class: int | None = None
     val_per_class: int | None = None
     sample_seed: int | None = None
+    # A part of 16 texts is one optimizer step an epoch: repeat it (each pass in its own order) until an
+    # epoch holds this many batches, so a few-label run trains enough steps without arithmetic (0: off).
+    min_steps_per_epoch: int = 0
     drop_test_overlap: bool = False  # with a test file: leave training-file rows whose text it holds out
 
     def __post_init__(self) -> None:
@@ -44,6 +47,8 @@ class DataConfig:
                 raise ConfigError(
                     f"data.{name}={value} must be >= 1, or null for every example", key=f"data.{name}"
                 )
+        if self.min_steps_per_epoch < 0:
+            raise ConfigError(f"data.min_steps_per_epoch={self.min_steps_per_epoch} must be >= 0 (0: off)")
         if self.min_per_class < 0:
             raise ConfigError(f"data.min_per_class={self.min_per_class} must be >= 0 (0 drops no class)")
 

@@ -128,6 +128,25 @@ class LengthGroupedShuffle(EpochShuffle):
         return iter(torch.cat([*shuffled, *short]).tolist())
 
 
+class Repeated(Sampler[int]):
+    """``sampler``'s order ``passes`` times in one epoch, each pass its own (seed, epoch) order: the
+    epoch of a tiny training part (``data.min_steps_per_epoch``) still holds several optimizer steps."""
+
+    def __init__(self, sampler: EpochShuffle, passes: int) -> None:
+        self.sampler, self.passes, self.epoch = sampler, passes, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.passes * len(self.sampler)
+
+    def __iter__(self) -> Iterator[int]:
+        for one in range(self.passes):
+            self.sampler.set_epoch(self.epoch * self.passes + one)
+            yield from self.sampler
+
+
 class ByLength(Sampler[int]):
     """Evaluation order: shortest to longest, so each batch pads little. Results go back into the
     part's order through the batch's ``index``."""
@@ -245,10 +264,17 @@ class TextDataModule(L.LightningDataModule):
         )
 
     def shuffled_loader(
-        self, part: str, seed: int | None, batch_size: int | None = None, group_by_length: bool | None = None
+        self,
+        part: str,
+        seed: int | None,
+        batch_size: int | None = None,
+        group_by_length: bool | None = None,
+        min_steps: int = 0,
     ) -> DataLoader:
         """Training batches of ``part`` in a new order each epoch, fixed by (``seed``, epoch); a None seed
-        draws one. Length-grouped unless ``group_by_length`` (default: the module's setting) is false."""
+        draws one. Length-grouped unless ``group_by_length`` (default: the module's setting) is false;
+        with ``min_steps``, the part repeated (each pass in its own order) until an epoch holds that many
+        batches."""
         dataset, size = self.parts[part], batch_size or self.config.batch_size
         grouped = self.config.group_by_length if group_by_length is None else group_by_length
         sampler = (
@@ -256,17 +282,20 @@ class TextDataModule(L.LightningDataModule):
             if grouped
             else EpochShuffle(len(dataset), seed)
         )
+        passes = -(-min_steps * size // len(dataset))  # ceil: the passes that make min_steps batches
+        if passes > 1:
+            sampler = Repeated(sampler, passes)
         return DataLoader(
             dataset,
             batch_size=size,
             sampler=sampler,
             collate_fn=self.collate,
             # a last batch of one example has no batch statistics for the head's gradient (Standardize)
-            drop_last=len(dataset) % size == 1,
+            drop_last=len(sampler) % size == 1,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self.shuffled_loader("train", self.shuffle_seed)
+        return self.shuffled_loader("train", self.shuffle_seed, min_steps=self.config.min_steps_per_epoch)
 
     def val_dataloader(self) -> DataLoader:
         return self.loader("val")
