@@ -28,10 +28,15 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_train_script(tmp_path_factory.mktemp("safety"), *overrides)
 
 
-def crafted(finished: Path, tmp_path: Path, key: str, value: object) -> Path:
-    """A copy of the run whose saved config sets ``key`` to ``value``, as someone might send it."""
+def copy_of(finished: Path, tmp_path: Path) -> Path:
     run = tmp_path / "run"
     shutil.copytree(finished, run)
+    return run
+
+
+def crafted(finished: Path, tmp_path: Path, key: str, value: object) -> Path:
+    """A copy of the run whose saved config sets ``key`` to ``value``, as someone might send it."""
+    run = copy_of(finished, tmp_path)
     config = run / ".hydra" / "config.yaml"
     cfg = OmegaConf.load(config)
     OmegaConf.update(cfg, key, value, force_add=True)
@@ -87,11 +92,9 @@ def test_a_target_that_is_not_a_name_is_refused(finished: Path, tmp_path: Path) 
 
 
 def test_a_checkpoint_outside_the_run_folder_is_refused(finished: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    shutil.copytree(finished, run)
+    run = copy_of(finished, tmp_path)
     record = json.loads((run / "metrics.json").read_text())
-    outside = tmp_path / "elsewhere.ckpt"
-    shutil.copy(run / record["checkpoint"], outside)
+    shutil.copy(run / record["checkpoint"], tmp_path / "elsewhere.ckpt")
     (run / "metrics.json").write_text(json.dumps({**record, "checkpoint": "../elsewhere.ckpt"}))
     with pytest.raises(DataError) as err:
         load_finished_run(run)
@@ -99,8 +102,7 @@ def test_a_checkpoint_outside_the_run_folder_is_refused(finished: Path, tmp_path
 
 
 def test_a_config_that_is_not_a_runs_is_named(finished: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    shutil.copytree(finished, run)
+    run = copy_of(finished, tmp_path)
     (run / ".hydra" / "config.yaml").write_text("seed: 0\n")
     with pytest.raises(DataError, match="not the config of a run"):
         load_finished_run(run)

@@ -86,15 +86,7 @@ def make_parts(
             keys[part] = list(range(start, start + len(files[part][1])))
             start += len(files[part][1])
     by_key = dict(enumerate(examples)) | {k: e for part in files for k, e in zip(keys[part], files[part][1])}
-    for part, budget in (("train", cfg.train_per_class), ("val", cfg.val_per_class)):
-        if budget is not None:
-            keys[part], short = per_class_sample(
-                keys[part], [by_key[k].label for k in keys[part]], budget, sample_seed
-            )
-            warnings += [
-                f"data.{part}_per_class={budget}: class {names[y]!r} has {n} in the {part} part, all kept"
-                for y, n in short
-            ]
+    warnings += _apply_budgets(keys, by_key, names, cfg, sample_seed)
     if cfg.train_per_class is not None or cfg.val_per_class is not None:
         notes["budget"] = {
             "train_per_class": cfg.train_per_class,
@@ -102,6 +94,23 @@ def make_parts(
             "sample_seed": sample_seed,
         }
     return Parts({p: [by_key[k] for k in keys[p]] for p in PARTS}, keys, split, notes, warnings)
+
+
+def _apply_budgets(
+    keys: dict[str, list[int]], by_key: dict[int, Example], names: Sequence[str], cfg: DataConfig, seed: int
+) -> list[str]:
+    """``keys``' train and val parts cut to their budgets, in place; a warning per class that had fewer."""
+    warnings = []
+    for part, budget in (("train", cfg.train_per_class), ("val", cfg.val_per_class)):
+        if budget is not None:
+            keys[part], short = per_class_sample(
+                keys[part], [by_key[k].label for k in keys[part]], budget, seed
+            )
+            warnings += [
+                f"data.{part}_per_class={budget}: class {names[y]!r} has {n} in the {part} part, all kept"
+                for y, n in short
+            ]
+    return warnings
 
 
 def _sources(files: dict[str, tuple[str, list[Example]]]) -> dict[str, str]:
