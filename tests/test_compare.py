@@ -248,3 +248,41 @@ def test_intervals_stay_within_what_the_figure_can_be(tmp_path: Path) -> None:
     (group,) = compare(sweep).groups
     f1 = group.scores["f1"]
     assert f1.mean + f1.half_width > 1 and f1.high == 1.0 and 0 <= f1.low < f1.mean
+
+
+def budget_sweep(tmp_path: Path) -> Path:
+    """Head and full at 8 and 16 labels a class, seeds 0-2: full leads by 0.1 at 8 and 0.05 at 16."""
+    sweep = tmp_path / "budgets"
+    for k, (head, full) in ((8, (0.6, 0.7)), (16, (0.75, 0.8))):
+        for seed in range(3):
+            for regime, f1 in (("head", head), ("full", full)):
+                job = make_job(
+                    sweep, [f"data.train_per_class={k}", f"regime={regime}", f"seed={seed}"], f1 + seed / 100
+                )
+                record = json.loads((job / "metrics.json").read_text())
+                record["data"]["budget"] = {"train_per_class": k, "val_per_class": None, "sample_seed": seed}
+                (job / "metrics.json").write_text(json.dumps(record))
+    return sweep
+
+
+def test_groups_are_paired_only_within_one_label_budget(tmp_path: Path) -> None:
+    c = compare(budget_sweep(tmp_path))
+    assert sorted((p.budget, round(p.diff.mean, 6)) for p in c.pairs) == [(8, 0.1), (16, 0.05)]
+    assert all(p.a.split(",")[0] == p.b.split(",")[0] for p in c.pairs)  # the same budget on both sides
+    assert {g.without_budget for g in c.groups} == {"regime=head", "regime=full"}
+    assert sorted(g.labels_per_class for g in c.groups) == [8.0, 8.0, 16.0, 16.0]
+
+
+def test_a_sweep_over_budgets_draws_its_learning_curve_and_a_table_per_budget(tmp_path: Path) -> None:
+    sweep = budget_sweep(tmp_path)
+    compare_and_report(sweep)
+    assert (sweep / "learning_curve.png").stat().st_size > 0
+    tables = (sweep / "comparison.md").read_text().split("## Paired by seed")[1:]
+    assert len(tables) == 2 and "data.train_per_class=16" not in tables[0]  # 8 labels a class first
+    one = tmp_path / "one"
+    for seed in range(2):
+        for regime, f1 in (("head", 0.6), ("full", 0.7)):
+            make_job(one, [f"regime={regime}", f"seed={seed}"], f1)
+    compare_and_report(one)
+    assert (one / "comparison.md").read_text().count("## Paired by seed") == 1
+    assert not (one / "learning_curve.png").exists()  # one budget: no curve to draw

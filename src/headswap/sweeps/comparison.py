@@ -79,16 +79,22 @@ def compare(sweep_dir: str | Path) -> Comparison:
         g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs], bounds=(0.0, 1.0)) for m in metrics}
         g.val_score = estimate([j.metrics["best_val"][monitor] for j in g.jobs], bounds=score_range)
     groups.sort(key=lambda g: g.val_score.mean if minimised(monitor) else -g.val_score.mean)
+    return Comparison(sweep_dir, groups, paired(groups, headline), failed, monitor, metrics, headline)
+
+
+def paired(groups: list[GroupSummary], headline: str) -> list[PairedDifference]:
+    """Every two groups of one label budget, on the seeds they share: runs on other samples of other
+    sizes are not pairs."""
     pairs = []
     for i, a in enumerate(groups):
         for b in groups[i + 1 :]:
             score_a = {j.seed: j.metrics["test"][headline] for j in a.jobs}
             score_b = {j.seed: j.metrics["test"][headline] for j in b.jobs}
             shared = sorted(score_a.keys() & score_b.keys())
-            if shared:
+            if shared and a.budget == b.budget:
                 diff = estimate([score_a[s] - score_b[s] for s in shared], bounds=(-1.0, 1.0))
-                pairs.append(PairedDifference(a.name, b.name, shared, diff))
-    return Comparison(sweep_dir, groups, pairs, failed, monitor, metrics, headline)
+                pairs.append(PairedDifference(a.name, b.name, shared, diff, a.budget))
+    return pairs
 
 
 def _figures(records: list[RunRecord], sweep_dir: Path) -> tuple[str, tuple[str, ...], str]:
@@ -143,7 +149,7 @@ def _pair_header(c: Comparison) -> list[str]:
     return ["A", "B", "seeds", f"{_words(c.headline)} A − B (mean [95% CI])", "verdict"]
 
 
-def _pair_rows(c: Comparison) -> list[list[str]]:
+def _pair_rows(pairs: list[PairedDifference]) -> list[list[str]]:
     return [
         [
             p.a,
@@ -152,8 +158,20 @@ def _pair_rows(c: Comparison) -> list[list[str]]:
             f"{p.diff.mean:+.3f}" + ("" if p.diff.n < 2 else f" [{p.diff.low:+.3f}, {p.diff.high:+.3f}]"),
             p.verdict,
         ]
-        for p in c.pairs
+        for p in pairs
     ]
+
+
+def by_budget(c: Comparison) -> dict[str, list[PairedDifference]]:
+    """The pairs, one table a label budget (one table, untitled, when the sweep has one budget)."""
+    budgets = {g.budget for g in c.groups}
+    if len(budgets) < 2:
+        return {"": c.pairs}
+    tables: dict[str, list[PairedDifference]] = {}
+    for budget in sorted(budgets, key=lambda b: math.inf if b is None else b):
+        name = "every label" if budget is None else f"{budget} labels a class"
+        tables[name] = [p for p in c.pairs if p.budget == budget]
+    return tables
 
 
 def render(c: Comparison) -> Group:
@@ -167,15 +185,14 @@ def render(c: Comparison) -> Group:
     for row in _rows(c):
         table.add_row(*map(escape, row))
     parts: list[Any] = [table]
-    if c.pairs:
-        paired = Table(
-            title=f"paired by seed, test {_words(c.headline)}: is the difference real?", title_justify="left"
-        )
+    for budget, pairs in by_budget(c).items() if c.pairs else ():
+        title = f"paired by seed, test {_words(c.headline)}: is the difference real?"
+        table = Table(title=f"{title} ({budget})" if budget else title, title_justify="left")
         for col in _pair_header(c):
-            paired.add_column(col)
-        for row in _pair_rows(c):
-            paired.add_row(*map(escape, row))
-        parts.append(paired)
+            table.add_column(col)
+        for row in _pair_rows(pairs):
+            table.add_row(*map(escape, row))
+        parts.append(table)
     for job in c.failed:
         parts.append(
             f"[red]failed or missing:[/red] {escape(f'{job.dir.relative_to(c.sweep_dir)}: {job.error}')}"
@@ -189,9 +206,11 @@ def _markdown(c: Comparison) -> str:
         "epoch of each run); test metrics beside it, mean ± std over seeds.\n\n"
         f"{markdown_table(_header(c), _rows(c))}\n"
     )
-    if c.pairs:
-        pairs = markdown_table(_pair_header(c), _pair_rows(c))
-        text += f"\n## Paired by seed (test {_words(c.headline)})\n\n{pairs}\n"
+    for budget, pairs in by_budget(c).items() if c.pairs else ():
+        table = markdown_table(_pair_header(c), _pair_rows(pairs))
+        text += (
+            f"\n## Paired by seed (test {_words(c.headline)}){f', {budget}' if budget else ''}\n\n{table}\n"
+        )
     if c.failed:
         text += "\n## Failed or missing jobs\n\n" + "".join(
             f"- `{j.dir.relative_to(c.sweep_dir)}`: {j.error}\n" for j in c.failed

@@ -57,6 +57,9 @@ class Job:
         return next(seeds, "default")
 
 
+BUDGET_KEYS = ("data.train_per_class=", "data.val_per_class=")
+
+
 @dataclass
 class GroupSummary:
     name: str
@@ -67,6 +70,25 @@ class GroupSummary:
     @property
     def seeds(self) -> list[str]:
         return [j.seed for j in self.jobs]
+
+    @property
+    def budget(self) -> int | None:
+        """Labels a class its runs trained on (``data.train_per_class``); None: every label there was."""
+        return (self.jobs[0].metrics["data"].get("budget") or {}).get("train_per_class")
+
+    @property
+    def labels_per_class(self) -> float:
+        """The budget, or without one the mean training examples a class: where the learning curve puts it."""
+        if self.budget is not None:
+            return float(self.budget)
+        sizes = self.jobs[0].metrics["data"]["sizes"]["train"]
+        return sum(sizes.values()) / max(1, len(sizes))
+
+    @property
+    def without_budget(self) -> str:
+        """The group's name less its budget: the regime (and other choices) a learning curve follows."""
+        kept = [part for part in self.name.split(",") if not part.startswith(BUDGET_KEYS)]
+        return ",".join(kept) or "(all runs)"
 
     def mean_of(self, *keys: str) -> float:
         values = []
@@ -85,6 +107,7 @@ class PairedDifference:
     b: str
     seeds: list[str]
     diff: Estimate  # the headline test figure (F1, or macro-F1) of a minus that of b, paired by seed
+    budget: int | None = None  # the labels a class both trained on: only groups of one budget are paired
 
     @property
     def verdict(self) -> str:

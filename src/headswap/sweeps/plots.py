@@ -76,9 +76,45 @@ def confusion_matrices(c: Comparison, path: Path) -> Path:
     return _save(fig, path)
 
 
+def learning_curve(c: Comparison, path: Path) -> Path:
+    """Test score against labels a class (log scale), a line per regime (the group less its budget) with
+    its 95% interval; beside it, the train seconds each point cost."""
+    fig, (score, cost) = plt.subplots(1, 2, figsize=(10, 4))
+    lines: dict[str, list] = {}
+    for g in c.groups:
+        lines.setdefault(g.without_budget, []).append(g)
+    for name, groups in lines.items():
+        groups.sort(key=lambda g: g.labels_per_class)
+        x = [g.labels_per_class for g in groups]
+        low, high = zip(*(_err(g.scores[c.headline]) for g in groups))
+        score.errorbar(
+            x,
+            [g.scores[c.headline].mean for g in groups],
+            yerr=[low, high],
+            capsize=3,
+            marker="o",
+            label=name,
+        )
+        cost.plot(x, [g.mean_of("cost", "train_seconds") for g in groups], marker="o", label=name)
+    ticks = sorted({g.labels_per_class for g in c.groups})
+    for ax, label in ((score, f"test {c.headline} (mean, 95% CI)"), (cost, "train seconds per run (mean)")):
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xlabel("labels a class (log scale)")
+        ax.set_ylabel(label)
+    cost.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    score.set_title("more labels, or another regime?")
+    return _save(fig, path)
+
+
 def draw_all(c: Comparison, out_dir: Path) -> list[Path]:
+    curve = (
+        [learning_curve(c, out_dir / "learning_curve.png")] if len({g.budget for g in c.groups}) > 1 else []
+    )
     return [
         f1_by_group(c, out_dir / "f1_by_group.png"),
         f1_vs_time(c, out_dir / "f1_vs_time.png"),
         confusion_matrices(c, out_dir / "confusion_matrices.png"),
+        *curve,
     ]
