@@ -122,3 +122,9 @@ def test_an_installed_wheel_trains_and_predicts_from_an_empty_folder(tmp_path: P
         check=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(site)
+
+
+@pytest.mark.slow  # a subprocess
+def test_bench_outside_a_checkout_says_where_it_runs(tmp_path: Path) -> None:
+    proc = headswap("bench", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "checkout" in proc.stderr
