@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test reaches the hub: before huggingface_hub reads it
+
 import subprocess
 import sys
 from pathlib import Path
