@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -87,7 +87,7 @@ def shared_machine(section: DictConfig, fresh_body: Callable, command: str) -> d
     for _ in range(section.reps):
         for load in ("alone", "beside 1 busy process"):
             for name, choose in settings.items():
-                with busy_process() if load != "alone" else _nothing():
+                with busy_process() if load != "alone" else nullcontext():
                     choice = threads.use(choose())
                     got = measure_once(cfg, dm, fresh_body, section)
                 row = samples.setdefault(f"{name} | {load}", {"epoch": [], "predict": [], "threads": []})
@@ -107,8 +107,3 @@ def shared_machine(section: DictConfig, fresh_body: Callable, command: str) -> d
             for pair, s in samples.items()
         },
     }
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield

@@ -20,7 +20,7 @@ from headswap.app import threads
 from headswap.app.one_line import one_line_errors
 from headswap.errors import ConfigError
 from headswap.serving.api import ClassifyAPI, build_server
-from headswap.training.finished_run import load_run
+from headswap.training.finished_run import load_run, unpacked
 
 
 def stop_on_sigterm() -> None:
@@ -73,10 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.max_batch_size < 1 or args.batch_timeout < 0 or (args.threads or 1) < 1:
             raise ConfigError("--max-batch-size and --threads must be >= 1 and --batch-timeout >= 0")
         n_threads = threads.choose(args.threads).threads  # before this process gets busy loading
+        run_dir = unpacked(args.run_dir)  # a packed bundle once, here; the worker reads the folder
         # Loaded once here so a bad run folder ends in one line; the worker process loads its own copy.
-        load_run(args.run_dir, args.onnx).threshold(args.tuned_threshold)
+        load_run(run_dir, args.onnx).threshold(args.tuned_threshold)
         api = ClassifyAPI(
-            args.run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout, n_threads
+            run_dir, args.onnx, args.tuned_threshold, args.max_batch_size, args.batch_timeout, n_threads
         )
     stop_on_sigterm()
     build_server(api).run(

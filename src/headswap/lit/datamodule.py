@@ -223,11 +223,9 @@ class TextDataModule(L.LightningDataModule):
             examples = [Example(examples[i].text, renumber[examples[i].label]) for i in kept]
         self._label_names = names
         cfg = self.config
+        paths = {part: str(getattr(src, "path", part)) for part, src in self.own_parts.items()}
         files = {
-            part: (
-                str(getattr(src, "path", part)),
-                own_labels(src.load(), names, src.label_names, str(getattr(src, "path", part))),
-            )
+            part: (paths[part], own_labels(src.load(), names, src.label_names, paths[part]))
             for part, src in self.own_parts.items()
         }
         seed = cfg.sample_seed if cfg.sample_seed is not None else (self.shuffle_seed or 0)

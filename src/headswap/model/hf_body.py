@@ -34,9 +34,7 @@ def model_dir(path: str | Path | None) -> Path:
             "body.path is not set: pass a local model directory or a hub id, e.g. body.path=/models/bert",
             key="body.path",
         )
-    directory = Path(path).expanduser()
-    if not directory.exists() and HUB_ID.fullmatch(str(path)):
-        directory = hub_snapshot(str(path))
+    directory = hub_snapshot(str(path)) if is_hub_id(path) else Path(path).expanduser()
     if not (directory / "config.json").is_file():
         fix = "pass a local Hugging Face model directory (one that save_pretrained wrote)"
         raise ModelPathError(str(path), "no config.json there", fix)
@@ -53,6 +51,11 @@ HUB_FILES = [
     "*.model",
     "model.safetensors",
 ]  # config, tokenizer, weights; no other formats
+
+
+def is_hub_id(path: str | Path) -> bool:
+    """A hub id, not a local path: no such file or folder here, and shaped as ``org/name[@revision]``."""
+    return not Path(path).expanduser().exists() and HUB_ID.fullmatch(str(path)) is not None
 
 
 def hub_snapshot(spec: str) -> Path:
@@ -81,7 +84,7 @@ def hub_snapshot(spec: str) -> Path:
 
 def hub_revision(path: str | Path) -> str | None:
     """``path``'s hub commit (``id@commit``) where it names a hub model, else None (a local directory)."""
-    if Path(path).expanduser().exists() or not HUB_ID.fullmatch(str(path)):
+    if not is_hub_id(path):
         return None
     return f"{str(path).partition('@')[0]}@{hub_snapshot(str(path)).name}"
 
@@ -329,9 +332,9 @@ def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None 
 def display_name(path: str | Path) -> str:
     """What a body is called when ``body.name`` is not set: a directory's name, or a hub id's last part
     (``sentence-transformers/all-MiniLM-L6-v2@abc`` -> ``all-MiniLM-L6-v2``)."""
-    if Path(path).expanduser().exists():
+    if not is_hub_id(path):
         return Path(path).expanduser().name
-    return str(path).partition("@")[0].rstrip("/").rsplit("/", 1)[-1]
+    return str(path).partition("@")[0].rsplit("/", 1)[-1]
 
 
 class _LayerInputs(Exception):

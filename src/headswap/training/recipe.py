@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from headswap.app.checks import positive_numbers
 from headswap.app.runtime import overrides, seed_everything
 from headswap.confusion import write_confusion_files
 from headswap.errors import ConfigError
@@ -104,16 +105,12 @@ def class_weights(setting: Any, datamodule: TextDataModule) -> list[float] | Non
     if setting == "balanced":
         counts = torch.bincount(datamodule.parts["train"].labels, minlength=n).tolist()
         return [sum(counts) / (n * c) for c in counts]
-    try:
-        weights = [float(w) for w in setting]
-    except (TypeError, ValueError):
-        weights = []
-    if len(weights) != n or min(weights) <= 0:
+    if not positive_numbers(setting) or len(setting) != n:
         raise ConfigError(
             f"model.class_weights={setting} must be null, balanced or {n} positive numbers (one per class)",
             key="model.class_weights",
         )
-    return weights
+    return [float(w) for w in setting]
 
 
 def build_trainer(
