@@ -104,11 +104,13 @@ def test_a_class_with_fewer_than_k_is_named_and_kept_whole(tmp_path: Path) -> No
     assert any("'spam'" in w and "train_per_class=5" in w for w in dm.stats["warnings"])
 
 
-def test_a_budget_below_one_is_refused(tmp_path: Path, files) -> None:
+@pytest.mark.parametrize("setting", ["data.train_per_class=0", "data.val_per_class=-1"])
+def test_a_budget_below_its_least_is_refused(tmp_path: Path, files, setting: str) -> None:
+    """A training part needs one example a class; a validation part may have none (0: no validation)."""
     training, _ = files
     with pytest.raises(Exception) as err:
-        datamodule(tmp_path, f"data.path={training}", "data.val_per_class=0")
-    assert isinstance(assert_refused(err.value, "data.val_per_class"), ConfigError)
+        datamodule(tmp_path, f"data.path={training}", setting)
+    assert isinstance(assert_refused(err.value, setting.split("=")[0]), ConfigError)
 
 
 def test_a_run_on_its_own_written_parts_gives_the_same_test_figures(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def _job_module(name: str) -> Any:
         ) from None
 
 
-def _selected_score(record: Any) -> float:
+def _selected_score(record: Any) -> float | None:
     from headswap.run_record import selected_score
 
     return selected_score(record)

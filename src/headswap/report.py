@@ -40,10 +40,12 @@ def _scores(result: RunRecord, task: Task) -> Table:
     table.add_column("test", justify="right")
     if tuned:
         table.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
-    table.add_column("best val", justify="right")
+    val = result["best_val"]
+    if val:
+        table.add_column("best val", justify="right")
     for name in task.score_names:
         extra = [f"{tuned[name]:.4f}"] if tuned else []
-        table.add_row(name, f"{result['test'][name]:.4f}", *extra, f"{result['best_val'][name]:.4f}")
+        table.add_row(name, f"{result['test'][name]:.4f}", *extra, *([f"{val[name]:.4f}"] if val else []))
     return table
 
 
@@ -81,7 +83,8 @@ def _costs(result: RunRecord) -> Table:
     table = Table(title="cost", title_justify="left", show_header=False)
     table.add_row("trainable / total params", f"{params['trainable']:,} / {params['total']:,}")
     table.add_row("trainable body parts", ", ".join(params["body_trainable_parts"]) or "none (frozen)")
-    table.add_row("best epoch", str(result["best_val"]["epoch"]))
+    val = result["best_val"]
+    table.add_row(*(("best epoch", str(val["epoch"])) if val else ("kept epoch", "the last (no validation)")))
     if cost:
         epochs = f"{cost['epochs']} epochs, {cost['seconds_per_epoch']:.3f} s/epoch"
         table.add_row("train time", f"{cost['train_seconds']:.2f} s ({epochs})")
@@ -95,7 +98,7 @@ def _costs(result: RunRecord) -> Table:
         )
     sizes = escape(
         ", ".join(
-            f"{part} {sum(n.values())} ({' / '.join(f'{c} {label}' for label, c in n.items())})"
+            f"{part} {sum(n.values())}" + (f" ({' / '.join(f'{c} {k}' for k, c in n.items())})" if n else "")
             for part, n in data["sizes"].items()
         )
     )

@@ -21,15 +21,16 @@ from headswap.errors import DataError
 from headswap.io import write_json
 from headswap.task import BINARY_SCORES, Task, minimised
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Raise it when a key is added, renamed, removed or changes meaning, and teach ``_upgrade`` to read the old
 version as the new one; readers refuse every version not in ``READABLE_VERSIONS``. Version 2 adds runs of
 more than two classes, ``monitor``, ``test.ece``, ``test.brier``, ``calibration`` and ``early_stopping``;
 version 3 moves the macro average out of ``per_class`` (``macro_average``: a class may be called "macro"),
-adds ``checkpoint``, ``calibration.fitted`` and ``.applied`` and ``cost.peak_rss_of``. Files written
+adds ``checkpoint``, ``calibration.fitted`` and ``.applied`` and ``cost.peak_rss_of``; version 4 lets
+``best_val`` and ``monitor`` be null (a run without validation keeps its last epoch). Files written
 before the field existed are read as version 1."""
 
-READABLE_VERSIONS = (1, 2, 3)
+READABLE_VERSIONS = (1, 2, 3, 4)
 FILE_NAME = "metrics.json"
 
 Scores = dict[str, Any]
@@ -115,7 +116,7 @@ class RunRecord(TypedDict):
     overrides: list[str]
     labels: list[str]  # the classes, index = class id: [negative, positive] for two
     test: Scores
-    best_val: Scores
+    best_val: Scores | None  # None: the run had no validation part (data.val_per_class=0)
     confusion_matrix: list[list[int]]  # N x N on test, rows true: [[tn, fp], [fn, tp]] at 0.5 for two
     per_class: dict[str, ClassScores]  # each label
     macro_average: ClassScores  # the plain mean of the classes' precision, recall and F1
@@ -129,7 +130,8 @@ class RunRecord(TypedDict):
     calibration: Calibration | None  # None: not calibrated (evaluation.calibrate=false)
     early_stopping: EarlyStop | None  # None: not configured (no callbacks.early_stopping)
     test_at_val_threshold: NotRequired[Scores]  # two classes with evaluation.tune_threshold: + threshold
-    monitor: NotRequired[str]  # what picked the best epoch: "val/f1" (two classes) or "val/macro_f1"
+    monitor: NotRequired[str | None]  # what picked the best epoch: "val/f1" (two classes), "val/macro_f1";
+    # None: nothing did (no validation: the last epoch)
 
 
 LABELS = TypeAdapter(list[str])
@@ -145,7 +147,7 @@ def _schema(labels: tuple[str, ...], cost_measured: bool) -> TypeAdapter:
     scores = {name: float for name in Task(labels).score_names} | {"loss": float}
     keys = get_type_hints(RunRecord, include_extras=True)
     keys["test"] = TypedDict("TestScores", {**scores, "ece": float | None, "brier": float | None})
-    keys["best_val"] = TypedDict("BestVal", {**scores, "epoch": Epoch | None})
+    keys["best_val"] = TypedDict("BestVal", {**scores, "epoch": Epoch | None}) | None
     threshold = {
         **{n: float for n in BINARY_SCORES},
         "threshold": Probability,
@@ -236,9 +238,11 @@ def monitor_mode(monitor: str | None) -> str:
     return "min" if minimised(monitor) else "max"
 
 
-def selected_score(record: RunRecord) -> float:
+def selected_score(record: RunRecord) -> float | None:
     """The best validation figure by the run's monitor: what picked its epoch, and what a sweeper
     optimises."""
+    if record["best_val"] is None:  # no validation: nothing picked it (checks refuse a search on it)
+        return None
     return float(record["best_val"][record.get("monitor", "val/f1").removeprefix("val/")])
 
 

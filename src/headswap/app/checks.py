@@ -7,10 +7,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from headswap.data.config import DataConfig
+from headswap.data.config import DataConfig, validates
 from headswap.errors import ConfigError
 from headswap.model.hf_body import HFOutline, hf_outline, hub_revision
 from headswap.model.regime import Regime, resolve_parts
@@ -102,6 +103,8 @@ def check_plain_settings(cfg: DictConfig) -> None:
             f"evaluation.calibrate={calibrate} must be true or false", key="evaluation.calibrate"
         )
     DataConfig(**{f.name: cfg.data[f.name] for f in dataclasses.fields(DataConfig)})
+    if not validates(cfg.data):
+        check_without_validation(cfg)
     weights = OmegaConf.select(cfg, "model.class_weights")
     if (
         weights is not None
@@ -111,6 +114,25 @@ def check_plain_settings(cfg: DictConfig) -> None:
         raise ConfigError(
             f"model.class_weights={weights} must be null, balanced or one positive number per class"
         )  # a wrong count is known once the data's classes are, before pre-training too
+
+
+def check_without_validation(cfg: DictConfig) -> None:
+    """What needs a validation part is refused, each in one line naming the setting to drop."""
+    needs = {
+        "callbacks.early_stopping": OmegaConf.select(cfg, "callbacks.early_stopping") is not None,
+        "evaluation.calibrate": OmegaConf.select(cfg, "evaluation.calibrate") is True,
+        "evaluation.monitor": OmegaConf.select(cfg, "evaluation.monitor") is not None,
+        "data.val_path": OmegaConf.select(cfg, "data.val_path") is not None,
+        "hparams_search": HydraConfig.initialized()
+        and "optuna" in str(HydraConfig.get().sweeper.get("_target_", "")),
+    }
+    for key, refused in needs.items():
+        if refused:
+            raise ConfigError(
+                f"{key} needs a validation part, and this run has none (data.val_per_class=0 or "
+                f"data.val_fraction=0): drop {key}, or give the run a validation part",
+                key=key,
+            )
 
 
 def positive_numbers(values: Any) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from headswap.errors import ConfigError
 
@@ -26,7 +28,7 @@ class DataConfig:
     # Label budgets: K examples of each class of the part (null: all), drawn by sample_seed (null: the
     # run's seed), so the regimes of a sweep train on one sample. Few labels: see README, "Few labels".
     train_per_class: int | None = None
-    val_per_class: int | None = None
+    val_per_class: int | None = None  # 0: no validation at all (the last epoch is kept)
     sample_seed: int | None = None
     # A part of 16 texts is one optimizer step an epoch: repeat it (each pass in its own order) until an
     # epoch holds this many batches, so a few-label run trains enough steps without arithmetic (0: off).
@@ -41,11 +43,11 @@ class DataConfig:
             )
         if self.batch_size < 1:
             raise ConfigError(f"data.batch_size={self.batch_size} must be >= 1")
-        for name in ("train_per_class", "val_per_class"):
+        for name, least in (("train_per_class", 1), ("val_per_class", 0)):
             value = getattr(self, name)
-            if value is not None and value < 1:
+            if value is not None and value < least:
                 raise ConfigError(
-                    f"data.{name}={value} must be >= 1, or null for every example", key=f"data.{name}"
+                    f"data.{name}={value} must be >= {least}, or null for every example", key=f"data.{name}"
                 )
         if self.min_steps_per_epoch < 0:
             raise ConfigError(f"data.min_steps_per_epoch={self.min_steps_per_epoch} must be >= 0 (0: off)")
@@ -61,3 +63,12 @@ class OwnParts:
 
     val_path: str | None = None
     test_path: str | None = None
+
+
+def validates(data: Mapping[str, Any]) -> bool:
+    """Whether a run with these ``data`` settings has a validation part: not with ``val_per_class=0``
+    (every labelled example a user has goes to training or test), nor with ``val_fraction=0`` and no
+    validation file. Without one the last epoch is kept and nothing is chosen on validation."""
+    if data.get("val_per_class") == 0:
+        return False
+    return data.get("val_fraction") != 0 or data.get("val_path") is not None

@@ -101,6 +101,11 @@ def _apply_budgets(
 ) -> list[str]:
     """``keys``' train and val parts cut to their budgets, in place; a warning per class that had fewer."""
     warnings = []
+    if cfg.val_per_class == 0 and cfg.train_per_class is None and keys["val"]:
+        warnings.append(
+            f"data.val_per_class=0 leaves the split's {len(keys['val'])} validation examples unused; "
+            "data.val_fraction=0 trains on them instead"
+        )
     for part, budget in (("train", cfg.train_per_class), ("val", cfg.val_per_class)):
         if budget is not None:
             keys[part], short = per_class_sample(

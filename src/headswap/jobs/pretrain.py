@@ -11,7 +11,7 @@ from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
 from headswap.errors import ConfigError
 from headswap.report import console as make_console
-from headswap.training.bodies import pretrained_body
+from headswap.training.bodies import figure, pretrained_body
 from headswap.training.build import build_datamodule
 
 
@@ -29,8 +29,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     table = Table(title="LM pre-training (next-token loss on the validation texts)", title_justify="left")
     for column in ("", "loss", "perplexity"):
         table.add_column(column, justify="right")
-    table.add_row("before", f"{info['val_loss_before']:.4f}", f"{info['val_perplexity_before']:.2f}")
-    table.add_row("after", f"{info['val_loss_after']:.4f}", f"{info['val_perplexity_after']:.2f}")
+    for when in ("before", "after"):
+        loss, perplexity = info[f"val_loss_{when}"], info[f"val_perplexity_{when}"]
+        table.add_row(when, figure(loss, 4), figure(perplexity, 2))
     console = make_console()
     console.print(table)
     console.print(f"{'loaded cached' if info['cached'] else 'wrote'} body: {info['path']}")

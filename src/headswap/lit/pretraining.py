@@ -77,25 +77,26 @@ def pretrain_quick(
     datamodule: TextDataModule,
     trainer: L.Trainer,
     settings: PretrainConfig = PretrainConfig(),
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Train ``body`` in place as a language model on the training part's texts; never on test texts.
 
     ``trainer`` runs ``settings.epochs`` epochs. Returns the validation part's next-token loss and
-    perplexity before and after, so a run can show that pre-training taught the body something.
+    perplexity before and after, so a run can show that pre-training taught the body something (None
+    when the run has no validation part).
     """
     datamodule.setup()
     module = LMPretrainModule(
         body, lr=settings.lr, weight_decay=settings.weight_decay, cosine=settings.cosine
     )
-    val = datamodule.loader("val", settings.batch_size)
-    before = next_token_loss(module.lm, val)
+    val = datamodule.loader("val", settings.batch_size) if len(datamodule.parts["val"]) else None
+    before = next_token_loss(module.lm, val) if val else None
     # plain shuffled batches, whatever the data's setting: a cached body's key does not name the batching
     train = datamodule.shuffled_loader("train", settings.seed, settings.batch_size, group_by_length=False)
     trainer.fit(module, train_dataloaders=train)
-    after = next_token_loss(module.lm, val)
+    after = next_token_loss(module.lm, val) if val else None
     return {
         "val_loss_before": before,
         "val_loss_after": after,
-        "val_perplexity_before": math.exp(before),
-        "val_perplexity_after": math.exp(after),
+        "val_perplexity_before": None if before is None else math.exp(before),
+        "val_perplexity_after": None if after is None else math.exp(after),
     }

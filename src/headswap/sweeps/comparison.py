@@ -77,9 +77,18 @@ def compare(sweep_dir: str | Path) -> Comparison:
     score_range = (0.0, math.inf) if minimised(monitor) else (0.0, 1.0)  # a loss, or a score in [0, 1]
     for g in groups:
         g.scores = {m: estimate([j.metrics["test"][m] for j in g.jobs], bounds=(0.0, 1.0)) for m in metrics}
-        g.val_score = estimate([j.metrics["best_val"][monitor] for j in g.jobs], bounds=score_range)
-    groups.sort(key=lambda g: g.val_score.mean if minimised(monitor) else -g.val_score.mean)
+        validated = [j.metrics["best_val"][monitor] for j in g.jobs if j.metrics["best_val"] is not None]
+        g.val_score = estimate(validated, bounds=score_range) if validated else None
+    groups.sort(key=lambda g: _rank(g, minimised(monitor)))
     return Comparison(sweep_dir, groups, paired(groups, headline), failed, monitor, metrics, headline)
+
+
+def _rank(group: GroupSummary, loss: bool) -> tuple[bool, float, str]:
+    """Groups by validation figure, best first; groups trained without validation after them, by name:
+    nothing but test figures could order those, and test never chooses."""
+    if group.val_score is None:
+        return True, 0.0, group.name
+    return False, group.val_score.mean if loss else -group.val_score.mean, group.name
 
 
 def paired(groups: list[GroupSummary], headline: str) -> list[PairedDifference]:
@@ -100,7 +109,7 @@ def paired(groups: list[GroupSummary], headline: str) -> list[PairedDifference]:
 def _figures(records: list[RunRecord], sweep_dir: Path) -> tuple[str, tuple[str, ...], str]:
     """What ranks the groups (the runs' monitor, as a best_val key), the test figures shown, and the one
     compared in pairs: the task's (``Task.compared``, ``Task.headline``)."""
-    monitors = {r["monitor"] for r in records}
+    monitors = {r["monitor"] for r in records if r["monitor"] is not None}  # None: no validation
     classes = {len(r["labels"]) for r in records}
     if len(monitors) > 1 or len(classes) > 1:
         raise DataError(
@@ -111,7 +120,9 @@ def _figures(records: list[RunRecord], sweep_dir: Path) -> tuple[str, tuple[str,
     return next(iter(monitors), task.monitor).removeprefix("val/"), task.compared, task.headline
 
 
-def _mean_std(e: Estimate) -> str:
+def _mean_std(e: Estimate | None) -> str:
+    if e is None:
+        return "no validation"
     return f"{e.mean:.3f}" if e.n < 2 else f"{e.mean:.3f} ± {e.std:.3f}"
 
 
@@ -224,9 +235,10 @@ def _csv(c: Comparison) -> str:
     rows = []
     for g in c.groups:
         row: dict[str, Any] = {"group": g.name, "runs": len(g.jobs), "seeds": " ".join(g.seeds)}
+        val = g.val_score
         row |= {
-            f"val_{c.monitor}_mean": f"{g.val_score.mean:.6f}",
-            f"val_{c.monitor}_std": f"{g.val_score.std:.6f}",
+            f"val_{c.monitor}_mean": "" if val is None else f"{val.mean:.6f}",
+            f"val_{c.monitor}_std": "" if val is None else f"{val.std:.6f}",
         }
         for m, e in ((m, g.scores[m]) for m in c.metrics):
             row |= {

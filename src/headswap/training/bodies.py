@@ -97,10 +97,9 @@ def pretrained_body(
             info["cached"] = True
     info["path"] = str(path)
     log.info(
-        "%s body: validation perplexity %.2f before pre-training, %.2f after",
+        "%s body: validation perplexity %s before pre-training, %s after",
         "cached" if info["cached"] else "pre-trained",
-        info["val_perplexity_before"],
-        info["val_perplexity_after"],
+        *(figure(info[f"val_perplexity_{when}"], 2) for when in ("before", "after")),
     )
     return body, info
 
@@ -122,3 +121,8 @@ def run_pretraining(
     stats = pretrain_quick(body, datamodule, trainer, settings)
     seconds = round(time.perf_counter() - started, 2)
     return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), "seconds": seconds, **stats}
+
+
+def figure(value: float | None, digits: int) -> str:
+    """A pre-training figure as shown; none without a validation part to measure it on."""
+    return "n/a (no validation part)" if value is None else f"{value:.{digits}f}"

@@ -61,7 +61,7 @@ class Evaluation:
     task: Task
     epoch: int | None  # the best checkpoint's; None when none was kept (the last weights were scored)
     checkpoint: str | None  # its file; None when none was kept
-    val: Scores
+    val: Scores | None  # None: the run had no validation part (its last epoch is the one kept)
     test: Scores
     test_predictions: Predictions
     at_val_threshold: Scores | None  # two classes, with evaluation.tune_threshold
@@ -87,20 +87,22 @@ def evaluate(trainer: L.Trainer, model: HeadSwapClassifier, dm: TextDataModule, 
     epoch, checkpoint = load_best(trainer, model)
     device = trainer.strategy.root_device
     net = model.classifier.to(device)
+    parts = ("val", "test") if len(dm.parts["val"]) else ("test",)  # a run may train without validation
     with trainer.precision_plugin.forward_context():  # the logits validation scored during training
-        val, test = (split_logits(net, dm.loader(part), device) for part in ("val", "test"))
+        logits = {part: split_logits(net, dm.loader(part), device) for part in parts}
+    val, test = logits.get("val"), logits["test"]
     task, weights = model.task, model.class_weights
     weights = None if weights is None else weights.cpu()
     threshold = None
-    if settings["tune_threshold"] and task.binary:  # a threshold is a two-class notion
+    if val is not None and settings["tune_threshold"] and task.binary:  # a threshold is a two-class notion
         threshold = choose_threshold(val.logits.softmax(dim=-1)[:, 1], val.labels)
-    fitted = fitted_temperature(val) if settings["calibrate"] else None
+    fitted = fitted_temperature(val) if val is not None and settings["calibrate"] else None
     applied = None if fitted is None else 1.0 if at_bound(fitted) else fitted
     return Evaluation(
         task=task,
         epoch=epoch,
         checkpoint=checkpoint,
-        val=score(val.logits, val.labels, task, class_weights=weights),
+        val=None if val is None else score(val.logits, val.labels, task, class_weights=weights),
         test=score(test.logits, test.labels, task, class_weights=weights),
         test_predictions=test,
         at_val_threshold=None if threshold is None else score(test.logits, test.labels, task, threshold),

@@ -126,7 +126,7 @@ class LoadedRun:
         if tuned_scores is None:
             raise ConfigError(
                 f"{self.dir} has no validation-tuned threshold (it ran with "
-                "evaluation.tune_threshold=false): leave out --tuned-threshold"
+                "evaluation.tune_threshold=false, or without validation): leave out --tuned-threshold"
             )
         return float(tuned_scores["threshold"])
 
@@ -307,8 +307,8 @@ def best_checkpoint(run_dir: Path, record: RunRecord) -> Path:
         )
     if not checkpoint.is_file():
         raise MissingFile(
-            f"{run_dir}: its checkpoint {record['checkpoint']} (epoch {record['best_val']['epoch']}) is "
-            "missing, deleted or moved since training: put it back, or train again"
+            f"{run_dir}: its checkpoint {record['checkpoint']} is missing, deleted or moved since "
+            "training: put it back, or train again"
         )
     return checkpoint
 

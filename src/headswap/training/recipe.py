@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from headswap.app.checks import positive_numbers
 from headswap.app.runtime import overrides, seed_everything
 from headswap.confusion import write_confusion_files
+from headswap.data.config import validates
 from headswap.errors import ConfigError
 from headswap.io import atomic_write
 from headswap.lit import CostMonitor, HeadSwapClassifier, TextDataModule
@@ -73,17 +74,22 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     return record
 
 
-def select_by(cfg: DictConfig, task: Task) -> str:
+def select_by(cfg: DictConfig, task: Task) -> str | None:
     """``evaluation.monitor`` (null: the task's), checked against what validation logs, and set on every
     callback that watches a metric (the checkpoint that keeps the best epoch, early stopping), so that the
-    one setting decides them all."""
-    monitor = task.check_monitor(OmegaConf.select(cfg, "evaluation.monitor"))
+    one setting decides them all. Without a validation part (``validates``) nothing is monitored:
+    the checkpoint keeps the last epoch and the trainer runs no validation loop."""
+    validated = validates(cfg.data)
+    monitor = task.check_monitor(OmegaConf.select(cfg, "evaluation.monitor")) if validated else None
     with open_dict(cfg):
         for callback in (cfg.get("callbacks") or {}).values():
             if isinstance(callback, DictConfig) and "monitor" in callback:
                 callback.monitor = monitor
                 if "mode" in callback:
                     callback.mode = monitor_mode(monitor)
+        if not validated:
+            cfg.trainer.limit_val_batches = 0
+            cfg.trainer.num_sanity_val_steps = 0
     return monitor
 
 
@@ -142,9 +148,8 @@ def early_stopping_record(trainer: L.Trainer) -> dict[str, Any] | None:
 def log_best(trainer: L.Trainer, evaluation: Evaluation) -> None:
     """The best model's validation and test figures to every logger (CSV, TensorBoard, MLflow), one row."""
     test = {**evaluation.test.figures, "ece": evaluation.test.ece, "brier": evaluation.test.brier}
-    figures = {f"val/{k}": v for k, v in evaluation.val.figures.items()} | {
-        f"test/{k}": v for k, v in test.items()
-    }
+    val = evaluation.val.figures if evaluation.val else {}
+    figures = {f"val/{k}": v for k, v in val.items()} | {f"test/{k}": v for k, v in test.items()}
     for logger in trainer.loggers:
         logger.log_metrics(figures, step=trainer.global_step)
         logger.finalize("success")
@@ -171,7 +176,7 @@ def run_record(
         "overrides": overrides(),
         "labels": list(evaluation.task.labels),
         "test": rounded({**test.figures, "ece": test.ece, "brier": test.brier}),
-        "best_val": {**rounded(val.figures), "epoch": evaluation.epoch},
+        "best_val": {**rounded(val.figures), "epoch": evaluation.epoch} if val else None,
         "confusion_matrix": test.confusion_matrix,
         "per_class": rounded(test.per_class),
         "macro_average": rounded(test.macro_average),
