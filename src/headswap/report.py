@@ -92,6 +92,10 @@ def _costs(result: RunRecord) -> Table:
         whose = "this run" if cost.get("peak_rss_of") == "run" else "its process, all it ran"
         table.add_row(f"peak memory ({whose})", f"{cost['peak_rss_mb']:.0f} MB")
         table.add_row("pre-training time", _pretraining(cost, result["pretrained_body"]))
+        tuning = result["pretrained_body"].get("pair_tuning")
+        if tuning:
+            steps = f"{tuning['pairs']:,} pairs, {tuning['steps']:,} steps; part of the train time"
+            table.add_row("body tuned on pairs", f"{tuning['seconds']:.2f} s ({steps})")
     else:
         table.add_row(
             "train time, memory", "not measured: the cost_monitor callback was removed from the config"

@@ -160,6 +160,12 @@ def check_model(cfg: DictConfig) -> None:
             "tiny body's; drop body.lm_pretraining=true",
             key="body.lm_pretraining",
         )
+    if regime.pairs is not None and any(True for _ in pool.parameters()):
+        raise ConfigError(
+            f"regime.pairs tunes the body under a pool with nothing to learn, and pool={pool.name} learns: "
+            "choose pool=mean (or cls, max, lasttoken, weightedmean)",
+            key="pool",
+        )
     if pool.name == "cls" and body.causal:
         raise ConfigError(
             "pool=cls reads the first token, which a causal body lets see only itself: "

@@ -16,6 +16,7 @@ from typing import Any
 from torch import nn
 
 from headswap.errors import ConfigError
+from headswap.model.pairs import PairSettings
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Regime:
       its own rate: gradual unfreezing, carried out by ``headswap.lit.callbacks.GradualUnfreezing``.
     - ``adapters`` (``{r, alpha, dropout, targets}``) adds LoRA adapters to the named projections of a
       frozen body; only the adapters and the head train.
+    - ``pairs`` (``headswap.model.pairs.PairSettings``' fields) first tunes the whole body on contrastive
+      pairs of the training part (SetFit's step), then the regime's own parts train as they say.
     """
 
     name: str
@@ -42,8 +45,19 @@ class Regime:
     layer_decay: float = 1.0
     unfreeze: tuple[dict[str, Any], ...] = ()
     adapters: dict[str, Any] | None = None
+    pairs: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.pairs is not None:
+            object.__setattr__(self, "pairs", dict(self.pairs))
+            unknown = set(self.pairs) - {f.name for f in dataclasses.fields(PairSettings)}
+            if unknown:
+                raise ConfigError(
+                    f"regime.pairs has no setting {sorted(unknown)[0]!r}: its settings are "
+                    f"{[f.name for f in dataclasses.fields(PairSettings)]}",
+                    key=f"regime.pairs.{sorted(unknown)[0]}",
+                )
+            PairSettings(**self.pairs)  # a bad value fails before any data is read
         object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
         object.__setattr__(self, "unfreeze", tuple(dict(stage) for stage in self.unfreeze))
         if not 0.0 < self.layer_decay <= 1.0:
@@ -61,6 +75,11 @@ class Regime:
                 f"regime.body_lr={self.body_lr} must be > 0 when body parts or adapters train "
                 f"({list(self.body_trainable)}); use body_trainable=[] to freeze the body"
             )
+
+    @property
+    def pair_settings(self) -> PairSettings | None:
+        """``pairs``, checked: the body's step on contrastive pairs before the head trains; None: none."""
+        return None if self.pairs is None else PairSettings(**self.pairs)
 
     def scale_body_rates(self, factor: float) -> Regime:
         """This regime with every body rate (``body_lr``, each ``unfreeze`` stage's) times ``factor``.

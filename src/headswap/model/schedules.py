@@ -70,6 +70,14 @@ def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0, min_factor
     return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def linear_factor(step: int, total_steps: int, warmup_steps: int = 0) -> float:
+    """Linear warm-up to 1 over ``warmup_steps``, then linear decay to 0 at ``total_steps``
+    (sentence-transformers' ``WarmupLinear``, what SetFit tunes its body under)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
 def _cosine(total_steps: int, warmup_fraction: float, min_factor: float) -> Factor:
     if not 0.0 <= warmup_fraction < 1.0:
         raise ConfigError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")

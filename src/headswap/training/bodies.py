@@ -14,17 +14,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+import lightning as L
+import torch
 from filelock import FileLock
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from headswap.app.runtime import seed_everything
 from headswap.data import TableSource
 from headswap.io import load_state_dict, save_state_dict, write_json
 from headswap.lit import PretrainConfig, TextDataModule, pretrain_quick
+from headswap.lit.pair_tuning import tune_on_pairs
 from headswap.model import TransformerBody
+from headswap.seeding import mixed_seed
 
 log = logging.getLogger(__name__)
+
+PAIR_STREAM = 7  # mixed into the run's seed: pair tuning's own stream of random draws
 
 
 PRETRAINING_READS = (
@@ -104,19 +111,25 @@ def pretrained_body(
     return body, info
 
 
-def run_pretraining(
-    cfg: DictConfig, settings: PretrainConfig, datamodule: TextDataModule, body: TransformerBody
-) -> dict[str, Any]:
-    trainer = instantiate(
+def body_step_trainer(cfg: DictConfig, epochs: int) -> L.Trainer:
+    """The trainer of a step on the body before the head's fit (pre-training, pair tuning): the run's
+    accelerator and precision, one process, no checkpoints, loggers or callbacks of its own."""
+    return instantiate(
         cfg.trainer,
-        devices=1,  # pre-training runs in one process; under DDP, run scripts/pretrain.py first
+        devices=1,  # a body step runs in one process; under DDP, pre-train with scripts/pretrain.py first
         num_nodes=1,
         strategy="auto",
-        max_epochs=settings.epochs,
+        max_epochs=epochs,
         logger=False,
         enable_checkpointing=False,  # its progress bar follows trainer.enable_progress_bar, as fine-tuning's
         callbacks=None,
     )
+
+
+def run_pretraining(
+    cfg: DictConfig, settings: PretrainConfig, datamodule: TextDataModule, body: TransformerBody
+) -> dict[str, Any]:
+    trainer = body_step_trainer(cfg, settings.epochs)
     started = time.perf_counter()
     stats = pretrain_quick(body, datamodule, trainer, settings)
     seconds = round(time.perf_counter() - started, 2)
@@ -126,3 +139,25 @@ def run_pretraining(
 def figure(value: float | None, digits: int) -> str:
     """A pre-training figure as shown; none without a validation part to measure it on."""
     return "n/a (no validation part)" if value is None else f"{value:.{digits}f}"
+
+
+def tuned_body(cfg: DictConfig, body: nn.Module, datamodule: TextDataModule) -> dict[str, Any]:
+    """``regime.pairs``: the body learns from contrastive pairs of the training part before the head
+    trains (``headswap.lit.pair_tuning``); ``{"pair_tuning": {pairs, steps, seconds}}``. Nothing (the
+    body untouched) for every regime without pairs.
+
+    Its random draws (pairs, dropout) come from the run's seed in a forked generator, so the head starts
+    from the draws ``regime=head`` makes at that seed: the two differ by the tuning alone."""
+    settings = instantiate(cfg.regime).pair_settings
+    if settings is None:
+        return {}
+    seed = mixed_seed(cfg.seed, PAIR_STREAM) if cfg.seed is not None else int(torch.randint(2**31, ()))
+    pool = instantiate(cfg.pool)
+    started = time.perf_counter()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        trainer = body_step_trainer(cfg, settings.epochs)
+        stats = tune_on_pairs(
+            body, pool, datamodule.parts["train"], datamodule.collate.pad_id, settings, trainer, seed
+        )
+    return {"pair_tuning": {**stats, "seconds": round(time.perf_counter() - started, 2)}}

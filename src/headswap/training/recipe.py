@@ -32,7 +32,7 @@ from headswap.run_record import FORMAT_VERSION, RunRecord, monitor_mode, read_ru
 from headswap.scoring import rounded
 from headswap.task import Task
 from headswap.training.announce import announce
-from headswap.training.bodies import pretrained_body
+from headswap.training.bodies import pretrained_body, tuned_body
 from headswap.training.build import build_datamodule, instantiate_all
 from headswap.training.evaluation import Evaluation, evaluate, write_test_outputs
 from headswap.training.resume import checked_resume, resume_checkpoint, training_settings
@@ -55,6 +55,7 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     settings = training_settings(cfg, datamodule)
     checkpoint = checked_resume(cfg.get("ckpt_path"), settings)  # before a body is pre-trained or loaded
     body, pretrain_info = pretrained_body(cfg, datamodule)
+    pretrain_info |= tuned_body(cfg, body, datamodule)  # regime.pairs: SetFit's step on the body
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
     model: HeadSwapClassifier = instantiate(cfg.model, body=body, task=task, class_weights=weights)
     trainer, resume = build_trainer(cfg, model, SettingsInCheckpoint(settings), checkpoint)
@@ -231,8 +232,11 @@ def cost(trainer: L.Trainer, model: HeadSwapClassifier, pretrain_info: dict[str,
         return {}
     # a body from the cache, or one that arrived pretrained, cost this run no pre-training
     pretrain_seconds = 0.0 if pretrain_info.get("cached", True) else pretrain_info["seconds"]
-    return {
-        **monitor.summary(model),
-        "pretrain_seconds": pretrain_seconds,
-        "precision": str(trainer.precision),
-    }
+    summary = monitor.summary(model)
+    if "pair_tuning" in pretrain_info:  # training the body on pairs is training: its seconds count
+        tuning = pretrain_info["pair_tuning"]["seconds"]
+        summary |= {
+            "train_seconds": round(summary["train_seconds"] + tuning, 4),
+            "pair_tuning_seconds": tuning,
+        }
+    return {**summary, "pretrain_seconds": pretrain_seconds, "precision": str(trainer.precision)}
