@@ -64,12 +64,13 @@ def test_the_training_sample_is_the_one_a_run_with_validation_draws(tmp_path: Pa
         "callbacks=early_stopping",
         "evaluation.calibrate=true",
         "evaluation.monitor=val/loss",
+        "hparams_search=optuna",
     ],
 )
 def test_what_needs_validation_is_refused_in_one_line(tmp_path: Path, setting: str) -> None:
     with pytest.raises(Exception) as err:
         train.run(compose_cfg(tmp_path, [*QUICK, *BUDGET, setting]))
-    key = "callbacks.early_stopping" if setting.startswith("callbacks") else setting.split("=")[0]
+    key = {"callbacks": "callbacks.early_stopping"}.get(setting.split("=")[0], setting.split("=")[0])
     assert isinstance(assert_refused(err.value, key, "drop"), ConfigError)
     assert not (tmp_path / "run" / "metrics.json").exists()
 

@@ -31,7 +31,9 @@ class PairSettings:
 
     per_example: int = 20  # same-class pairs per example an epoch, and as many different-class pairs
     epochs: int = 1
-    lr: float = 2e-5  # AdamW's rate for the body (and pool); linear warm-up, then linear decay to 0
+    # AdamW's rate for the body (and pool), linear warm-up then linear decay to 0; as given, not scaled
+    # by body.lr_scale: SetFit's rate for a pretrained encoder, the body this step is for
+    lr: float = 2e-5
     batch_size: int = 16  # pairs a step
     warmup: float = 0.1  # the share of the steps the rate warms up over
     weight_decay: float = 0.01

@@ -1,7 +1,10 @@
-"""The pretrained-body cache: one pre-training per (data, split, tokenizer, body, pre-training config).
+"""The body before the head trains: pre-trained (or loaded from the cache), then, for a regime with
+``pairs``, tuned on contrastive pairs.
 
-Sweeps over seeds and regimes start from the same body, so it is pre-trained once, written atomically
-under a file lock, and loaded by every later job with the same determinants.
+The cache holds one pre-training per (data, split, tokenizer, body, pre-training config): sweeps over
+seeds and regimes start from the same body, so it is pre-trained once, written atomically under a file
+lock, and loaded by every later job with the same determinants. Pair tuning is the run's own: it is
+never cached.
 """
 
 from __future__ import annotations
