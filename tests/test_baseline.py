@@ -61,6 +61,17 @@ def test_baselines_fit_on_train_select_on_val_and_test_once(tmp_path: Path, monk
     assert "spam rate" in out and saved["data"]["sizes"] == dm.stats["sizes"]  # the run's split summary
 
 
+def test_without_validation_the_baselines_fit_the_default_c_once_and_choose_nothing(tmp_path: Path) -> None:
+    cfg = compose_cfg(
+        tmp_path, (*TINY, "data.train_per_class=10", "data.val_per_class=0"), config_name="baseline"
+    )
+    result = baseline.run(cfg)
+    assert result["sizes"]["val"] == 0 and result["sizes"]["train"] == 20
+    for row in result["models"].values():
+        assert row["C"] == 1.0 and row["val_f1"] is None and row["val_f1_by_C"] == {}
+        assert all(0 <= row["test"][m] <= 1 for m in SCORES)
+
+
 def test_missing_sklearn_names_the_extra(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn.feature_extraction.text", None)
     with pytest.raises(ModuleNotFoundError, match=r'pip install -e "\.\[baseline\]"'):

@@ -273,6 +273,27 @@ def test_groups_are_paired_only_within_one_label_budget(tmp_path: Path) -> None:
     assert sorted(g.labels_per_class for g in c.groups) == [8.0, 8.0, 16.0, 16.0]
 
 
+def test_runs_without_validation_follow_a_learning_curve_of_their_own(tmp_path: Path) -> None:
+    sweep = tmp_path / "budgets"
+    for k in (8, 16):
+        for val in (0, k):
+            job = make_job(
+                sweep, [f"data.train_per_class={k}", f"data.val_per_class={val}", "regime=head"], 0.7
+            )
+            record = json.loads((job / "metrics.json").read_text())
+            record["data"]["budget"] = {"train_per_class": k, "val_per_class": val, "sample_seed": 0}
+            if val == 0:
+                record.update(best_val=None, monitor=None)
+            (job / "metrics.json").write_text(json.dumps(record))
+    lines: dict[str, list[int | None]] = {}
+    for group in compare(sweep).groups:
+        lines.setdefault(group.without_budget, []).append(group.budget)
+    assert {line: sorted(budgets) for line, budgets in lines.items()} == {
+        "(all runs)": [8, 16],
+        "no validation": [8, 16],
+    }
+
+
 def test_a_sweep_over_budgets_draws_its_learning_curve_and_a_table_per_budget(tmp_path: Path) -> None:
     sweep = budget_sweep(tmp_path)
     compare_and_report(sweep)

@@ -75,18 +75,49 @@ def test_a_batch_holds_both_texts_of_its_pairs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("pairs", "key"),
-    [({"per_example": 0}, "regime.pairs.per_example"), ({"iterations": 3}, "regime.pairs.iterations")],
+    [
+        ({"per_example": 0}, "regime.pairs.per_example"),
+        ({"per_example": 2.5}, "regime.pairs.per_example"),
+        ({"epochs": True}, "regime.pairs.epochs"),
+        ({"lr": "abc"}, "regime.pairs.lr"),
+        ({"lr": float("nan")}, "regime.pairs.lr"),
+        ({"warmup": 1.0}, "regime.pairs.warmup"),
+        ({"weight_decay": -0.1}, "regime.pairs.weight_decay"),
+        ({"iterations": 3}, "regime.pairs.iterations"),
+    ],
 )
 def test_bad_pair_settings_are_named(pairs: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as err:
         Regime(name="contrastive", pairs=pairs)
-    assert key.rpartition(".")[2] in str(err.value)
+    assert_refused(err.value, key)
 
 
-def test_a_pool_that_learns_is_refused(tmp_path: Path) -> None:
+def test_a_bad_pair_setting_from_the_command_line_is_refused_before_training(tmp_path: Path) -> None:
     with pytest.raises(Exception) as err:
-        train.run(compose_cfg(tmp_path, ["regime=contrastive", "pool=attention", *QUICK]))
-    assert isinstance(assert_refused(err.value, "pool"), ConfigError)
+        train.run(compose_cfg(tmp_path, ["regime=contrastive", "regime.pairs.lr=abc", *QUICK]))
+    assert_refused(err.value, "regime.pairs.lr")
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_training_part_with_too_many_pairs_to_list_is_refused_before_tuning() -> None:
+    PairSampler([0, 1] * 2235 + [0], per_example=1, seed=0)  # 4,471 examples: 9,997,156 pairs
+    with pytest.raises(ConfigError) as err:
+        PairSampler([0, 1] * 2236, per_example=1, seed=0)  # 4,472: 10,001,628
+    assert_refused(err.value, "data.train_per_class")
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ("pool=attention", "pool"),
+        ("trainer.devices=2", "trainer.devices"),
+        ("+trainer.num_nodes=2", "trainer.num_nodes"),
+    ],
+)
+def test_a_pool_that_learns_and_several_processes_are_refused(tmp_path: Path, setting: str, key: str) -> None:
+    with pytest.raises(Exception) as err:
+        train.run(compose_cfg(tmp_path, ["regime=contrastive", setting, *QUICK]))
+    assert isinstance(assert_refused(err.value, key), ConfigError)
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +133,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict
 
 def test_the_body_is_tuned_then_frozen_while_the_head_trains(runs) -> None:
     (head_dir, head), (dir_, record) = runs["head"], runs["contrastive"]
-    assert record["params"]["body_trainable_parts"] == [] and record["params"] == head["params"]
     tuning = record["pretrained_body"]["pair_tuning"]
     assert tuning["pairs"] == 2 * 2 * 12 and tuning["steps"] == 3  # 48 pairs in batches of 16
+    params, total = record["params"], head["params"]["total"]
+    assert params["body_trainable_parts"] == [] and tuning["params"] == total - head["params"]["trainable"]
+    assert params["trainable"] == params["total"] == total  # every weight trained: the body, then the head
     cost = record["cost"]
     assert cost["pair_tuning_seconds"] == tuning["seconds"] > 0
-    assert cost["train_seconds"] >= cost["pair_tuning_seconds"]
+    assert cost["train_seconds"] > cost["pair_tuning_seconds"] and cost["fit_seconds"] > tuning["seconds"]
+    assert cost["train_state_mb"] == round(4 * (total + 3 * tuning["params"]) / 2**20, 3)
     body = {k: v for k, v in safe_load(dir_ / record["checkpoint"])["state_dict"].items() if ".body." in k}
     untuned = safe_load(head_dir / head["checkpoint"])["state_dict"]  # the same pretrained body, frozen
     assert body.keys() == {k for k in untuned if ".body." in k}
@@ -125,3 +159,26 @@ def test_a_finished_contrastive_run_predicts_with_its_tuned_body(runs) -> None:
 def test_a_contrastive_run_is_deterministic(runs, tmp_path: Path) -> None:
     again = train.run(compose_cfg(tmp_path, ["regime=contrastive", *QUICK, *BUDGET]))
     assert again["test"] == runs["contrastive"][1]["test"]
+
+
+def test_a_resumed_contrastive_run_takes_its_tuned_body_from_the_checkpoint(
+    runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killed = compose_cfg(
+        tmp_path, ["regime=contrastive", *QUICK, *BUDGET, "trainer.max_epochs=1"], output="k"
+    )
+    train.run(killed)
+    last = tmp_path / "k" / "checkpoints" / "last.ckpt"
+
+    def tune_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a resume tuned the body on pairs again")
+
+    monkeypatch.setattr("headswap.training.bodies.tune_on_pairs", tune_again)
+    resumed = train.run(
+        compose_cfg(tmp_path, ["regime=contrastive", *QUICK, *BUDGET, f"ckpt_path={last}"], output="r")
+    )
+    whole = runs["contrastive"][1]
+    assert resumed["test"] == whole["test"] and resumed["cost"]["epochs"] == 2
+    tuning = resumed["pretrained_body"]["pair_tuning"]
+    assert tuning["resumed"] is True and tuning["pairs"] == whole["pretrained_body"]["pair_tuning"]["pairs"]
+    assert resumed["cost"]["pair_tuning_seconds"] == 0.0  # the tuning was the killed run's work

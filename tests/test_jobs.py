@@ -356,6 +356,17 @@ def test_settings_line_names_the_body_by_its_name(tmp_path: Path) -> None:
     assert " body=foo " in settings_line(cfg, build_datamodule(cfg))
 
 
+def test_settings_line_counts_the_rows_of_the_file_not_those_a_budget_keeps(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text(
+        "text,label\n" + "".join(f"message {i},{'spam' if i % 2 else 'ham'}\n" for i in range(90))
+    )
+    cfg = compose_cfg(tmp_path, ["data=csv", f"data.path={data}", "data.train_per_class=4"])
+    datamodule = build_datamodule(cfg)
+    assert sum(datamodule.stats["sizes"]["train"].values()) == 8
+    assert "(data.csv, 90 rows)" in settings_line(cfg, datamodule)
+
+
 def test_a_runs_peak_memory_is_its_own_not_the_process_lifetimes(tmp_path: Path) -> None:
     """A sweep runs its jobs in one process: memory an earlier job held must not show in a later one's."""
     import resource

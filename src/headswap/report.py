@@ -94,7 +94,8 @@ def _costs(result: RunRecord) -> Table:
         table.add_row("pre-training time", _pretraining(cost, result["pretrained_body"]))
         tuning = result["pretrained_body"].get("pair_tuning")
         if tuning:
-            steps = f"{tuning['pairs']:,} pairs, {tuning['steps']:,} steps; part of the train time"
+            when = "before the resume" if tuning.get("resumed") else "part of the train time"
+            steps = f"{tuning['pairs']:,} pairs, {tuning['steps']:,} steps; {when}"
             table.add_row("body tuned on pairs", f"{tuning['seconds']:.2f} s ({steps})")
     else:
         table.add_row(

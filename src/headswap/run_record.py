@@ -70,7 +70,7 @@ class EarlyStop(TypedDict):
 
 
 class Params(TypedDict):
-    trainable: int
+    trainable: int  # every weight the run trained, at any stage (regime.pairs: the body, then the head)
     total: int
     body_trainable_parts: list[str]  # at the end of training: gradual unfreezing may have added parts
 
@@ -85,7 +85,9 @@ class Cost(TypedDict):
     peak_rss_of: NotRequired[str]  # "run": this run's own peak; "process": its process's (another OS)
     peak_cuda_mb: NotRequired[float]  # only where CUDA is available
     pretrain_seconds: NotRequired[float]  # pre-training the body in this run; 0.0 when it came from the cache
-    pair_tuning_seconds: NotRequired[float]  # regime.pairs: tuning the body on pairs (in train_seconds)
+    pair_tuning_seconds: NotRequired[
+        float
+    ]  # regime.pairs: tuning the body on pairs (in train_ and fit_seconds)
     precision: NotRequired[str]  # what training ran under: "32-true" or "bf16-mixed" (trainer.precision)
 
 

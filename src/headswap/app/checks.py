@@ -123,14 +123,32 @@ def check_without_validation(cfg: DictConfig) -> None:
         "evaluation.calibrate": OmegaConf.select(cfg, "evaluation.calibrate") is True,
         "evaluation.monitor": OmegaConf.select(cfg, "evaluation.monitor") is not None,
         "data.val_path": OmegaConf.select(cfg, "data.val_path") is not None,
-        "hparams_search": HydraConfig.initialized()
-        and "optuna" in str(HydraConfig.get().sweeper.get("_target_", "")),
+        "hparams_search": HydraConfig.initialized()  # any search but Hydra's plain grid optimises on val
+        and not str(HydraConfig.get().sweeper.get("_target_", "BasicSweeper")).endswith("BasicSweeper"),
     }
     for key, refused in needs.items():
         if refused:
             raise ConfigError(
                 f"{key} needs a validation part, and this run has none (data.val_per_class=0 or "
                 f"data.val_fraction=0): drop {key}, or give the run a validation part",
+                key=key,
+            )
+
+
+def check_pairs(cfg: DictConfig, pool: Any) -> None:
+    """``regime.pairs`` tunes the body through a pool with nothing to learn, in one process."""
+    if any(True for _ in pool.parameters()):
+        raise ConfigError(
+            f"regime.pairs tunes the body under a pool with nothing to learn, and pool={pool.name} learns: "
+            "choose pool=mean (or another pool without weights)",
+            key="pool",
+        )
+    for key in ("trainer.devices", "trainer.num_nodes"):
+        value = OmegaConf.select(cfg, key)
+        if isinstance(value, int) and value > 1:
+            raise ConfigError(
+                f"{key}={value}: regime.pairs tunes the body in one process, before the head's training "
+                f"is spread over processes: set {key}=1",
                 key=key,
             )
 
@@ -160,12 +178,8 @@ def check_model(cfg: DictConfig) -> None:
             "tiny body's; drop body.lm_pretraining=true",
             key="body.lm_pretraining",
         )
-    if regime.pairs is not None and any(True for _ in pool.parameters()):
-        raise ConfigError(
-            f"regime.pairs tunes the body under a pool with nothing to learn, and pool={pool.name} learns: "
-            "choose pool=mean (or cls, max, lasttoken, weightedmean)",
-            key="pool",
-        )
+    if regime.pairs is not None:
+        check_pairs(cfg, pool)
     if pool.name == "cls" and body.causal:
         raise ConfigError(
             "pool=cls reads the first token, which a causal body lets see only itself: "

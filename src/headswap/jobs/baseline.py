@@ -86,20 +86,21 @@ def scores(model: Any, texts: list[str], labels: list[int], task: Task) -> dict[
 
 def evaluate(build: Callable[[float], Any], data: Data, task: Task) -> dict[str, Any]:
     """Fit on train for each C, keep the one with the best validation headline score (F1, or macro-F1;
-    what picks a run's epoch by default; first on ties); test it once."""
+    what picks a run's epoch by default; first on ties); test it once. Without a validation part
+    (``data.val_per_class=0``) nothing is chosen: scikit-learn's default C, 1.0, and no validation score."""
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = (data[part] for part in PARTS)
     key = task.headline
     fits = []
-    for c in GRID:
+    for c in GRID if val_x else (1.0,):
         started = time.perf_counter()
         model = build(c).fit(train_x, train_y)
         seconds = time.perf_counter() - started
-        fits.append((scores(model, val_x, val_y, task)[key], c, model, seconds))
-    val_score, c, model, seconds = max(fits, key=lambda fit: fit[0])
+        fits.append((scores(model, val_x, val_y, task)[key] if val_x else None, c, model, seconds))
+    val_score, c, model, seconds = max(fits, key=lambda fit: fit[0] or 0.0)
     return {
         "C": c,
-        f"val_{key}": round(val_score, 6),
-        f"val_{key}_by_C": {str(g): round(f, 6) for f, g, _, _ in fits},
+        f"val_{key}": None if val_score is None else round(val_score, 6),
+        f"val_{key}_by_C": {str(g): round(f, 6) for f, g, _, _ in fits if f is not None},
         "test": scores(model, test_x, test_y, task),
         "fit_seconds": round(seconds, 4),
     }
@@ -110,7 +111,8 @@ def print_table(result: dict[str, Any], max_len: int) -> None:
     key = task.headline
     what = f"positive class: {task.positive}" if task.binary else f"{task.num_classes} classes"
     title = (
-        f"classic baselines ({what}; C chosen by validation {key.replace('_', '-').replace('f1', 'F1')}; "
+        f"classic baselines ({what}; C chosen by validation {key.replace('_', '-').replace('f1', 'F1')}, "
+        "else 1; "
         f"full texts, not truncated to data.max_len={max_len})"
     )
     names = task.score_names
@@ -119,5 +121,7 @@ def print_table(result: dict[str, Any], max_len: int) -> None:
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, row in result["models"].items():
         test = [f"{row['test'][m]:.4f}" for m in names]
-        table.add_row(name, f"{row['C']:g}", f"{row[f'val_{key}']:.4f}", *test, f"{row['fit_seconds']:.3f} s")
+        val = row[f"val_{key}"]
+        val_shown = "n/a (no validation part)" if val is None else f"{val:.4f}"
+        table.add_row(name, f"{row['C']:g}", val_shown, *test, f"{row['fit_seconds']:.3f} s")
     make_console().print(table)

@@ -178,17 +178,21 @@ class InterruptReport(L.Callback):
 
 class SettingsInCheckpoint(L.Callback):
     """Writes the settings that shaped training into every checkpoint, so that a resume under other
-    settings can be refused by name instead of silently continuing another experiment."""
+    settings can be refused by name instead of silently continuing another experiment; and what the run
+    did to the body before its first epoch (``done_before``: the tuning on pairs), which a resume takes
+    from the checkpoint instead of doing again."""
 
     KEY = "headswap_training_settings"
+    DONE_KEY = "headswap_done_before_training"
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.settings = settings
+    def __init__(self, settings: dict[str, Any], done_before: dict[str, Any] | None = None) -> None:
+        self.settings, self.done_before = settings, done_before or {}
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint[self.KEY] = self.settings
+        checkpoint[self.DONE_KEY] = self.done_before
 
 
 class GradualUnfreezing(BaseFinetuning):

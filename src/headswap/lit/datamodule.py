@@ -196,6 +196,7 @@ class TextDataModule(L.LightningDataModule):
         self.collate = PadCollate(tokenizer.pad_id)
         self.parts: dict[str, EncodedTexts] = {}
         self.stats: dict[str, object] = {}
+        self.rows_read = 0  # the training file's rows, before budgets and dropped classes: what it holds
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -214,6 +215,7 @@ class TextDataModule(L.LightningDataModule):
         if self.parts:
             return
         examples = self.source.load()
+        self.rows_read = len(examples)
         names = tuple(self.source.label_names)
         kept, names, dropped = drop_rare_classes(
             [e.label for e in examples], names, self.config.min_per_class

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import partial
-from itertools import chain
 from typing import Any
 
 import lightning as L
@@ -17,7 +16,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.lit.datamodule import EncodedTexts, PadCollate
-from headswap.model.pairs import Pair, PairSettings, draw_pairs, pair_loss
+from headswap.model.pairs import Pair, PairSettings, check_pair_count, draw_pairs, pair_loss
 from headswap.model.schedules import PerGroupSchedule, linear_factor
 
 
@@ -25,6 +24,7 @@ class PairSampler(Sampler[Pair]):
     """An epoch's pairs, drawn by (seed, epoch): Lightning calls ``set_epoch`` before each epoch."""
 
     def __init__(self, labels: Sequence[int], per_example: int, seed: int) -> None:
+        check_pair_count(len(labels))  # before the trainer starts, not at its first epoch
         self.labels, self.per_example, self.seed, self.epoch = list(labels), per_example, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -72,24 +72,27 @@ def pair_loader(texts: EncodedTexts, pad_id: int, settings: PairSettings, seed: 
 
 
 class PairTuning(L.LightningModule):
-    """The body and pool, trained so that the cosine similarity of a pair's embeddings meets its target
-    (``headswap.model.pairs.pair_loss``); AdamW under a linear warm-up and decay, as SetFit's body."""
+    """The body, trained so that the cosine similarity of a pair's pooled embeddings meets its target
+    (``headswap.model.pairs.pair_loss``); AdamW under a linear warm-up and decay, as SetFit's body. The
+    pool has nothing to learn (a learning pool is refused with pairs)."""
 
     def __init__(self, body: nn.Module, pool: nn.Module, settings: PairSettings) -> None:
         super().__init__()
         self.body, self.pool, self.settings = body, pool, settings
+        self.pairs_seen = 0  # counted, not computed: a capped trainer (max_steps, max_time) stops early
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         mask = batch["attention_mask"]
         embeddings = self.pool(self.body(batch["input_ids"], mask), mask)  # 2B x D
         first, second = embeddings.chunk(2)
         loss = pair_loss(first, second, batch["targets"])
+        self.pairs_seen += len(first)
         self.log("pairs/loss", loss, prog_bar=True, batch_size=len(first))
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:
         settings = self.settings
-        params = [p for p in chain(self.body.parameters(), self.pool.parameters()) if p.requires_grad]
+        params = [p for p in self.body.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
         total = int(self.trainer.estimated_stepping_batches)
         factor = partial(linear_factor, total_steps=total, warmup_steps=int(settings.warmup * total))
@@ -106,10 +109,12 @@ def tune_on_pairs(
     trainer: L.Trainer,
     seed: int,
 ) -> dict[str, int]:
-    """Train ``body`` (every weight) and ``pool`` in place on pairs of ``texts`` (the training part);
-    ``trainer`` runs ``settings.epochs`` epochs. Returns how many pairs and steps that was."""
+    """Train ``body`` (every weight) in place on pairs of ``texts`` (the training part), embedded through
+    ``pool``; ``trainer`` runs ``settings.epochs`` epochs. Returns how many pairs, steps and weights that
+    was."""
     body.requires_grad_(True)
     body.train()
-    loader = pair_loader(texts, pad_id, settings, seed)
-    trainer.fit(PairTuning(body, pool, settings), train_dataloaders=loader)
-    return {"pairs": len(loader.sampler) * settings.epochs, "steps": int(trainer.global_step)}
+    tuning = PairTuning(body, pool, settings)
+    trainer.fit(tuning, train_dataloaders=pair_loader(texts, pad_id, settings, seed))
+    params = sum(p.numel() for p in body.parameters())
+    return {"pairs": tuning.pairs_seen, "steps": int(trainer.global_step), "params": params}

@@ -22,6 +22,7 @@ from headswap.errors import ConfigError
 from headswap.seeding import mixed_seed
 
 Pair = tuple[int, int, float]  # positions of the two examples in the training part, target similarity
+MOST_LISTED_PAIRS = 10_000_000  # every pair is listed, as SetFit lists them: about 1.7 GB of Python tuples
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,34 @@ class PairSettings:
     weight_decay: float = 0.01
 
     def __post_init__(self) -> None:
-        for name in ("per_example", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"regime.pairs.{name}={getattr(self, name)} must be >= 1")
-        if self.lr <= 0 or not 0.0 <= self.warmup < 1.0 or self.weight_decay < 0:
-            raise ConfigError(
-                f"regime.pairs: lr={self.lr} must be > 0, warmup={self.warmup} in [0, 1), "
-                f"weight_decay={self.weight_decay} >= 0"
-            )
+        """Each value checked alone, so the one-line refusal names the setting that is wrong."""
+        whole, number = (int,), (int, float)
+        rules = {
+            "per_example": (whole, lambda v: v >= 1, "a whole number >= 1"),
+            "epochs": (whole, lambda v: v >= 1, "a whole number >= 1"),
+            "batch_size": (whole, lambda v: v >= 1, "a whole number >= 1"),
+            "lr": (number, lambda v: v > 0, "a number > 0"),
+            "warmup": (number, lambda v: 0 <= v < 1, "a number in [0, 1)"),
+            "weight_decay": (number, lambda v: v >= 0, "a number >= 0"),
+        }
+        for name, (kinds, holds, wanted) in rules.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not holds(value):
+                raise ConfigError(
+                    f"regime.pairs.{name}={value!r} must be {wanted}", key=f"regime.pairs.{name}"
+                )
+
+
+def check_pair_count(n: int) -> None:
+    """Refuse a training part whose pairs would not fit in memory, naming the budget that fixes it."""
+    listed = n * (n + 1) // 2
+    if listed > MOST_LISTED_PAIRS:
+        raise ConfigError(
+            f"regime.pairs lists every pair of the training part, and its {n:,} examples make {listed:,}, "
+            f"more than {MOST_LISTED_PAIRS:,}: set data.train_per_class=K (pairs pay at a few labels a "
+            "class; with this many, regime=full costs less)",
+            key="data.train_per_class",
+        )
 
 
 def draw_pairs(labels: Sequence[int], per_example: int, seed: int, epoch: int = 0) -> list[Pair]:

@@ -86,8 +86,11 @@ class GroupSummary:
 
     @property
     def without_budget(self) -> str:
-        """The group's name less its budget: the regime (and other choices) a learning curve follows."""
+        """The group's name less its budget: the regime (and other choices) a learning curve follows.
+        Runs without a validation part keep a line of their own: theirs is another setting."""
         kept = [part for part in self.name.split(",") if not part.startswith(BUDGET_KEYS)]
+        if self.jobs[0].metrics["best_val"] is None:
+            kept.append("no validation")
         return ",".join(kept) or "(all runs)"
 
     def mean_of(self, *keys: str) -> float:

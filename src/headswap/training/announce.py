@@ -15,13 +15,12 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
     """``data=csv (comments.csv, 2,000 rows) max_len=160 body=tiny regime=gradual ...``: what the
     composed config means, whatever group or experiment set each value."""
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
-    rows = sum(len(part) for part in datamodule.parts.values())
     path = getattr(datamodule.source, "path", None)
     where = f"{Path(path).name}, " if path else ""
     recipe = [f"recipe={cfg.recipe}"] if cfg.get("recipe") else []
     return " ".join(
         [
-            f"data={choices.get('data', '?')} ({where}{rows:,} rows)",
+            f"data={choices.get('data', '?')} ({where}{datamodule.rows_read:,} rows)",
             *recipe,
             f"max_len={datamodule.config.max_len}",
             f"body={cfg.body.get('name') or choices.get('body', '?')}",

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from headswap.app.runtime import seed_everything
 from headswap.data import TableSource
 from headswap.io import load_state_dict, save_state_dict, write_json
 from headswap.lit import PretrainConfig, TextDataModule, pretrain_quick
+from headswap.lit.callbacks import SettingsInCheckpoint
 from headswap.lit.pair_tuning import tune_on_pairs
 from headswap.model import TransformerBody
 from headswap.seeding import mixed_seed
@@ -144,23 +146,26 @@ def figure(value: float | None, digits: int) -> str:
     return "n/a (no validation part)" if value is None else f"{value:.{digits}f}"
 
 
-def tuned_body(cfg: DictConfig, body: nn.Module, datamodule: TextDataModule) -> dict[str, Any]:
+def tuned_body(
+    cfg: DictConfig, body: nn.Module, datamodule: TextDataModule, checkpoint: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """``regime.pairs``: the body learns from contrastive pairs of the training part before the head
-    trains (``headswap.lit.pair_tuning``); ``{"pair_tuning": {pairs, steps, seconds}}``. Nothing (the
-    body untouched) for every regime without pairs.
+    trains (``headswap.lit.pair_tuning``); ``{"pair_tuning": {pairs, steps, params, seconds}}``. Nothing
+    (the body untouched) for every regime without pairs. A resumed run does not tune again: its
+    ``checkpoint`` holds the tuned body, and the figures of the tuning are carried (``resumed``).
 
-    Its random draws (pairs, dropout) come from the run's seed in a forked generator, so the head starts
-    from the draws ``regime=head`` makes at that seed: the two differ by the tuning alone."""
+    The draws (pairs, dropout) come from the run's seed mixed with ``PAIR_STREAM``; the recipe seeds again
+    after this step, so the head starts from the draws ``regime=head`` makes at that seed."""
     settings = instantiate(cfg.regime).pair_settings
     if settings is None:
         return {}
-    seed = mixed_seed(cfg.seed, PAIR_STREAM) if cfg.seed is not None else int(torch.randint(2**31, ()))
-    pool = instantiate(cfg.pool)
+    done = (checkpoint or {}).get(SettingsInCheckpoint.DONE_KEY, {}).get("pair_tuning")
+    if done is not None:
+        return {"pair_tuning": {**done, "resumed": True}}
+    seed = mixed_seed(cfg.seed, PAIR_STREAM) if cfg.seed is not None else secrets.randbits(31)
+    torch.manual_seed(seed)
     started = time.perf_counter()
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        trainer = body_step_trainer(cfg, settings.epochs)
-        stats = tune_on_pairs(
-            body, pool, datamodule.parts["train"], datamodule.collate.pad_id, settings, trainer, seed
-        )
+    trainer = body_step_trainer(cfg, settings.epochs)
+    pad_id, texts = datamodule.collate.pad_id, datamodule.parts["train"]
+    stats = tune_on_pairs(body, instantiate(cfg.pool), texts, pad_id, settings, trainer, seed)
     return {"pair_tuning": {**stats, "seconds": round(time.perf_counter() - started, 2)}}

@@ -55,10 +55,11 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     settings = training_settings(cfg, datamodule)
     checkpoint = checked_resume(cfg.get("ckpt_path"), settings)  # before a body is pre-trained or loaded
     body, pretrain_info = pretrained_body(cfg, datamodule)
-    pretrain_info |= tuned_body(cfg, body, datamodule)  # regime.pairs: SetFit's step on the body
+    pretrain_info |= tuned_body(cfg, body, datamodule, checkpoint)  # regime.pairs: SetFit's step
     seed_everything(cfg.seed)  # after pre-training: a cached and a fresh body give the same run
     model: HeadSwapClassifier = instantiate(cfg.model, body=body, task=task, class_weights=weights)
-    trainer, resume = build_trainer(cfg, model, SettingsInCheckpoint(settings), checkpoint)
+    done_before = {k: v for k, v in pretrain_info.items() if k == "pair_tuning"}  # what a resume skips
+    trainer, resume = build_trainer(cfg, model, SettingsInCheckpoint(settings, done_before), checkpoint)
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
     early_stopping = early_stopping_record(trainer)  # now: loading the best checkpoint restores its state
     evaluation = evaluate(trainer, model, datamodule, cfg.evaluation)
@@ -166,6 +167,7 @@ def run_record(
 ) -> dict[str, Any]:
     """What the run did and scored, as ``metrics.json`` holds it (``headswap.run_record.RunRecord``)."""
     trainable, total = model.parameter_counts()
+    trainable += pretrain_info.get("pair_tuning", {}).get("params", 0)  # the body, trained on pairs first
     test, val = evaluation.test, evaluation.val
     return {
         "format_version": FORMAT_VERSION,
@@ -233,10 +235,15 @@ def cost(trainer: L.Trainer, model: HeadSwapClassifier, pretrain_info: dict[str,
     # a body from the cache, or one that arrived pretrained, cost this run no pre-training
     pretrain_seconds = 0.0 if pretrain_info.get("cached", True) else pretrain_info["seconds"]
     summary = monitor.summary(model)
-    if "pair_tuning" in pretrain_info:  # training the body on pairs is training: its seconds count
-        tuning = pretrain_info["pair_tuning"]["seconds"]
+    if "pair_tuning" in pretrain_info:  # training the body on pairs is training: it counts as such
+        tuning = pretrain_info["pair_tuning"]
+        _, total = model.parameter_counts()
+        state = round(4 * (total + 3 * tuning["params"]) / 2**20, 3)  # as CostMonitor's, for that step
+        seconds = 0.0 if tuning.get("resumed") else tuning["seconds"]  # a resume counts its own work
         summary |= {
-            "train_seconds": round(summary["train_seconds"] + tuning, 4),
-            "pair_tuning_seconds": tuning,
+            "train_seconds": round(summary["train_seconds"] + seconds, 4),
+            "fit_seconds": round(summary["fit_seconds"] + seconds, 4),
+            "train_state_mb": max(summary["train_state_mb"], state),
+            "pair_tuning_seconds": seconds,
         }
     return {**summary, "pretrain_seconds": pretrain_seconds, "precision": str(trainer.precision)}
