@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from rich.console import Console
 from scipy.stats import t as student_t
 
 from headswap.app.job_dirs import MAX_LENGTH, job_dir_name
@@ -271,6 +272,40 @@ def test_groups_are_paired_only_within_one_label_budget(tmp_path: Path) -> None:
     assert all(p.a.split(",")[0] == p.b.split(",")[0] for p in c.pairs)  # the same budget on both sides
     assert {g.without_budget for g in c.groups} == {"regime=head", "regime=full"}
     assert sorted(g.labels_per_class for g in c.groups) == [8.0, 8.0, 16.0, 16.0]
+
+
+def test_groups_are_ranked_within_their_label_budget(tmp_path: Path) -> None:
+    """Validation figures of two budgets come from two samples: 8 labels a class scoring 0.99 on its 8
+    validation examples ranks nothing against 64 a class; each budget is ranked on its own, fewest first."""
+    sweep = tmp_path / "budgets"
+    budgets = ((64, {"head": 0.90, "full": 0.95}), (8, {"head": 0.99, "full": 0.97}), (None, {"head": 0.93}))
+    for k, vals in budgets:
+        for regime, val in vals.items():
+            budget = [] if k is None else [f"data.train_per_class={k}"]
+            job = make_job(sweep, [*budget, f"regime={regime}", "seed=0"], 0.7, val_f1=val)
+            record = json.loads((job / "metrics.json").read_text())
+            if k is not None:
+                record["data"]["budget"] = {"train_per_class": k, "val_per_class": k, "sample_seed": 0}
+            (job / "metrics.json").write_text(json.dumps(record))
+    ranked = [(g.budget, g.without_budget) for g in compare(sweep).groups]
+    assert ranked == [
+        (8, "regime=head"),
+        (8, "regime=full"),
+        (64, "regime=full"),
+        (64, "regime=head"),
+        (None, "regime=head"),
+    ]
+
+
+def test_a_long_group_name_is_printed_whole_on_a_narrow_terminal(tmp_path: Path, capsys) -> None:
+    names = ["model.optimizer.lr=0.001,regime=full", "model.optimizer.lr=0.0001,regime=head"]
+    for seed in range(2):
+        for name in names:
+            make_job(tmp_path / "sweep", [*name.split(","), f"seed={seed}"], 0.8)
+    compare_and_report(tmp_path / "sweep", Console(width=60))
+    rows = [line.split("│") for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    first_column = "".join(cells[1].strip() for cells in rows)  # a folded name goes on over lines
+    assert all(name in first_column for name in names) and "…" not in first_column
 
 
 def test_runs_without_validation_follow_a_learning_curve_of_their_own(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ Jobs are grouped by every override except ``seed`` (and infrastructure keys such
 the body they ran when there is more than one; each group summarised as mean ± std with a 95%
 t-interval over its seeds, and every pair of groups compared on the seeds they share (a paired
 t-interval on the difference in test F1, or macro-F1 for more than two classes: seed noise cancels in
-the pairing). Groups are listed by the validation figure the runs were selected by (``monitor``: F1 for
-two classes, macro-F1 for more), the figure a choice among them may rest on; test figures are what the
-chosen group reports, never what chooses it.
+the pairing). Groups are listed one label budget after another, each by the validation figure the runs
+were selected by (``monitor``: F1 for two classes, macro-F1 for more), the figure a choice among them may
+rest on; test figures are what the chosen group reports, never what chooses it.
 """
 
 from __future__ import annotations
@@ -83,12 +83,15 @@ def compare(sweep_dir: str | Path) -> Comparison:
     return Comparison(sweep_dir, groups, paired(groups, headline), failed, monitor, metrics, headline)
 
 
-def _rank(group: GroupSummary, loss: bool) -> tuple[bool, float, str]:
-    """Groups by validation figure, best first; groups trained without validation after them, by name:
-    nothing but test figures could order those, and test never chooses."""
+def _rank(group: GroupSummary, loss: bool) -> tuple[float, bool, float, str]:
+    """Budget by budget (fewest labels first, every label last): validation figures of other budgets come
+    from other samples and rank nothing. Within one, by validation figure, best first; groups trained
+    without validation after them, by name: nothing but test figures could order those, and test never
+    chooses."""
+    budget = math.inf if group.budget is None else float(group.budget)
     if group.val_score is None:
-        return True, 0.0, group.name
-    return False, group.val_score.mean if loss else -group.val_score.mean, group.name
+        return budget, True, 0.0, group.name
+    return budget, False, group.val_score.mean if loss else -group.val_score.mean, group.name
 
 
 def paired(groups: list[GroupSummary], headline: str) -> list[PairedDifference]:
@@ -192,7 +195,10 @@ def render(c: Comparison) -> Group:
         title_justify="left",
     )
     for col in _header(c):
-        table.add_column(col, justify="left" if col == "group" else "right")
+        if col == "group":  # a group's name is what a row means: folded onto more lines, never cut
+            table.add_column(col, justify="left", overflow="fold", min_width=16)
+        else:
+            table.add_column(col, justify="right")
     for row in _rows(c):
         table.add_row(*map(escape, row))
     parts: list[Any] = [table]
@@ -200,7 +206,7 @@ def render(c: Comparison) -> Group:
         title = f"paired by seed, test {_words(c.headline)}: is the difference real?"
         table = Table(title=f"{title} ({budget})" if budget else title, title_justify="left")
         for col in _pair_header(c):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for row in _pair_rows(pairs):
             table.add_row(*map(escape, row))
         parts.append(table)
@@ -214,7 +220,7 @@ def render(c: Comparison) -> Group:
 def _markdown(c: Comparison) -> str:
     text = (
         f"# Comparison of {c.sweep_dir.name}\n\nGroups in order of validation {_words(c.monitor)} (best "
-        "epoch of each run); test metrics beside it, mean ± std over seeds.\n\n"
+        "epoch of each run), label budget by budget; test metrics beside it, mean ± std over seeds.\n\n"
         f"{markdown_table(_header(c), _rows(c))}\n"
     )
     for budget, pairs in by_budget(c).items() if c.pairs else ():
