@@ -16,6 +16,7 @@ from rich.console import Console
 from scipy.stats import t as student_t
 
 from headswap.app.job_dirs import MAX_LENGTH, job_dir_name
+from headswap.errors import DataError
 from headswap.jobs.compare import latest_sweep
 from headswap.jobs.compare import main as compare_main
 from headswap.run_record import FORMAT_VERSION
@@ -306,6 +307,27 @@ def test_a_long_group_name_is_printed_whole_on_a_narrow_terminal(tmp_path: Path,
     rows = [line.split("│") for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
     first_column = "".join(cells[1].strip() for cells in rows)  # a folded name goes on over lines
     assert all(name in first_column for name in names) and "…" not in first_column
+
+
+def test_overrides_are_read_as_typed_never_resolved(tmp_path: Path, monkeypatch) -> None:
+    """A single run stores ``data.val_per_class=${data.train_per_class}`` unescaped (a multirun escapes
+    it); reading a folder resolves nothing in it, not even an ``oc.env`` lookup."""
+    monkeypatch.setenv("HEADSWAP_TEST_SECRET", "resolved")
+    sweep = tmp_path / "runs"
+    for seed in range(2):
+        for regime in ("head", "full"):
+            typed = ["data.train_per_class=8", "data.val_per_class=${data.train_per_class}"]
+            make_job(sweep, [*typed, f"x=${{oc.env:HEADSWAP_TEST_SECRET}}{regime}", f"seed={seed}"], 0.7)
+    names = {g.name for g in compare(sweep).groups}
+    assert names == {"x=${oc.env:HEADSWAP_TEST_SECRET}head", "x=${oc.env:HEADSWAP_TEST_SECRET}full"}
+
+
+@pytest.mark.parametrize("text", ["regime: head\n", "- [regime=head\n", "- 3\n"])
+def test_an_overrides_file_that_is_not_a_list_of_overrides_is_named(tmp_path: Path, text: str) -> None:
+    job = make_job(tmp_path / "runs", ["regime=head", "seed=0"], 0.7)
+    (job / ".hydra" / "overrides.yaml").write_text(text)
+    with pytest.raises(DataError, match="overrides.yaml"):
+        compare(tmp_path / "runs")
 
 
 def test_runs_without_validation_follow_a_learning_curve_of_their_own(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
-from omegaconf import OmegaConf
 
 from headswap.errors import DataError, MissingFile
 from headswap.run_record import FILE_NAME, RunRecord, RunRecordError, read_run_record
@@ -37,6 +37,19 @@ def parse_overrides(lines: Sequence[str], source: Path) -> list[Override]:
         raise DataError(
             f"{source}: {e.override!r} is not a Hydra override: {str(e).splitlines()[0]}"
         ) from None
+
+
+def override_lines(path: Path) -> list[str]:
+    """A job's ``.hydra/overrides.yaml`` as the lines typed, read as plain YAML: OmegaConf would resolve
+    ``${...}`` in them (a single run stores ``data.val_per_class=${data.train_per_class}`` unescaped), and
+    a run folder from elsewhere is data, never something to evaluate."""
+    try:
+        lines = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        lines = None
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise DataError(f"{path}: not a list of Hydra overrides: pass a folder of runs this headswap wrote")
+    return lines
 
 
 @dataclass
@@ -146,7 +159,7 @@ def find_jobs(sweep_dir: Path) -> list[Job]:
         job_dir = overrides_file.parent.parent
         if job_dir == sweep_dir:
             continue
-        overrides = parse_overrides([str(o) for o in OmegaConf.load(overrides_file)], overrides_file)
+        overrides = parse_overrides(override_lines(overrides_file), overrides_file)
         metrics_file, error_file = job_dir / FILE_NAME, job_dir / "error.txt"
         error = error_file.read_text().strip().splitlines()[0] if error_file.exists() else None
         try:
