@@ -100,7 +100,7 @@ def learning_curve(c: Comparison, path: Path) -> Path:
     for ax, label in ((score, f"test {c.headline} (mean, 95% CI)"), (cost, "train seconds per run (mean)")):
         ax.set_xscale("log")
         ax.minorticks_off()
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])  # budgets are whole; "every label" a mean
         ax.set_xlabel("labels a class (log scale)")
         ax.set_ylabel(label)
     cost.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
