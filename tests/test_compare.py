@@ -322,10 +322,10 @@ def test_overrides_are_read_as_typed_never_resolved(tmp_path: Path, monkeypatch)
     assert names == {"x=${oc.env:HEADSWAP_TEST_SECRET}head", "x=${oc.env:HEADSWAP_TEST_SECRET}full"}
 
 
-@pytest.mark.parametrize("text", ["regime: head\n", "- [regime=head\n", "- 3\n"])
-def test_an_overrides_file_that_is_not_a_list_of_overrides_is_named(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("data", [b"regime: head\n", b"- [regime=head\n", b"- 3\n", b"- regime=\xff\n"])
+def test_an_overrides_file_that_is_not_a_list_of_overrides_is_named(tmp_path: Path, data: bytes) -> None:
     job = make_job(tmp_path / "runs", ["regime=head", "seed=0"], 0.7)
-    (job / ".hydra" / "overrides.yaml").write_text(text)
+    (job / ".hydra" / "overrides.yaml").write_bytes(data)
     with pytest.raises(DataError, match="overrides.yaml"):
         compare(tmp_path / "runs")
 

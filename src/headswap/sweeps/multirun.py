@@ -45,7 +45,7 @@ def override_lines(path: Path) -> list[str]:
     a run folder from elsewhere is data, never something to evaluate."""
     try:
         lines = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError):
         lines = None
     if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
         raise DataError(f"{path}: not a list of Hydra overrides: pass a folder of runs this headswap wrote")
