@@ -175,11 +175,11 @@ def test_a_four_class_run_gives_its_pinned_figures(tmp_path: Path) -> None:
         assert_pinned(result[key], pinned, key)
 
 
-# Figures of the predicted probabilities, not of the decisions: the same packages on another CPU move them a
-# little (the pins were written on an earlier session's machine; an AMD EPYC one gives four-class test loss
-# 1.018487 for 1.016992, a fitted temperature of 1.266 for 1.256, a val-tuned threshold of 0.388921 for
-# 0.388920), while every decision stays the same to the digit. ECE after calibration (15 bins over 60
-# texts) moves most: 0.184 there for 0.248.
+# Figures of the predicted probabilities, not of the decisions: they move a little between machines (the
+# pins were written on an earlier session's machine; this session's AMD EPYC one, the same packages in a
+# fresh venv and in CI's, gives four-class test loss 1.018487 for 1.016992, a fitted temperature of 1.266
+# for 1.256, a val-tuned threshold of 0.388921 for 0.388920), while every decision stays the same to the
+# digit. ECE after calibration (15 bins over 60 texts) moves most: 0.184 there for 0.248.
 PROBABILITY_FIGURES = {
     *("loss", "ece", "brier", "threshold", "temperature", "fitted"),
     *("ece_before", "brier_before", "brier_after"),
