@@ -197,8 +197,13 @@ def test_ctrl_c_stops_the_server_and_every_worker_without_a_traceback(tiny_run: 
     """Ctrl-C reaches every process of the terminal's group, the inference worker's too."""
     port = free_port()
     cmd = [sys.executable, "scripts/serve.py", str(tiny_run), "--port", str(port)]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    proc = subprocess.Popen(  # Ctrl-C as a terminal delivers it, even where pytest itself ignores it
+        cmd,  # (started by `nohup ... &`: a background job inherits SIGINT ignored, and so would serve)
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while not healthy(port):
