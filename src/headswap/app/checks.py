@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from headswap.data.config import DataConfig, validates
 from headswap.errors import ConfigError
+from headswap.model.classifier import linear_head
 from headswap.model.hf_body import HFOutline, hf_outline, hub_revision
 from headswap.model.regime import Regime, resolve_parts
 
@@ -153,6 +154,27 @@ def check_pairs(cfg: DictConfig, pool: Any) -> None:
             )
 
 
+def check_head_fit(cfg: DictConfig, regime: Regime) -> None:
+    """The head's input scaling (one kind at most), ``model.head_c`` (a number > 0 or null), and
+    ``optimizer=lbfgs``, which fits one parameter group: the head, under a frozen body."""
+    model = cfg.model
+    linear_head(1, bool(model.get("standardize")), 2, bool(model.get("unit_length")))
+    head_c = model.get("head_c")
+    if head_c is not None and not positive_numbers([head_c]):
+        raise ConfigError(
+            f"model.head_c={head_c} must be a number > 0 (scikit-learn's C: smaller is a stronger "
+            "penalty), or null for none",
+            key="model.head_c",
+        )
+    body_trains = regime.body_trainable or regime.adapters or regime.unfreeze
+    if OmegaConf.select(cfg, "optimizer._target_") == "torch.optim.LBFGS" and body_trains:
+        raise ConfigError(
+            f"optimizer=lbfgs fits the head alone, and regime={regime.name} trains the body too: choose "
+            "regime=head or regime=contrastive, or optimizer=adam",
+            key="optimizer",
+        )
+
+
 def positive_numbers(values: Any) -> bool:
     try:
         return all(float(v) > 0 and not isinstance(v, bool) for v in values)
@@ -180,6 +202,7 @@ def check_model(cfg: DictConfig) -> None:
         )
     if regime.pairs is not None:
         check_pairs(cfg, pool)
+    check_head_fit(cfg, regime)
     if pool.name == "cls" and body.causal:
         raise ConfigError(
             "pool=cls reads the first token, which a causal body lets see only itself: "

@@ -45,13 +45,17 @@ class HeadSwapClassifier(L.LightningModule):
         cache_features: bool = True,
         body_lr_scale: float = 1.0,
         prefix_cache_mb: float = 1024.0,
+        unit_length: bool = False,
+        head_c: float | None = None,
     ) -> None:
         super().__init__()
         self.task = task
         cache_mb = prefix_cache_mb if cache_features else None
         self.classifier = build_classifier(
-            body, pool, task.num_classes, standardize, regime.adapters, cache_mb
+            body, pool, task.num_classes, standardize, regime.adapters, cache_mb, unit_length
         )
+        self.head_c = head_c
+        self._train_examples = 1  # the training part's size, known when training starts
         self.regime = regime.scale_body_rates(body_lr_scale)
         self.regime.apply_requires_grad(body.parts())  # so parameter counts are right before fit starts
         self.optimizer_factory = optimizer
@@ -81,13 +85,29 @@ class HeadSwapClassifier(L.LightningModule):
         self.classifier.set_train_modes()  # Lightning leaves modes as they are; frozen parts run in eval
         self._loss_sum, self._loss_count = torch.zeros((), device=self.device), 0
 
+    def on_train_start(self) -> None:
+        self._train_examples = len(self.trainer.train_dataloader.dataset)
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         _, loss = self._loss(batch)
         # Summed here and logged once per epoch: a ``self.log`` call, or even a metric's update, per
         # step costs more than a head-only step on cached features.
         self._loss_sum += loss.detach() * len(batch["labels"])
         self._loss_count += len(batch["labels"])
-        return loss
+        return loss + self.head_penalty()
+
+    def head_penalty(self) -> Tensor:
+        """``head_c``'s L2 penalty on the head's weights (not its bias), scikit-learn's
+        ``LogisticRegression(C=head_c)`` per training example: |W|^2 / (2 C n), n the training part's
+        size, so that a step on the whole part minimises exactly what scikit-learn minimises (the mean
+        loss plus the penalty). Two classes: on w1 - w0, the one weight vector of scikit-learn's binary
+        model. 0 without ``head_c``."""
+        if self.head_c is None:
+            return torch.zeros((), device=self.device)
+        weight = self.classifier.head[-1].weight.float()  # N x D
+        if self.task.binary:
+            weight = weight[1] - weight[0]
+        return weight.square().sum() / (2 * self.head_c * self._train_examples)
 
     def on_train_epoch_end(self) -> None:
         # summed over every process's examples before dividing, so uneven shares weigh right under DDP

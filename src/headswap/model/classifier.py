@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from headswap.errors import ConfigError
 from headswap.model.adapters import add_lora
 from headswap.model.feature_cache import FeatureCache
 from headswap.model.pooling import Pool
@@ -56,15 +57,34 @@ class Standardize(nn.BatchNorm1d):
         return ((features - batch_mean) / batch_std * scale + shift).to(x.dtype)
 
 
-def linear_head(in_dim: int, standardize: bool = True, num_classes: int = 2) -> nn.Module:
-    """``Linear(in_dim, num_classes)``, optionally after a per-feature standardisation of its input.
+class UnitLength(nn.Module):
+    """Each vector scaled to length 1 (in fp32): what sentence-transformers' ``Normalize`` hands a
+    head, and so what SetFit's logistic regression is fitted on. With an L2 penalty on the head
+    (``model.head_c``) the penalty's strength then means the same for every body, whatever the
+    scale of its pooled vectors."""
+
+    def forward(self, x: Tensor) -> Tensor:  # B x D -> B x D
+        return F.normalize(x.float(), dim=-1)
+
+
+def linear_head(
+    in_dim: int, standardize: bool = True, num_classes: int = 2, unit_length: bool = False
+) -> nn.Module:
+    """``Linear(in_dim, num_classes)``, optionally after a standardisation of its input: per feature
+    (``standardize``) or per vector (``unit_length``); one of the two at most.
 
     A frozen body's pooled features share a large common component and vary little around it;
     standardising them (as MAE's linear probing does with a BatchNorm) lets a linear head converge
     in a few epochs. ``Standardize`` uses running statistics in training too, so a batch's make-up
     hardly moves its examples' logits; at inference it is a fixed affine map and the head stays linear.
     """
-    norm = Standardize(in_dim) if standardize else nn.Identity()
+    if standardize and unit_length:
+        raise ConfigError(
+            "model.standardize=true and model.unit_length=true both rescale the head's input: set one "
+            "of them to false",
+            key="model.unit_length",
+        )
+    norm = Standardize(in_dim) if standardize else UnitLength() if unit_length else nn.Identity()
     return nn.Sequential(norm, nn.Linear(in_dim, num_classes))
 
 
@@ -149,12 +169,13 @@ def build_classifier(
     standardize: bool = True,
     adapters: Mapping[str, Any] | None = None,
     cache_mb: float | None = None,
+    unit_length: bool = False,
 ) -> Classifier:
     """The one assembly of a classifier: the body (with the regime's LoRA ``adapters``, if any), the pool,
     and a ``linear_head`` of ``num_classes``; a feature cache of ``cache_mb`` megabytes (None: no cache).
     Training and a finished run loaded back both build here, so a checkpoint always fits. The head is
     drawn before the adapters: the order of random draws fixes what a seed trains."""
-    head = linear_head(pool.out_dim, standardize, num_classes)
+    head = linear_head(pool.out_dim, standardize, num_classes, unit_length)
     if adapters:
         add_lora(body, **adapters)
     return Classifier(body, pool, head, None if cache_mb is None else FeatureCache(cache_mb))

@@ -49,6 +49,7 @@ def train_and_test(cfg: DictConfig) -> RunRecord:
     datamodule = build_datamodule(cfg)
     task = datamodule.task
     monitor = select_by(cfg, task)  # a metric no run logs fails here, before any training
+    check_full_batch(cfg, datamodule)
     save_config_as_run(cfg)
     announce(cfg, datamodule)
     weights = class_weights(cfg.model.class_weights, datamodule)  # known once the classes are
@@ -93,6 +94,18 @@ def select_by(cfg: DictConfig, task: Task) -> str | None:
             cfg.trainer.limit_val_batches = 0
             cfg.trainer.num_sanity_val_steps = 0
     return monitor
+
+
+def check_full_batch(cfg: DictConfig, datamodule: TextDataModule) -> None:
+    """``optimizer=lbfgs`` minimises the loss over the whole training part, so one batch must hold it."""
+    examples = len(datamodule.parts["train"])
+    if OmegaConf.select(cfg, "optimizer._target_") == "torch.optim.LBFGS" and examples > cfg.data.batch_size:
+        raise ConfigError(
+            f"optimizer=lbfgs fits on the whole training part in one batch, and its {examples:,} examples "
+            f"exceed data.batch_size={cfg.data.batch_size}: raise data.batch_size to {examples} or more, "
+            "or set data.train_per_class",
+            key="data.batch_size",
+        )
 
 
 def save_config_as_run(cfg: DictConfig) -> None:
