@@ -98,3 +98,24 @@ def test_settings_the_head_fit_cannot_mean_are_refused_before_training(
     assert isinstance(assert_refused(err.value, key), ConfigError)
     assert not (tmp_path / "run" / "metrics.json").exists()
     assert not list((tmp_path / "run").rglob("*.ckpt"))
+
+
+@pytest.mark.slow  # an ONNX export
+def test_a_unit_length_run_exports_and_predicts_what_it_scored(tmp_path: Path) -> None:
+    import onnxruntime
+
+    from headswap.jobs.export import export
+
+    cfg = as_hydra_saves_it(compose_cfg(tmp_path, [*QUICK, "data=fixture_multiclass", *LOGISTIC]))
+    train.run(cfg)
+    run = load_finished_run(tmp_path / "run")
+    texts = ["WINNER!! Claim your free prize now", "ok", "Hey Sam, are we still on for dinner tonight?"]
+    batch = run.batch(texts)
+    ids, mask, classifier = batch["input_ids"], batch["attention_mask"], run.classifier
+    with torch.no_grad():
+        pooled = classifier.pool(classifier.body(ids, mask), mask)
+        logits = classifier.head[-1](pooled / pooled.norm(dim=-1, keepdim=True))  # the head on unit vectors
+    torch.testing.assert_close(run.probabilities(texts), logits.softmax(-1), atol=1e-6, rtol=0)
+    session = onnxruntime.InferenceSession(str(export(tmp_path / "run")))
+    onnx = session.run(["probabilities"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    assert onnx == pytest.approx(run.probabilities(texts).numpy(), abs=1e-5)

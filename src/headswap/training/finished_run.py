@@ -346,15 +346,9 @@ def classifier_from_config(cfg: DictConfig, num_classes: int) -> Classifier:
     if adapters and not set(adapters) <= {"r", "alpha", "dropout", "targets"}:
         raise DataError(f"regime.adapters={adapters} is not what a run writes: re-create the run")
     body, pool = build(cfg, "body.model"), build(cfg, "pool")
+    standardize = bool(cfg.model.standardize)
     unit_length = bool(cfg.model.get("unit_length", False))  # runs made before the setting existed: off
-    return build_classifier(
-        body,
-        pool,
-        num_classes,
-        bool(cfg.model.standardize),
-        adapters,
-        unit_length=unit_length,  # type: ignore[arg-type]
-    )
+    return build_classifier(body, pool, num_classes, standardize, adapters, unit_length=unit_length)  # type: ignore[arg-type]
 
 
 def load_run(run_dir: str | Path, onnx: bool = False) -> LoadedRun:
