@@ -76,8 +76,15 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_train_script(tmp_path: Path, *overrides: str) -> Path:
-    """A finished run folder, written by ``scripts/train.py`` exactly as a user's would be."""
+# torch, MKL and oneDNN pick their kernels by the CPU's instruction set (AVX-512, AVX2, ...), and a trained
+# model's figures follow the kernels: a run pinned to the digit on one CPU moved a decision on another.
+# Their generic kernels give every x86-64 CPU the same arithmetic; read when torch loads, so a subprocess.
+PORTABLE_MATH = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "DNNL_MAX_CPU_ISA": "SSE41"}
+
+
+def run_train_script(tmp_path: Path, *overrides: str, env: dict[str, str] | None = None) -> Path:
+    """A finished run folder, written by ``scripts/train.py`` exactly as a user's would be (``env``: more
+    environment variables for it)."""
     run_dir = tmp_path / "run"
     cmd = [
         sys.executable,
@@ -88,7 +95,8 @@ def run_train_script(tmp_path: Path, *overrides: str) -> Path:
         f"paths.root_dir={tmp_path}",
         f"hydra.run.dir={run_dir}",
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    environment = os.environ | (env or {})
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=environment)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return run_dir
 
