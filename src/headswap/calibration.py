@@ -23,15 +23,6 @@ TEMPERATURE_BOUNDS = (0.05, 20.0)
 probabilities lower its NLL without end); the search stops at these bounds instead."""
 
 
-def confidences(probs: Tensor, labels: Tensor, task: Task) -> tuple[Tensor, Tensor]:
-    """What is binned and what it is compared with, per example [n]: the positive probability and whether
-    the label is positive (two classes), or the top probability and whether the top class is right."""
-    if task.binary:
-        return probs[:, 1].contiguous(), (labels == 1).to(probs.dtype)
-    top, predicted = probs.max(dim=1)
-    return top, (predicted == labels).to(probs.dtype)
-
-
 def expected_calibration_error(probs: Tensor, labels: Tensor, task: Task, n_bins: int = N_BINS) -> float:
     """ECE (l1, ``n_bins`` equal-width bins) of probabilities [n, N] against labels [n], by torchmetrics."""
     if task.binary:
@@ -58,7 +49,11 @@ def reliability_bins(
     Bin edges and the rule at an edge are torchmetrics': bin i holds confidences in [i/n, (i+1)/n), and
     a confidence of exactly 1 falls in the last bin.
     """
-    confidence, hit = confidences(probs, labels, task)
+    if task.binary:  # binned: the positive probability, against whether the label is positive
+        confidence, hit = probs[:, 1].contiguous(), (labels == 1).to(probs.dtype)
+    else:  # the top probability, against whether the top class is right
+        confidence, predicted = probs.max(dim=1)
+        hit = (predicted == labels).to(probs.dtype)
     edges = torch.linspace(0, 1, n_bins + 1, dtype=confidence.dtype)
     index = (torch.bucketize(confidence, edges, right=True) - 1).clamp(0, n_bins - 1)
     count = torch.zeros(n_bins, dtype=confidence.dtype).scatter_add_(0, index, torch.ones_like(confidence))

@@ -42,19 +42,14 @@ def draw_confusion(ax: Any, matrix: Sequence[Sequence[int]], labels: Sequence[st
 
 def write_confusion_files(output_dir: str | Path, record: dict[str, Any]) -> list[Path]:
     """The record's test confusion matrix as CSV and PNG in ``output_dir``, each written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on servers and CI
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot's: no display needed, nothing global left open
 
     matrix, labels = record["confusion_matrix"], record["labels"]
     size = max(3.0, 0.45 * len(labels) + 1.5)
-    fig, ax = plt.subplots(figsize=(size, size))
+    figure = Figure(figsize=(size, size))
+    ax = figure.add_subplot()
     draw_confusion(ax, matrix, labels)
     ax.set_title(f"test confusion matrix ({record['regime']}, seed {record['seed']})", fontsize=9)
-    png = write_png(fig, Path(output_dir) / PNG_NAME)
-    plt.close(fig)
-    return [
-        atomic_write(Path(output_dir) / CSV_NAME, lambda f: f.write(confusion_csv(matrix, labels).encode())),
-        png,
-    ]
+    png = write_png(figure, Path(output_dir) / PNG_NAME)
+    text = confusion_csv(matrix, labels).encode()
+    return [atomic_write(Path(output_dir) / CSV_NAME, lambda f: f.write(text)), png]

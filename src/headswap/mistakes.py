@@ -31,18 +31,12 @@ def find_mistakes(
 ) -> list[Mistake]:
     """The misclassified examples, most confident first (equals in the order given), decided by the
     task's rule at its default threshold, as the confusion matrix counts them."""
-    mistakes = []
+    mistakes, names = [], task.labels
     for text, probs, label in zip(texts, probabilities, labels, strict=True):
         predicted = task.decide(probs)
         if predicted != label:
-            mistakes.append(
-                Mistake(
-                    text=text,
-                    true=task.labels[label],
-                    predicted=task.labels[predicted],
-                    probability=round(float(probs[predicted]), 6),
-                )
-            )
+            p = round(float(probs[predicted]), 6)
+            mistakes.append(Mistake(text=text, true=names[label], predicted=names[predicted], probability=p))
     return sorted(mistakes, key=lambda m: -m["probability"])
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -31,29 +32,22 @@ def render_report(result: RunRecord, mistakes: Sequence[Mistake] = ()) -> Group:
 
 def _scores(result: RunRecord, task: Task) -> Table:
     """Each score on test, at the validation-tuned threshold (two classes), and on the best val epoch."""
-    title = escape(
-        "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
-    )
+    title = "  ".join(f"{key}={result[key]}" for key in ("body", "regime", "pool", "schedule", "seed"))
+    columns: dict[str, Any] = {"test": result["test"]}
     tuned = result.get("test_at_val_threshold")
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    table.add_column("test", justify="right")
     if tuned:
-        table.add_column(f"test @ {tuned['threshold']:.3f} (val-tuned)", justify="right")
-    val = result["best_val"]
-    if val:
-        table.add_column("best val", justify="right")
+        columns[f"test @ {tuned['threshold']:.3f} (val-tuned)"] = tuned
+    if result["best_val"]:
+        columns["best val"] = result["best_val"]
+    table = _table(escape(title), ["metric", *columns])
     for name in task.score_names:
-        extra = [f"{tuned[name]:.4f}"] if tuned else []
-        table.add_row(name, f"{result['test'][name]:.4f}", *extra, *([f"{val[name]:.4f}"] if val else []))
+        table.add_row(name, *(f"{scores[name]:.4f}" for scores in columns.values()))
     return table
 
 
 def _per_class(result: RunRecord, task: Task) -> Table:
     decided = f"threshold {task.default_threshold}" if task.binary else "argmax"
-    table = Table(title=f"test, per class ({decided})", title_justify="left")
-    for column in ("class", "precision", "recall", "f1", "support"):
-        table.add_column(column, justify="right")
+    table = _table(f"test, per class ({decided})", ["class", "precision", "recall", "f1", "support"], "right")
     rows = [
         *((escape(name), result["per_class"][name]) for name in task.labels),
         ("(macro average)", result["macro_average"]),
@@ -68,10 +62,7 @@ def _confusion(result: RunRecord, task: Task) -> Table | str:
     """The test confusion matrix; past ``PRINTED_CLASSES`` classes, where to read it instead."""
     if task.num_classes > PRINTED_CLASSES:
         return f"test confusion matrix: {task.num_classes} classes, in {CSV_NAME} (not printed)"
-    table = Table(title="test confusion matrix", title_justify="left")
-    table.add_column("")
-    for name in task.labels:
-        table.add_column(escape(f"pred {name}"), justify="right")
+    table = _table("test confusion matrix", ["", *(escape(f"pred {name}") for name in task.labels)])
     for name, row in zip(task.labels, result["confusion_matrix"]):
         table.add_row(escape(f"true {name}"), *map(str, row))
     return table
@@ -101,36 +92,31 @@ def _costs(result: RunRecord) -> Table:
         table.add_row(
             "train time, memory", "not measured: the cost_monitor callback was removed from the config"
         )
-    sizes = escape(
-        ", ".join(
-            f"{part} {sum(n.values())}" + (f" ({' / '.join(f'{c} {k}' for k, c in n.items())})" if n else "")
-            for part, n in data["sizes"].items()
-        )
+    sizes = ", ".join(
+        f"{part} {sum(n.values())}" + (f" ({' / '.join(f'{c} {k}' for k, c in n.items())})" if n else "")
+        for part, n in data["sizes"].items()
     )
     grouped = f"{data['duplicate_groups']} duplicate texts grouped"
-    table.add_row(
-        "data", f"{sizes}; {grouped}; {data['truncated']} texts truncated to {data['max_len']} tokens"
-    )
+    table.add_row("data", f"{escape(sizes)}; {grouped}; {_truncated(data)}")
     table.add_row("early stopping", _early_stopping(result["early_stopping"]))
     return table
 
 
 def _calibration(result: RunRecord) -> Table:
     """ECE and Brier score of the test split, and before / after the temperature when one was fitted."""
-    table = Table(title="test calibration (ECE: 15 equal bins)", title_justify="left")
-    table.add_column("")
+    title = "test calibration (ECE: 15 equal bins)"
     fitted = result["calibration"]
     if fitted is None:
-        table.add_column("test", justify="right")
+        table = _table(title, ["", "test"])
         for name in ("ece", "brier"):
             value = result["test"][name]
             table.add_row(name, "not measured" if value is None else f"{value:.4f}")
         return table
-    table.add_column("before", justify="right")
     if fitted["applied"]:
-        table.add_column(f"after T={fitted['temperature']:.3f} (val-fitted)", justify="right")
+        after = f"after T={fitted['temperature']:.3f} (val-fitted)"
     else:  # a fit at a bound of its search is no estimate: none was applied
-        table.add_column(f"T={fitted['fitted']:.3f} fitted at its bound: not applied", justify="right")
+        after = f"T={fitted['fitted']:.3f} fitted at its bound: not applied"
+    table = _table(title, ["", "before", after])
     for name in ("ece", "brier"):
         table.add_row(name, f"{fitted[f'{name}_before']:.4f}", f"{fitted[f'{name}_after']:.4f}")
     return table
@@ -175,16 +161,11 @@ def render_split(data: DataStats, task: Task) -> Group:
     Past ``WIDE_CLASSES`` classes the table turns: a row per class, a column per part, so it reads at any
     number of classes."""
     table = _split_by_part(data, task) if task.num_classes <= WIDE_CLASSES else _split_by_class(data, task)
-    notes = [
-        f"{data['duplicate_groups']} texts occur more than once ({data['duplicate_rows']} rows); "
-        f"{data['truncated']} texts truncated to {data['max_len']} tokens"
-    ]
-    sources = data.get("parts_from") or {}
-    own = {part: path for part, path in sources.items() if path != "training file"}
+    duplicates = f"{data['duplicate_groups']} texts occur more than once ({data['duplicate_rows']} rows)"
+    notes = [f"{duplicates}; {_truncated(data)}"]
+    own = [f"{p} {path}" for p, path in (data.get("parts_from") or {}).items() if path != "training file"]
     if own:
-        notes.append(
-            "from files of their own: " + escape(", ".join(f"{p} {path}" for p, path in own.items()))
-        )
+        notes.append("from files of their own: " + escape(", ".join(own)))
     if data.get("test_overlap") is not None:
         notes.append(f"{data['test_overlap']} training-file rows hold a text of the test file")
     budget = data.get("budget")
@@ -195,11 +176,14 @@ def render_split(data: DataStats, task: Task) -> Group:
     return Group(table, *notes)
 
 
+def _truncated(data: DataStats) -> str:
+    return f"{data['truncated']} texts truncated to {data['max_len']} tokens"
+
+
 def _split_by_part(data: DataStats, task: Task) -> Table:
-    table = Table(title="split (exact duplicates kept in one part)", title_justify="left")
     rate = [f"{task.positive} rate"] if task.binary else []
-    for column in ("part", *task.labels, "rows", *rate):
-        table.add_column(escape(column), justify="left" if column == "part" else "right")
+    columns = [escape(column) for column in ("part", *task.labels, "rows", *rate)]
+    table = _table("split (exact duplicates kept in one part)", columns)
     for part, counts in data["sizes"].items():
         n = [counts.get(label, 0) for label in task.labels]
         share = [f"{n[1] / max(1, sum(n)):.1%}"] if rate else []
@@ -208,18 +192,24 @@ def _split_by_part(data: DataStats, task: Task) -> Table:
 
 
 def _split_by_class(data: DataStats, task: Task) -> Table:
-    table = Table(
-        title=f"split of {task.num_classes} classes (exact duplicates kept in one part)", title_justify="left"
-    )
     parts = list(data["sizes"])
-    for column in ("class", *parts, "all"):
-        table.add_column(column, justify="left" if column == "class" else "right")
+    table = _table(
+        f"split of {task.num_classes} classes (exact duplicates kept in one part)", ["class", *parts, "all"]
+    )
     for label in (*task.labels, "rows"):
         n = [
             sum(data["sizes"][p].values()) if label == "rows" else data["sizes"][p].get(label, 0)
             for p in parts
         ]
         table.add_row(escape(label), *(f"{c:,}" for c in n), f"{sum(n):,}")
+    return table
+
+
+def _table(title: str, columns: Sequence[str], first: JustifyMethod = "left") -> Table:
+    """A table titled on the left: its first column justified ``first``, the figures after it right."""
+    table = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i else first)
     return table
 
 

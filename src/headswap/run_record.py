@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, reduce
+from itertools import takewhile
+from operator import getitem
 from pathlib import Path
 from typing import Annotated, Any, cast, get_type_hints
 
@@ -19,7 +21,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from headswap.errors import DataError
 from headswap.io import write_json
-from headswap.task import BINARY_SCORES, Task, minimised
+from headswap.task import BINARY_SCORES, Task
 
 FORMAT_VERSION = 4
 """Raise it when a key is added, renamed, removed or changes meaning, and teach ``_upgrade`` to read the old
@@ -85,9 +87,8 @@ class Cost(TypedDict):
     peak_rss_of: NotRequired[str]  # "run": this run's own peak; "process": its process's (another OS)
     peak_cuda_mb: NotRequired[float]  # only where CUDA is available
     pretrain_seconds: NotRequired[float]  # pre-training the body in this run; 0.0 when it came from the cache
-    pair_tuning_seconds: NotRequired[
-        float
-    ]  # regime.pairs: tuning the body on pairs (in train_ and fit_seconds)
+    # regime.pairs: tuning the body on pairs (in train_ and fit_seconds)
+    pair_tuning_seconds: NotRequired[float]
     precision: NotRequired[str]  # what training ran under: "32-true" or "bf16-mixed" (trainer.precision)
 
 
@@ -151,16 +152,11 @@ def _schema(labels: tuple[str, ...], cost_measured: bool) -> TypeAdapter:
     keys = get_type_hints(RunRecord, include_extras=True)
     keys["test"] = TypedDict("TestScores", {**scores, "ece": float | None, "brier": float | None})
     keys["best_val"] = TypedDict("BestVal", {**scores, "epoch": Epoch | None}) | None
-    threshold = {
-        **{n: float for n in BINARY_SCORES},
-        "threshold": Probability,
-        "confusion_matrix": list[list[int]],
-    }
+    threshold: dict[str, Any] = {**dict.fromkeys(BINARY_SCORES, float), "threshold": Probability}
+    threshold["confusion_matrix"] = list[list[int]]
     keys["test_at_val_threshold"] = NotRequired[TypedDict("ThresholdScores", threshold)]
-    per_class = {
-        label: TypedDict("Class", {**get_type_hints(ClassScores), "support": int}) for label in labels
-    }
-    keys["per_class"] = TypedDict("PerClass", per_class)
+    scored_class = TypedDict("Class", {**get_type_hints(ClassScores), "support": int})
+    keys["per_class"] = TypedDict("PerClass", dict.fromkeys(labels, scored_class))
     keys["cost"] = Cost if cost_measured else dict
     return TypeAdapter(TypedDict("RunRecord", keys))
 
@@ -207,9 +203,8 @@ def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
         calibration = record.get("calibration")
         if isinstance(calibration, dict):
             record["calibration"] = {"fitted": calibration.get("temperature"), "applied": True, **calibration}
-        epoch = (
-            (record.get("best_val") or {}).get("epoch") if isinstance(record.get("best_val"), dict) else None
-        )
+        best_val = record.get("best_val")
+        epoch = best_val.get("epoch") if isinstance(best_val, dict) else None
         record.setdefault("checkpoint", None if epoch is None else f"checkpoints/epoch{epoch:03d}.ckpt")
     return record
 
@@ -219,26 +214,17 @@ def _one_line(
 ) -> str:
     """The first problem (by key) as ``<file>: key 'a.b' is <value> (<why>)``; a value inside a list is
     shown as the whole list, named by its key. ``within``: the key ``e`` validated on its own."""
+    suffix = f"(metrics.json format {FORMAT_VERSION})"
+    if within and within not in record:
+        return f"{source}: key {within!r} is missing {suffix}"
     first = min(e.errors(), key=lambda error: [str(part) for part in error["loc"]])
     loc = (within, *first["loc"]) if within else first["loc"]
-    if within and within not in record:
-        return f"{source}: key {within!r} is missing (metrics.json format {FORMAT_VERSION})"
-    path = [str(part) for part in loc[: next((i for i, p in enumerate(loc) if isinstance(p, int)), len(loc))]]
+    path = [str(part) for part in takewhile(lambda part: not isinstance(part, int), loc)]
     where = ".".join(path)
-    suffix = f"(metrics.json format {FORMAT_VERSION})"
     if first["type"] == "missing":
         return f"{source}: key {where!r} is missing {suffix}"
-    value: Any = record
-    for part in path:
-        value = value[part]
-    return (
-        f"{source}: key {where!r} is {_short(value)} ({first['msg'][0].lower()}{first['msg'][1:]}) {suffix}"
-    )
-
-
-def monitor_mode(monitor: str | None) -> str:
-    """``min`` for a loss, ``max`` for a score; null (the default monitor, an F1) is a score."""
-    return "min" if minimised(monitor) else "max"
+    why = first["msg"][0].lower() + first["msg"][1:]
+    return f"{source}: key {where!r} is {_short(reduce(getitem, path, record))} ({why}) {suffix}"
 
 
 def selected_score(record: RunRecord) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +13,11 @@ from typing import Protocol
 class Example:
     text: str
     label: int  # the class id: an index into the source's label_names (two classes: 1 is the positive)
+
+
+def fill(template: str, rng: random.Random, slots: dict[str, tuple[str, ...]]) -> str:
+    """``template`` with each ``{slot}`` replaced by one of ``slots[slot]``, drawn by ``rng`` in order."""
+    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(slots[m.group(1)]), template)
 
 
 def distinct_examples(n_per_class: int, draw: Callable[[int], str], n_classes: int = 2) -> list[Example]:

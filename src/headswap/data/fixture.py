@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass
 
-from headswap.data.examples import Example, distinct_examples
+from headswap.data.examples import Example, distinct_examples, fill
 from headswap.data.fixture_hard import SLOTS as _HARD_SLOTS
 
 SLOTS: dict[str, tuple[str, ...]] = {
@@ -101,12 +100,6 @@ CONTINUATIONS: dict[int, dict[int, tuple[str, ...]]] = {
     },
 }
 
-MIN_WORDS, MAX_WORDS = 5, 25  # every opening + continuation fits, whatever the fillers (a test checks all)
-
-
-def _fill(template: str, rng: random.Random) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS[m.group(1)]), template)
-
 
 def make_fixture(
     n_per_class: int = 400, seed: int = 1234, spam_like_ham: float = 0.15, ham_like_spam: float = 0.095
@@ -121,8 +114,8 @@ def make_fixture(
     def draw(i: int) -> str:
         label = i % 2
         kind = 1 - label if i // 2 in ambiguous[label] else label  # the opening's class
-        opening = _fill(rng.choice(OPENINGS[kind]), rng)
-        return opening + " " + _fill(rng.choice(CONTINUATIONS[label][kind]), rng)
+        opening = fill(rng.choice(OPENINGS[kind]), rng, SLOTS)
+        return opening + " " + fill(rng.choice(CONTINUATIONS[label][kind]), rng, SLOTS)
 
     return distinct_examples(n_per_class, draw)
 

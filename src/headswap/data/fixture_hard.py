@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass
 
-from headswap.data.examples import Example, distinct_examples
+from headswap.data.examples import Example, distinct_examples, fill
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "name": ("Sam", "Alex", "Priya", "Tom", "Jess", "Mo", "Kate", "Dan", "Lucy", "Raj", "Ben", "Amy"),
@@ -89,24 +88,16 @@ TAILS = {
 MIN_WORDS, MAX_WORDS = 5, 25
 
 
-def _fill(template: str, rng: random.Random) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS[m.group(1)]), template)
-
-
-def _message(label: int, rng: random.Random) -> str:
-    opener = rng.choices(OPENERS, weights=OPENER_WEIGHTS[label])[0]
-    text = _fill(opener + rng.choice(SPAM if label else HAM), rng)
-    while rng.random() < 0.4:  # sign-offs vary the length and share some words across classes
-        text += " " + rng.choice(TAILS[label] if rng.random() < 0.8 else TAILS[1 - label])
-    return text
-
-
 def make_fixture_hard(n_per_class: int = 400, seed: int = 1234) -> list[Example]:
     """``n_per_class`` distinct spam and ham messages of 5 to 25 words, interleaved, identical everywhere."""
     rng = random.Random(seed)
 
     def draw(i: int) -> str:
-        text = _message(i % 2, rng)
+        label = i % 2
+        opener = rng.choices(OPENERS, weights=OPENER_WEIGHTS[label])[0]
+        text = fill(opener + rng.choice(SPAM if label else HAM), rng, SLOTS)
+        while rng.random() < 0.4:  # sign-offs vary the length and share some words across classes
+            text += " " + rng.choice(TAILS[label] if rng.random() < 0.8 else TAILS[1 - label])
         return text if MIN_WORDS <= len(text.split()) <= MAX_WORDS else ""
 
     return distinct_examples(n_per_class, draw)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass
 
-from headswap.data.examples import Example, distinct_examples
+from headswap.data.examples import Example, distinct_examples, fill
 
 CLASSES = ("alarm", "music", "weather", "shopping")
 
@@ -42,20 +41,16 @@ CONTINUATIONS = ("please", "thanks", "on {day}", "for {day}", "", "right now", "
 SHARED_SHARE = 0.15
 
 
-def _fill(template: str, rng: random.Random) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS[m.group(1)]), template)
-
-
 def make_fixture_multiclass(n_per_class: int = 75, seed: int = 7) -> list[Example]:
     """``n_per_class`` distinct requests of each of ``CLASSES``, interleaved; a share open alike."""
     rng = random.Random(seed)
 
     def draw(i: int) -> str:
         name = CLASSES[i % len(CLASSES)]
-        text = _fill(rng.choice(OPENINGS[name]), rng)
+        text = fill(rng.choice(OPENINGS[name]), rng, SLOTS)
         if rng.random() < SHARED_SHARE:
             text = f"{SHARED_OPENING} {text}"
-        return f"{text} {_fill(rng.choice(CONTINUATIONS), rng)}".strip()
+        return f"{text} {fill(rng.choice(CONTINUATIONS), rng, SLOTS)}".strip()
 
     return distinct_examples(n_per_class, draw, len(CLASSES))
 

@@ -58,27 +58,26 @@ def make_parts(
 ) -> Parts:
     """The parts of a run. ``files``: part -> (path, examples already numbered as ``names``) for the parts
     the user brought (``val``, ``test``); the training file's rows fill the others."""
-    notes: dict[str, object] = {"parts_from": _sources(files)}
+    notes: dict[str, object] = {
+        "parts_from": {part: files[part][0] if part in files else "training file" for part in PARTS}
+    }
     warnings, rows = [], list(range(len(examples)))
-    if "test" in files:
-        rows, overlap = _without_test_overlap(examples, files["test"][1], cfg.drop_test_overlap)
-        notes["test_overlap"] = overlap
-        if overlap and not cfg.drop_test_overlap:
+    if "test" in files:  # rows holding a text the test file holds: counted, or left out
+        test_texts = {e.text for e in files["test"][1]}
+        shared = {i for i in rows if examples[i].text in test_texts}
+        rows = [i for i in rows if not (cfg.drop_test_overlap and i in shared)]
+        notes["test_overlap"] = len(shared)
+        if shared and not cfg.drop_test_overlap:
             warnings.append(
-                f"{overlap} training-file rows hold a text the test file holds: test figures may flatter; "
-                "data.drop_test_overlap=true leaves them out of training"
+                f"{len(shared)} training-file rows hold a text the test file holds: test figures may "
+                "flatter; data.drop_test_overlap=true leaves them out of training"
             )
-    kept = [examples[i] for i in rows]
+    texts, labels = [examples[i].text for i in rows], [examples[i].label for i in rows]
+    val_fraction = 0.0 if "val" in files else cfg.val_fraction  # test_file=True zeroes the test share
     split = stratified_group_split(
-        [e.text for e in kept],
-        [e.label for e in kept],
-        0.0 if "test" in files else cfg.test_fraction,
-        0.0 if "val" in files else cfg.val_fraction,
-        cfg.split_seed,
-        names,
-        test_file="test" in files,
+        texts, labels, cfg.test_fraction, val_fraction, cfg.split_seed, names, test_file="test" in files
     )
-    warnings += split_warnings([e.text for e in kept], [e.label for e in kept], split, names)
+    warnings += split_warnings(texts, labels, split, names)
     keys = {part: [rows[i] for i in getattr(split, part)] for part in PARTS}
     start = len(examples)
     for part in ("val", "test"):  # the user's own parts, as they are
@@ -116,21 +115,6 @@ def _apply_budgets(
                 for y, n in short
             ]
     return warnings
-
-
-def _sources(files: dict[str, tuple[str, list[Example]]]) -> dict[str, str]:
-    return {part: files[part][0] if part in files else "training file" for part in PARTS}
-
-
-def _without_test_overlap(
-    examples: Sequence[Example], test: Sequence[Example], drop: bool
-) -> tuple[list[int], int]:
-    """The training file's rows to split (all, or with ``drop`` those whose text the test file holds) and
-    how many rows hold such a text."""
-    test_texts = {e.text for e in test}
-    shared = {i for i, e in enumerate(examples) if e.text in test_texts}
-    rows = [i for i in range(len(examples)) if not (drop and i in shared)]
-    return rows, len(shared)
 
 
 def per_class_sample(

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from headswap.data.examples import Example
 from headswap.errors import ConfigError, DataError
 
 
@@ -52,7 +53,10 @@ def stratified_group_split(
         raise DataError(
             f"only one class in the data ({found}): a stratified split needs examples of two or more labels"
         )
-    groups = _duplicate_groups(texts)
+    rows_of: dict[str, list[int]] = defaultdict(list)  # each text's rows, in order of first appearance
+    for i, text in enumerate(texts):
+        rows_of[text].append(i)
+    groups = list(rows_of.values())
     by_class: dict[int, list[list[int]]] = defaultdict(list)
     for members in groups:  # insertion order: deterministic
         by_class[Counter(labels[i] for i in members).most_common(1)[0][0]].append(members)
@@ -63,24 +67,10 @@ def stratified_group_split(
         for part, rows in _place_class(by_class[label], test_fraction, val_fraction).items():
             parts[part].extend(rows)
         _check_every_part_has(
-            label, names[label], by_class[label], parts, labels, (test_fraction, val_fraction)
+            label, names[label], by_class[label], parts, labels, test_fraction, val_fraction
         )
     dup = [g for g in groups if len(g) > 1]
-    return Split(
-        train=sorted(parts["train"]),
-        val=sorted(parts["val"]),
-        test=sorted(parts["test"]),
-        duplicate_groups=len(dup),
-        duplicate_rows=sum(len(g) for g in dup),
-    )
-
-
-def _duplicate_groups(texts: Sequence[str]) -> list[list[int]]:
-    """The rows of each distinct text, in order of first appearance."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, text in enumerate(texts):
-        groups[text].append(i)
-    return list(groups.values())
+    return Split(*(sorted(parts[p]) for p in ("train", "val", "test")), len(dup), sum(len(g) for g in dup))
 
 
 def _place_class(
@@ -89,10 +79,7 @@ def _place_class(
     """One class's groups (shuffled) into test, val and train. Duplicate groups first, largest first, each
     to the part it weighs least in, so a large group cannot tip a small part; then single texts fill each
     part up to its size, in shuffled order (without duplicates this is the plain stratified split)."""
-    n = sum(len(g) for g in class_groups)
-    n_test = round(n * test_fraction)
-    n_val = round((n - n_test) * val_fraction)
-    wanted = {"test": n_test, "val": n_val, "train": n - n_test - n_val}
+    wanted = _part_sizes(sum(len(g) for g in class_groups), test_fraction, val_fraction)
     taken = dict.fromkeys(wanted, 0)
     placed: dict[str, list[int]] = {part: [] for part in wanted}
     for g in sorted((g for g in class_groups if len(g) > 1), key=len, reverse=True):
@@ -100,10 +87,22 @@ def _place_class(
         placed[part].extend(g)
         taken[part] += len(g)
     for g in (g for g in class_groups if len(g) == 1):
-        part = "test" if taken["test"] < n_test else "val" if taken["val"] < n_val else "train"
+        part = next((p for p in ("test", "val") if taken[p] < wanted[p]), "train")
         placed[part].extend(g)
         taken[part] += 1
     return placed
+
+
+def _part_sizes(n: int, test_fraction: float, val_fraction: float) -> dict[str, int]:
+    """How many of a class's ``n`` examples each part wants."""
+    n_test = round(n * test_fraction)
+    n_val = round((n - n_test) * val_fraction)
+    return {"test": n_test, "val": n_val, "train": n - n_test - n_val}
+
+
+def _parts_needing_one(test_fraction: float, val_fraction: float) -> list[str]:
+    """The parts each class needs an example in: train, and test and val when they have a share."""
+    return [part for part, share in (("train", 1), ("test", test_fraction), ("val", val_fraction)) if share]
 
 
 def _check_every_part_has(
@@ -112,18 +111,14 @@ def _check_every_part_has(
     groups: list[list[int]],
     parts: dict[str, list[int]],
     labels: Sequence[int],
-    fractions: tuple[float, float],
+    test_fraction: float,
+    val_fraction: float,
 ) -> None:
-    """One example of the class in train and test (and val, when there is one), or one line saying so and
-    naming the ``data.min_per_class`` that drops such a class."""
-    test_fraction, val_fraction = fractions
+    """One example of the class in each part that needs one, or one line saying so and naming the
+    ``data.min_per_class`` that drops such a class."""
     n, needed = sum(len(g) for g in groups), smallest_class(test_fraction, val_fraction)
-    for part, wanted in (
-        ("train", 1),
-        ("test", 1 if test_fraction else 0),
-        ("val", 1 if val_fraction else 0),
-    ):
-        if sum(1 for i in parts[part] if labels[i] == label) < wanted:
+    for part in _parts_needing_one(test_fraction, val_fraction):
+        if not any(labels[i] == label for i in parts[part]):
             why = (
                 "too few"
                 if n < needed
@@ -138,17 +133,11 @@ def _check_every_part_has(
 
 def smallest_class(test_fraction: float, val_fraction: float) -> int:
     """The fewest examples a class needs for one in each part (val too, when it has a share)."""
+    needed = _parts_needing_one(test_fraction, val_fraction)
     n = 1
-    while True:
-        n_test = round(n * test_fraction)
-        n_val = round((n - n_test) * val_fraction)
-        if (
-            (n_test >= 1 or not test_fraction)
-            and n - n_test - n_val >= 1
-            and (n_val >= 1 or not val_fraction)
-        ):
-            return n
+    while min(_part_sizes(n, test_fraction, val_fraction)[part] for part in needed) < 1:
         n += 1
+    return n
 
 
 def _part_for(size: int, wanted: dict[str, int], taken: dict[str, int]) -> str:
@@ -173,7 +162,7 @@ def split_warnings(
     class within a part that is largely one repeated text (its scores then hinge on that one text).
     With two classes the balance is the positive rate (the other class's is its mirror); with more, each
     class's share is checked."""
-    classes = range(len(label_names))
+    classes, overall = range(len(label_names)), Counter(labels)
     checked = (1,) if len(label_names) == 2 else classes
     found = []
     for part in ("train", "val", "test"):
@@ -181,7 +170,7 @@ def split_warnings(
         if not rows:
             continue
         for label in checked:
-            rate = sum(1 for y in labels if y == label) / len(labels)
+            rate = overall[label] / len(labels)
             part_rate = sum(1 for i in rows if labels[i] == label) / len(rows)
             if abs(part_rate - rate) > POSITIVE_RATE_TOLERANCE:
                 found.append(
@@ -191,27 +180,25 @@ def split_warnings(
                 )
         for label in classes:
             counts = Counter(texts[i] for i in rows if labels[i] == label)
-            if not counts:
-                continue
-            text, count = counts.most_common(1)[0]
-            if count > 1 and count / sum(counts.values()) > DOMINANT_SHARE:
-                found.append(
-                    f"one text makes up {count} of the {sum(counts.values())} {label_names[label]} rows "
-                    f"of the {part} part ({text[:40]!r}); consider removing its duplicates from the file"
-                )
+            for text, count in counts.most_common(1):  # none where the part lacks the class
+                if count > 1 and count / counts.total() > DOMINANT_SHARE:
+                    found.append(
+                        f"one text makes up {count} of the {counts.total()} {label_names[label]} rows "
+                        f"of the {part} part ({text[:40]!r}); consider removing its duplicates from the file"
+                    )
     return found
 
 
 def drop_rare_classes(
-    labels: Sequence[int], label_names: Sequence[str], min_per_class: int
-) -> tuple[list[int], tuple[str, ...], str | None]:
-    """``data.min_per_class``: the rows to keep, the classes left (renumbered in their order) and a
-    warning naming what was dropped, or ``None`` when every class has ``min_per_class`` examples."""
-    counts = Counter(labels)
+    examples: Sequence[Example], label_names: Sequence[str], min_per_class: int
+) -> tuple[list[Example], tuple[str, ...], str | None]:
+    """``data.min_per_class``: the examples kept, relabelled as the classes left (in their order), those
+    classes, and a warning naming what was dropped, or ``None`` when every class has enough examples."""
+    counts = Counter(e.label for e in examples)
     rare = [y for y in range(len(label_names)) if counts[y] < min_per_class]
     if not rare:
-        return list(range(len(labels))), tuple(label_names), None
-    kept = tuple(name for y, name in enumerate(label_names) if y not in rare)
+        return list(examples), tuple(label_names), None
+    kept = [y for y in range(len(label_names)) if y not in rare]
     if len(kept) < 2:
         raise DataError(
             f"data.min_per_class={min_per_class} leaves {len(kept)} class(es) of {len(label_names)}; "
@@ -222,4 +209,6 @@ def drop_rare_classes(
         f"data.min_per_class={min_per_class}: dropped {len(rare)} class(es) with fewer examples: {dropped}; "
         f"{len(kept)} classes remain"
     )
-    return [i for i, y in enumerate(labels) if y not in rare], kept, warning
+    new = {old: new for new, old in enumerate(kept)}
+    relabelled = [Example(e.text, new[e.label]) for e in examples if e.label in new]
+    return relabelled, tuple(label_names[y] for y in kept), warning

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -30,17 +29,6 @@ def _listing(items: list[str] | tuple[str, ...], limit: int = 20) -> str:
     """``'a', 'b', ...``: capped, and ``repr`` keeps the message on one line whatever the file holds."""
     shown = ", ".join(repr(s) for s in items[:limit])
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
-
-
-@contextmanager
-def _field_size_limit(limit: int) -> Iterator[None]:
-    """Raise the csv module's (process-wide) field size limit to ``limit`` while a file is parsed."""
-    previous = csv.field_size_limit()
-    csv.field_size_limit(max(previous, limit))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
 
 
 def _lines(start: int, end: int) -> str:
@@ -85,7 +73,7 @@ class TableSource:
             self._check_positive_agrees(names)
         if len(self._delimiter) != 1:
             self._fail(f"delimiter={self.delimiter!r} is not one character", "use e.g. ',' or '\\t'")
-        if self.negative_label is not None and self.negative_label.strip() == self.positive_label.strip():
+        if self._negative == self.positive_label.strip():
             self._fail(
                 f"positive_label and negative_label are both {self.positive_label!r}",
                 "set them to the two different labels used in the file",
@@ -107,13 +95,15 @@ class TableSource:
     def _check_positive_agrees(self, labels: tuple[str, ...]) -> None:
         """Two ``labels`` make the second the positive class: positive_label / negative_label must agree."""
         positive, negative = self.positive_label.strip(), self._negative
-        if len(labels) != 2 or (positive not in labels and negative is None):
+        if len(labels) != 2:
             return
-        if labels[1] != positive if positive in labels else labels[0] != negative:
-            if positive in labels:
-                wanted = [next(x for x in labels if x != positive), positive]
-            else:
-                wanted = [negative, next(x for x in labels if x != negative)]
+        if positive in labels:
+            wanted = [next(x for x in labels if x != positive), positive]
+        elif negative is not None:
+            wanted = [negative, next(x for x in labels if x != negative)]
+        else:
+            return
+        if list(labels) != wanted:
             self._fail(
                 f"data.labels={list(labels)} makes {labels[1]!r} the positive class (the second) but "
                 f"data.positive_label={positive!r}, data.negative_label={negative!r}",
@@ -128,8 +118,8 @@ class TableSource:
         cannot be known from the settings."""
         if self.labels is not None:
             return self.labels
-        if self.negative_label is not None:
-            return self.negative_label.strip(), self.positive_label.strip()
+        if self._negative is not None:
+            return self._negative, self.positive_label.strip()
         return self.__dict__.get("_inferred_names") or self._parse()[1]
 
     def load(self) -> list[Example]:
@@ -201,7 +191,12 @@ class TableSource:
             )
         return text.removeprefix("\ufeff")  # a byte-order mark would otherwise rename the first column
 
-    def _column(self, name: str, col: str | int, header: list[str] | None, where: str = "") -> int:
+    def _columns(self, header: list[str] | None, where: str = "") -> tuple[int, int]:
+        """The text and label columns' 0-based indices: as set, or found by name in ``header``."""
+        return self._column("text_column", header, where), self._column("label_column", header, where)
+
+    def _column(self, name: str, header: list[str] | None, where: str) -> int:
+        col = getattr(self, name)
         if isinstance(col, int):
             if header is not None and col >= len(header):
                 self._fail(
@@ -231,42 +226,38 @@ class TableSource:
         if not text.strip():
             self._fail("the file is empty", "point data.path at a file with labelled rows")
         # One long text is data, not a quoting error (the tokenizer truncates it): no field is too long.
-        with _field_size_limit(len(text)):
+        # The csv module's limit is process-wide, so it is put back afterwards.
+        previous = csv.field_size_limit()
+        csv.field_size_limit(max(previous, len(text)))
+        try:
             return self._parse_rows(text)
+        finally:
+            csv.field_size_limit(previous)
 
     def _parse_rows(self, text: str) -> tuple[list[Example], tuple[str, ...]]:
         """``_parse`` on the decoded text: the header (if any) locates the columns, every other non-blank
         row gives a text and a label, checked as it is read."""
-        rows: list[tuple[str, str, str]] = []  # text, label, where
-        seen: dict[str, str] = {}  # distinct labels in order of appearance -> the row each first occurs on
+        rows: list[tuple[str, str]] = []  # text, label
+        seen: list[str] = []  # distinct labels in order of appearance
         header: list[str] | None = None
-        columns: tuple[int, int] | None = None
+        columns = None if self.header else self._columns(None)  # with a header: once it is read
         for row, where in self._rows(text):
-            if self.header and header is None:
-                header = row
-                columns = (
-                    self._column("text_column", self.text_column, header, where),
-                    self._column("label_column", self.label_column, header, where),
-                )
-                continue
             if columns is None:
-                columns = (
-                    self._column("text_column", self.text_column, None),
-                    self._column("label_column", self.label_column, None),
-                )
-            text_field, label = self._fields(row, columns, header, where, list(seen))
-            seen.setdefault(label, where)
+                header, columns = row, self._columns(row, where)
+                continue
+            text_field, label = self._fields(row, columns, header, where, seen)
+            if label not in seen:
+                seen.append(label)
             self._check_label(label, seen, where)
-            rows.append((text_field, label, where))
+            rows.append((text_field, label))
         if not rows:
             self._fail(
                 "no data rows" + (" after the header" if header else ""),
                 "add rows with a text and a label"
                 + (", or set header=False if line 1 is data" if header else ""),
             )
-        names = self._class_names(seen, self.positive_label.strip(), self._negative, len(rows))
-        index = {name: i for i, name in enumerate(names)}
-        return [Example(text_field, index[label]) for text_field, label, _ in rows], names
+        names = self._class_names(seen, len(rows))
+        return [Example(text_field, names.index(label)) for text_field, label in rows], names
 
     @property
     def _negative(self) -> str | None:
@@ -311,25 +302,22 @@ class TableSource:
         if self.header:
             yield keys, "line 1"
         for number, line in enumerate(text.splitlines(), start=1):
+            where = f"line {number}"
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                self._fail(
-                    f"not JSON ({e.msg} at character {e.pos + 1})", "one JSON object a line", f"line {number}"
-                )
+                self._fail(f"not JSON ({e.msg} at character {e.pos + 1})", "one JSON object a line", where)
             if not isinstance(row, dict) or not set(keys) <= set(row):
                 have = _listing(list(row)) if isinstance(row, dict) else f"a JSON {type(row).__name__}"
                 fix = "give each line both keys, or name others: data.text_column, data.label_column"
-                self._fail(f"no {keys[0]!r} and {keys[1]!r} keys (found {have})", fix, f"line {number}")
+                self._fail(f"no {keys[0]!r} and {keys[1]!r} keys (found {have})", fix, where)
             if not isinstance(row[keys[0]], str) or isinstance(row[keys[1]], (dict, list)):
                 self._fail(
-                    "the text must be a string and the label a string or number",
-                    "fix the line",
-                    f"line {number}",
+                    "the text must be a string and the label a string or number", "fix the line", where
                 )
-            yield [row[keys[0]], str(row[keys[1]])], f"line {number}"
+            yield [row[keys[0]], str(row[keys[1]])], where
 
     def _fields(
         self, row: list[str], columns: tuple[int, int], header: list[str] | None, where: str, seen: list[str]
@@ -363,7 +351,7 @@ class TableSource:
             self._fail(f"empty label (expected {expected})", "fill in the label or remove the row", where)
         return row[ti], label
 
-    def _check_label(self, label: str, seen: dict[str, str], where: str) -> None:
+    def _check_label(self, label: str, seen: list[str], where: str) -> None:
         """A label the settings rule out: not in ``labels``, or a third one beside positive and negative."""
         if self.labels is not None and label not in self.labels:
             self._fail(
@@ -374,19 +362,17 @@ class TableSource:
         positive, negative = self.positive_label.strip(), self._negative
         if negative is not None and label not in (positive, negative):
             self._fail(
-                f"unknown label {label!r} (labels seen so far: {_listing(list(seen))}; expected "
+                f"unknown label {label!r} (labels seen so far: {_listing(seen)}; expected "
                 f"{positive!r} or {negative!r})",
                 "fix the row, or set positive_label / negative_label, or unset negative_label "
                 "for more than two classes",
                 where,
             )
 
-    def _class_names(
-        self, first_seen: dict[str, str], positive: str, negative: str | None, n_rows: int
-    ) -> tuple[str, ...]:
+    def _class_names(self, seen: list[str], n_rows: int) -> tuple[str, ...]:
         """The classes, index = class id: ``labels`` as given; (negative, positive) for two label values;
-        the sorted values for more than two."""
-        seen = list(first_seen)
+        the sorted values for more than two. ``seen``: the file's labels in order of appearance."""
+        positive, negative = self.positive_label.strip(), self._negative
         if len(seen) == 1:
             if seen[0] != positive:
                 fix = f"set positive_label (now {positive!r}) to the file's positive label, or add positives"
@@ -409,8 +395,8 @@ class TableSource:
         return (negative or next(s for s in seen if s != positive)), positive
 
 
-def _bundled_sms() -> str:
-    return str(files("headswap") / "datasets" / "sms_spam_collection" / "SMSSpamCollection")
+def _bundled(folder: str, name: str) -> str:
+    return str(files("headswap") / "datasets" / folder / name)
 
 
 @dataclass(frozen=True)
@@ -422,7 +408,7 @@ class SMSSpamCollection(TableSource):
     The file is ``label<TAB>text`` with quote characters as plain text.
     """
 
-    path: str = field(default_factory=_bundled_sms)
+    path: str = field(default_factory=lambda: _bundled("sms_spam_collection", "SMSSpamCollection"))
     text_column: str | int = 1
     label_column: str | int = 0
     positive_label: str = "spam"
@@ -432,14 +418,10 @@ class SMSSpamCollection(TableSource):
     quoting: bool = False
 
 
-def _bundled_hwu64() -> str:
-    return str(files("headswap") / "datasets" / "hwu64_scenarios" / "hwu64_scenarios.csv")
-
-
 @dataclass(frozen=True)
 class HWU64Scenarios(TableSource):
     """HWU64's 18 scenarios (alarm, music, weather, ...): 5,063 requests to a home assistant (CC BY 4.0),
     shipped inside the package like the SMS collection; ``text,label`` CSV, classes in sorted order.
     Source and derivation: ``datasets/hwu64_scenarios/SOURCE.md``."""
 
-    path: str = field(default_factory=_bundled_hwu64)
+    path: str = field(default_factory=lambda: _bundled("hwu64_scenarios", "hwu64_scenarios.csv"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 import time
@@ -19,13 +20,12 @@ from headswap.model.regime import count_parameters, resolve_parts
 from headswap.model.schedules import PerGroupSchedule
 from headswap.seeding import mixed_seed
 
+PROC = Path("/proc/self")
+
 
 def maxrss_mb(ru_maxrss: int) -> float:
     """``getrusage``'s ``ru_maxrss`` in MB: Linux counts kilobytes, macOS bytes."""
     return ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-
-
-PROC = Path("/proc/self")
 
 
 _peak_was_reset = False  # process state, as the kernel's peak is: has reset_peak_rss ever succeeded here
@@ -35,11 +35,9 @@ def reset_peak_rss() -> None:
     """Start the peak over from the memory the process holds now (Linux: ``clear_refs`` 5), so each run of a
     sweep in one process reports its own; where that is refused the peak stays the process's."""
     global _peak_was_reset
-    try:
+    with contextlib.suppress(OSError):
         (PROC / "clear_refs").write_text("5")
-    except OSError:
-        return
-    _peak_was_reset = True
+        _peak_was_reset = True
 
 
 def peak_rss() -> tuple[float, str]:
@@ -80,18 +78,14 @@ class CostMonitor(L.Callback):
         _finish_gpu_work(pl_module)
         self._epoch_start, self._epoch_cpu_start = time.perf_counter(), time.process_time()
 
-    def _close_epoch(self, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._epoch_open:
             _finish_gpu_work(pl_module)
             self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
             self.epoch_cpu_seconds.append(time.process_time() - self._epoch_cpu_start)
             self._epoch_open = False
 
-    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_epoch(pl_module)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_epoch(pl_module)
+    on_validation_start = on_train_epoch_end  # validation inside an epoch ends its timing
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.fit_seconds = time.perf_counter() - self._fit_start
@@ -146,14 +140,13 @@ def seed_step(seed: int, device: torch.device) -> None:
     each time: more than a head-only step costs on CPU (BENCHMARKS.md times both). The CPU generator
     ends in the same state either way. Other accelerators (MPS, XPU) keep ``torch.manual_seed``.
     """
-    if device.type == "cpu":
-        torch.random.default_generator.manual_seed(seed)
-    elif device.type == "cuda":
-        torch.random.default_generator.manual_seed(seed)
+    if device.type not in ("cpu", "cuda"):
+        torch.manual_seed(seed)
+        return
+    torch.random.default_generator.manual_seed(seed)
+    if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         torch.cuda.default_generators[index].manual_seed(seed)
-    else:
-        torch.manual_seed(seed)
 
 
 class InterruptReport(L.Callback):
@@ -164,16 +157,10 @@ class InterruptReport(L.Callback):
     ) -> None:
         paths = (c.last_model_path for c in trainer.checkpoint_callbacks)
         last = next((p for p in paths if p and Path(p).is_file()), "")  # never a hint to a file not there
+        where = " before its first checkpoint"
         if last:
-            print(
-                f"run interrupted ({type(exception).__name__}); last checkpoint: {last}; "
-                f"resume with: ckpt_path={last}",
-                file=sys.stderr,
-            )
-        else:
-            print(
-                f"run interrupted ({type(exception).__name__}) before its first checkpoint", file=sys.stderr
-            )
+            where = f"; last checkpoint: {last}; resume with: ckpt_path={last}"
+        print(f"run interrupted ({type(exception).__name__}){where}", file=sys.stderr)
 
 
 class SettingsInCheckpoint(L.Callback):

@@ -73,10 +73,6 @@ class HeadSwapClassifier(L.LightningModule):
         """Logits B x N; with ``keys`` (corpus positions) the frozen part's output comes from the cache."""
         return self.classifier(input_ids, attention_mask, keys)
 
-    def _loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
-        return logits, F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
-
     def on_fit_start(self) -> None:
         if self.classifier.cache is not None:
             self.classifier.cache.clear()  # the body may have changed since the last fit
@@ -89,7 +85,8 @@ class HeadSwapClassifier(L.LightningModule):
         self._train_examples = len(self.trainer.train_dataloader.dataset)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        _, loss = self._loss(batch)
+        logits = self(batch["input_ids"], batch["attention_mask"], batch.get("keys"))
+        loss = F.cross_entropy(logits, batch["labels"], weight=self.class_weights)
         # Summed here and logged once per epoch: a ``self.log`` call, or even a metric's update, per
         # step costs more than a head-only step on cached features.
         self._loss_sum += loss.detach() * len(batch["labels"])
@@ -130,10 +127,6 @@ class HeadSwapClassifier(L.LightningModule):
         figures = score(logits, labels, self.task, class_weights=self.class_weights).figures
         self.log_dict({f"val/{name}": value for name, value in figures.items()}, sync_dist=True)
 
-    def head_parameters(self) -> list[nn.Parameter]:
-        """The head and any learned pool: they train in every regime."""
-        return list(chain(self.classifier.pool.parameters(), self.classifier.head.parameters()))
-
     def parameter_counts(self) -> tuple[int, int]:
         return count_parameters(self)
 
@@ -145,7 +138,8 @@ class HeadSwapClassifier(L.LightningModule):
         """The optimizer over exactly the regime's trainable parameters, one group per rate."""
         parts = self.body.parts()
         self.regime.apply_requires_grad(parts)  # the regime's starting flags, whatever ran before
-        return self.optimizer_factory(self.regime.optimizer_groups(parts, self.head_parameters()))
+        head = chain(self.classifier.pool.parameters(), self.classifier.head.parameters())  # train always
+        return self.optimizer_factory(self.regime.optimizer_groups(parts, head))
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.build_optimizer()

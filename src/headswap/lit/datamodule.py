@@ -14,13 +14,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from headswap.data import Example, TableSource, TextSource
 from headswap.data.config import DataConfig, OwnParts
-from headswap.data.parts import make_parts, own_labels
+from headswap.data.parts import PARTS, make_parts, own_labels
 from headswap.data.split import drop_rare_classes
 from headswap.model.padding import pad_batch
 from headswap.seeding import mixed_seed
 from headswap.task import Task
-
-PARTS = ("train", "val", "test")
 
 
 class Tokenizer(Protocol):
@@ -84,21 +82,26 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 class EpochShuffle(Sampler[int]):
     """A random order that depends only on (seed, epoch). Lightning calls ``set_epoch`` before each
-    epoch, so a run resumed at epoch k sees the same batches as the uninterrupted run did."""
+    epoch, so a run resumed at epoch k sees the same batches as the uninterrupted run did. ``passes``
+    orders in one epoch, each its own (seed, epoch * passes + pass): the epoch of a tiny training part
+    (``data.min_steps_per_epoch``) still holds several optimizer steps."""
 
-    def __init__(self, n: int, seed: int | None) -> None:
-        self.n = n
+    def __init__(self, n: int, seed: int | None, passes: int = 1) -> None:
+        self.n, self.passes, self.epoch = n, passes, 0
         self.seed = int(torch.randint(2**31, ())) if seed is None else int(seed)
-        self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n
+        return self.passes * self.n
 
     def __iter__(self) -> Iterator[int]:
-        return iter(torch.randperm(self.n, generator=epoch_generator(self.seed, self.epoch)).tolist())
+        epochs = range(self.epoch * self.passes, (self.epoch + 1) * self.passes)
+        return (i for e in epochs for i in self._order(epoch_generator(self.seed, e)))
+
+    def _order(self, generator: torch.Generator) -> list[int]:
+        return torch.randperm(self.n, generator=generator).tolist()
 
 
 class LengthGroupedShuffle(EpochShuffle):
@@ -111,54 +114,25 @@ class LengthGroupedShuffle(EpochShuffle):
     """
 
     def __init__(
-        self, lengths: Sequence[int], batch_size: int, seed: int | None, chunk_batches: int = 50
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int | None,
+        chunk_batches: int = 50,
+        passes: int = 1,
     ) -> None:
-        super().__init__(len(lengths), seed)
+        super().__init__(len(lengths), seed, passes)
         self.lengths = torch.tensor(list(lengths))
         self.batch_size = batch_size
         self.chunk = batch_size * chunk_batches
 
-    def __iter__(self) -> Iterator[int]:
-        generator = epoch_generator(self.seed, self.epoch)
+    def _order(self, generator: torch.Generator) -> list[int]:
         order = torch.randperm(self.n, generator=generator)
         chunks = [c[self.lengths[c].argsort(stable=True)] for c in order.split(self.chunk)]
         batches = list(torch.cat(chunks).split(self.batch_size))
         short = [batches.pop()] if len(batches[-1]) < self.batch_size else []
         shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-        return iter(torch.cat([*shuffled, *short]).tolist())
-
-
-class Repeated(Sampler[int]):
-    """``sampler``'s order ``passes`` times in one epoch, each pass its own (seed, epoch) order: the
-    epoch of a tiny training part (``data.min_steps_per_epoch``) still holds several optimizer steps."""
-
-    def __init__(self, sampler: EpochShuffle, passes: int) -> None:
-        self.sampler, self.passes, self.epoch = sampler, passes, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.passes * len(self.sampler)
-
-    def __iter__(self) -> Iterator[int]:
-        for one in range(self.passes):
-            self.sampler.set_epoch(self.epoch * self.passes + one)
-            yield from self.sampler
-
-
-class ByLength(Sampler[int]):
-    """Evaluation order: shortest to longest, so each batch pads little. Results go back into the
-    part's order through the batch's ``index``."""
-
-    def __init__(self, lengths: Sequence[int]) -> None:
-        self.order = torch.tensor(list(lengths)).argsort(stable=True).tolist()
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order)
+        return torch.cat([*shuffled, *short]).tolist()
 
 
 def in_input_order(index: Tensor, values: Tensor) -> Tensor:
@@ -214,31 +188,23 @@ class TextDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.parts:
             return
-        examples = self.source.load()
+        cfg, examples = self.config, self.source.load()
         self.rows_read = len(examples)
-        names = tuple(self.source.label_names)
-        kept, names, dropped = drop_rare_classes(
-            [e.label for e in examples], names, self.config.min_per_class
-        )
-        if dropped:
-            renumber = {old: new for new, old in enumerate(sorted({examples[i].label for i in kept}))}
-            examples = [Example(examples[i].text, renumber[examples[i].label]) for i in kept]
+        examples, names, dropped = drop_rare_classes(examples, self.source.label_names, cfg.min_per_class)
         self._label_names = names
-        cfg = self.config
-        paths = {part: str(getattr(src, "path", part)) for part, src in self.own_parts.items()}
-        files = {
-            part: (paths[part], own_labels(src.load(), names, src.label_names, paths[part]))
-            for part, src in self.own_parts.items()
-        }
+        files = {}
+        for part, src in self.own_parts.items():
+            path = str(getattr(src, "path", part))
+            files[part] = (path, own_labels(src.load(), names, src.label_names, path))
         seed = cfg.sample_seed if cfg.sample_seed is not None else (self.shuffle_seed or 0)
         parts = make_parts(examples, names, cfg, files, seed)
-        for part in PARTS:
-            self.parts[part] = EncodedTexts(
-                parts.examples[part], parts.keys[part], self.tokenizer, cfg.max_len
-            )
+        for p in PARTS:
+            self.parts[p] = EncodedTexts(parts.examples[p], parts.keys[p], self.tokenizer, cfg.max_len)
         every = [*examples, *(e for _, own in files.values() for e in own)]
         self.stats = {
-            "sizes": {p: dict(sorted(Counter(self._names(self.parts[p].labels)).items())) for p in PARTS},
+            "sizes": {
+                p: dict(sorted(Counter(names[e.label] for e in parts.examples[p]).items())) for p in PARTS
+            },
             "duplicate_groups": parts.split.duplicate_groups,
             "duplicate_rows": parts.split.duplicate_rows,
             "truncated": sum(self.tokenizer.is_truncated(e.text, cfg.max_len) for e in every),
@@ -247,9 +213,6 @@ class TextDataModule(L.LightningDataModule):
             **parts.notes,
         }
 
-    def _names(self, labels: Tensor) -> list[str]:
-        return [self.label_names[i] for i in labels.tolist()]
-
     def texts(self, part: str) -> list[str]:
         return [e.text for e in self.parts[part].examples]
 
@@ -257,11 +220,9 @@ class TextDataModule(L.LightningDataModule):
         """Every example of ``part`` once, for evaluation, by length (little padding; each batch's ``index``
         puts results back in the part's order). In eval mode an example's result does not depend on the
         batch it is in, so this order costs nothing in quality, unlike length-grouped training batches."""
-        dataset = self.parts[part]
-        sampler = ByLength(dataset.lengths())
-        return DataLoader(
-            dataset, batch_size=batch_size or self.config.batch_size, sampler=sampler, collate_fn=self.collate
-        )
+        dataset, size = self.parts[part], batch_size or self.config.batch_size
+        order = torch.tensor(dataset.lengths()).argsort(stable=True).tolist()  # shortest to longest
+        return DataLoader(dataset, batch_size=size, sampler=order, collate_fn=self.collate)
 
     def shuffled_loader(
         self,
@@ -277,14 +238,12 @@ class TextDataModule(L.LightningDataModule):
         batches."""
         dataset, size = self.parts[part], batch_size or self.config.batch_size
         grouped = self.config.group_by_length if group_by_length is None else group_by_length
+        passes = max(1, -(-min_steps * size // len(dataset)))  # ceil: the passes that make min_steps batches
         sampler = (
-            LengthGroupedShuffle(dataset.lengths(), size, seed)
+            LengthGroupedShuffle(dataset.lengths(), size, seed, passes=passes)
             if grouped
-            else EpochShuffle(len(dataset), seed)
+            else EpochShuffle(len(dataset), seed, passes)
         )
-        passes = -(-min_steps * size // len(dataset))  # ceil: the passes that make min_steps batches
-        if passes > 1:
-            sampler = Repeated(sampler, passes)
         return DataLoader(
             dataset,
             batch_size=size,

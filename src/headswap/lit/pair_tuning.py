@@ -38,10 +38,12 @@ class PairSampler(Sampler[Pair]):
 
 
 class PairTexts(Dataset):
-    """A pair's two encoded texts and its target, from the training part."""
+    """A pair's two encoded texts and its target, from the training part. ``collate`` makes B pairs one
+    padded batch of 2B texts (the first texts, then the second) and B targets: the body embeds both sides
+    in one call."""
 
-    def __init__(self, texts: EncodedTexts) -> None:
-        self.texts = texts
+    def __init__(self, texts: EncodedTexts, pad_id: int) -> None:
+        self.texts, self.pad = texts, PadCollate(pad_id)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -50,25 +52,15 @@ class PairTexts(Dataset):
         i, j, target = pair
         return self.texts[i], self.texts[j], target
 
-
-class PairCollate:
-    """B pairs -> one padded batch of 2B texts (the first texts, then the second), and B targets: the
-    body embeds both sides in one call."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad = PadCollate(pad_id)
-
-    def __call__(self, pairs: Sequence[tuple[Any, Any, float]]) -> dict[str, Tensor]:
+    def collate(self, pairs: Sequence[tuple[Any, Any, float]]) -> dict[str, Tensor]:
         firsts, seconds, targets = zip(*pairs)
-        batch = self.pad([*firsts, *seconds])
-        return {**batch, "targets": torch.tensor(targets)}
+        return {**self.pad([*firsts, *seconds]), "targets": torch.tensor(targets)}
 
 
 def pair_loader(texts: EncodedTexts, pad_id: int, settings: PairSettings, seed: int) -> DataLoader:
     sampler = PairSampler(texts.labels.tolist(), settings.per_example, seed)
-    return DataLoader(
-        PairTexts(texts), batch_size=settings.batch_size, sampler=sampler, collate_fn=PairCollate(pad_id)
-    )
+    dataset = PairTexts(texts, pad_id)
+    return DataLoader(dataset, batch_size=settings.batch_size, sampler=sampler, collate_fn=dataset.collate)
 
 
 class PairTuning(L.LightningModule):

@@ -65,7 +65,7 @@ class FeatureCache:
             for k, f, n in zip(ids, features, lengths):
                 # hidden states are stored without padding: the batch they return to may be shorter or longer
                 row = (f[:n] if f.dim() == 2 else f).to(stored).clone()  # not a view of the whole batch
-                self._bytes += row.numel() * row.element_size() - self._size(k)
+                self._bytes += row.nbytes - (self._store[k].nbytes if k in self._store else 0)
                 self._store[k] = row
             if self._bytes > self.budget_bytes:
                 if not self._warned:
@@ -83,10 +83,6 @@ class FeatureCache:
         if rows[0].dim() == 1:
             return torch.stack(rows).to(**like)  # B x D
         return pad_sequence(rows, batch_first=True)[:, : attention_mask.shape[1]].to(**like)  # B x T x D
-
-    def _size(self, key: int) -> int:
-        row = self._store.get(key)
-        return 0 if row is None else row.numel() * row.element_size()
 
 
 def _under_bf16_autocast(device_type: str) -> bool:

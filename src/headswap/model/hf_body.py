@@ -45,12 +45,7 @@ def model_dir(path: str | Path | None) -> Path:
 
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?(@[\w.-]+)?")  # bert-base-uncased, org/name@revision
-HUB_FILES = [
-    "*.json",
-    "*.txt",
-    "*.model",
-    "model.safetensors",
-]  # config, tokenizer, weights; no other formats
+HUB_FILES = ["*.json", "*.txt", "*.model", "model.safetensors"]  # config, tokenizer and weights only
 
 
 def is_hub_id(path: str | Path) -> bool:
@@ -69,24 +64,20 @@ def hub_snapshot(spec: str) -> Path:
         if not (folder / "model.safetensors").is_file():  # an older repository: PyTorch's own format
             hub.hf_hub_download(repo_id, "pytorch_model.bin", revision=folder.name)
     except hub.errors.LocalEntryNotFoundError:
+        why = "not in the Hugging Face cache (offline)"
         fix = f"download it where there is a network (hf download {repo_id}) or pass a local directory"
-        raise ModelPathError(
-            spec, "no such local directory, and not in the Hugging Face cache (offline)", fix
-        ) from None
     except (hub.errors.RepositoryNotFoundError, hub.errors.RevisionNotFoundError) as e:
         what = "revision" if isinstance(e, hub.errors.RevisionNotFoundError) else "model"
+        why = f"no such {what} on the Hugging Face hub"
         fix = "check the id (https://huggingface.co/models) or pass a local directory"
-        raise ModelPathError(
-            spec, f"no such local directory, and no such {what} on the Hugging Face hub", fix
-        ) from None
-    return folder
+    else:
+        return folder
+    raise ModelPathError(spec, f"no such local directory, and {why}", fix) from None
 
 
 def hub_revision(path: str | Path) -> str | None:
     """``path``'s hub commit (``id@commit``) where it names a hub model, else None (a local directory)."""
-    if not is_hub_id(path):
-        return None
-    return f"{str(path).partition('@')[0]}@{hub_snapshot(str(path)).name}"
+    return f"{str(path).partition('@')[0]}@{hub_snapshot(str(path)).name}" if is_hub_id(path) else None
 
 
 def _hub() -> Any:
@@ -229,7 +220,7 @@ class HFBody(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.name = name
-        self._embed_name, self._layers_name = _embeddings_and_layers(encoder, name)
+        self._layers_name = _find_layers(encoder, name)
         self.train(encoder.training)  # the encoder's mode (eval, from from_pretrained), not a new module's
 
     @property
@@ -248,7 +239,7 @@ class HFBody(nn.Module):
     def splits(self) -> bool:
         """Whether ``hidden_before`` and ``hidden_from`` rebuild ``forward``: only when nothing with
         weights follows the last layer (BERT-style post-norm encoders), whose use the code cannot know."""
-        return not any(True for _ in self.parts()["norm"].parameters())
+        return next(self.parts()["norm"].parameters(), None) is None
 
     def hidden_before(self, input_ids: Tensor, attention_mask: Tensor, block: int) -> Tensor:
         """Hidden states B x T x D entering layer ``block``, computed by the encoder's own forward."""
@@ -261,8 +252,7 @@ class HFBody(nn.Module):
         up to its first layer, on the embeddings alone: a small cost beside a layer's."""
         with torch.no_grad():
             args, kwargs = self._layer_inputs(0, inputs_embeds=hidden, attention_mask=attention_mask)
-        layers = self.encoder.get_submodule(self._layers_name)
-        for layer in list(layers)[block:]:
+        for layer in self.encoder.get_submodule(self._layers_name)[block:]:
             out = layer(hidden, *args[1:], **kwargs)
             hidden = out[0] if isinstance(out, tuple) else out  # older transformers return tuples
         return hidden
@@ -278,7 +268,7 @@ class HFBody(nn.Module):
         try:
             self.encoder(**inputs)
         except _LayerInputs as captured:
-            return captured.args_, captured.kwargs_
+            return captured.args  # (args, kwargs)
         finally:
             handle.remove()
         raise RuntimeError(f"body {self.name}: layer {block} never ran")
@@ -286,21 +276,21 @@ class HFBody(nn.Module):
     def parts(self) -> dict[str, nn.Module]:
         """The body's named parts in input-to-output order; regimes choose among these names."""
         layers = self.encoder.get_submodule(self._layers_name)
-        inside = (self._embed_name + ".", self._layers_name + ".")
+        inside = ("embeddings.", self._layers_name + ".")
         after = [
             module
             for name, module in self.encoder.named_modules()
             if name and not (name + ".").startswith(inside) and any(module.parameters(recurse=False))
         ]
         return {
-            "embed": self.encoder.get_submodule(self._embed_name),
+            "embed": self.encoder.embeddings,
             **{f"blocks.{i}": layer for i, layer in enumerate(layers)},
             "norm": nn.ModuleList(after),  # built per call, not registered: the weights stay the encoder's
         }
 
 
-def _embeddings_and_layers(encoder: nn.Module, name: str) -> tuple[str, str]:
-    """Where the embeddings and the list of layers are, by structure rather than by model family."""
+def _find_layers(encoder: nn.Module, name: str) -> str:
+    """Where the list of layers is, by structure rather than by model family (beside ``embeddings``)."""
     n_layers = getattr(encoder.config, "num_hidden_layers", None)
     lists = [n for n, m in encoder.named_modules() if isinstance(m, nn.ModuleList) and len(m) == n_layers]
     if not hasattr(encoder, "embeddings") or not lists:
@@ -308,7 +298,7 @@ def _embeddings_and_layers(encoder: nn.Module, name: str) -> tuple[str, str]:
             f"body {name}: found no embeddings and list of {n_layers} layers in {type(encoder).__name__}; "
             "body=hf supports encoders such as BERT, RoBERTa, DistilBERT and MiniLM"
         )
-    return "embeddings", lists[0]
+    return lists[0]
 
 
 def load_hf_body(path: str | Path, name: str | None = None, d_model: int | None = None) -> HFBody:
@@ -338,8 +328,5 @@ def display_name(path: str | Path) -> str:
 
 
 class _LayerInputs(Exception):
-    """Carries a layer's inputs out of the encoder's forward, which then stops."""
-
-    def __init__(self, args: tuple, kwargs: dict) -> None:
-        super().__init__()
-        self.args_, self.kwargs_ = args, kwargs
+    """Carries a layer's inputs (``args``: its positional and keyword arguments) out of the encoder's
+    forward, which then stops."""

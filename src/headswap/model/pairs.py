@@ -41,11 +41,9 @@ class PairSettings:
 
     def __post_init__(self) -> None:
         """Each value checked alone, so the one-line refusal names the setting that is wrong."""
-        whole, number = (int,), (int, float)
+        count, number = ((int,), lambda v: v >= 1, "a whole number >= 1"), (int, float)
         rules = {
-            "per_example": (whole, lambda v: v >= 1, "a whole number >= 1"),
-            "epochs": (whole, lambda v: v >= 1, "a whole number >= 1"),
-            "batch_size": (whole, lambda v: v >= 1, "a whole number >= 1"),
+            **dict.fromkeys(("per_example", "epochs", "batch_size"), count),
             "lr": (number, lambda v: v > 0, "a number > 0"),
             "warmup": (number, lambda v: 0 <= v < 1, "a number in [0, 1)"),
             "weight_decay": (number, lambda v: v >= 0, "a number >= 0"),

@@ -11,6 +11,7 @@ import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 
 from torch import nn
@@ -50,12 +51,12 @@ class Regime:
     def __post_init__(self) -> None:
         if self.pairs is not None:
             object.__setattr__(self, "pairs", dict(self.pairs))
-            unknown = set(self.pairs) - {f.name for f in dataclasses.fields(PairSettings)}
+            known = [f.name for f in dataclasses.fields(PairSettings)]
+            unknown = sorted(set(self.pairs) - set(known))
             if unknown:
                 raise ConfigError(
-                    f"regime.pairs has no setting {sorted(unknown)[0]!r}: its settings are "
-                    f"{[f.name for f in dataclasses.fields(PairSettings)]}",
-                    key=f"regime.pairs.{sorted(unknown)[0]}",
+                    f"regime.pairs has no setting {unknown[0]!r}: its settings are {known}",
+                    key=f"regime.pairs.{unknown[0]}",
                 )
             PairSettings(**self.pairs)  # a bad value fails before any data is read
         object.__setattr__(self, "body_trainable", tuple(self.body_trainable))
@@ -92,16 +93,12 @@ class Regime:
         stages = tuple({**stage, "lr": float(stage["lr"]) * factor} for stage in self.unfreeze)
         return dataclasses.replace(self, body_lr=self.body_lr * factor, unfreeze=stages)
 
-    def trainable_parts(self, parts: Mapping[str, nn.Module]) -> list[str]:
-        """The body part names this regime trains from the start, in body order."""
-        return resolve_parts(parts, self.body_trainable)
-
     def apply_requires_grad(self, parts: Mapping[str, nn.Module]) -> list[str]:
         """Set ``requires_grad`` on every body parameter from this regime; return the trainable part names.
 
         The one place where a regime freezes or unfreezes weights (``GradualUnfreezing`` adds later stages).
         """
-        chosen = self.trainable_parts(parts)
+        chosen = resolve_parts(parts, self.body_trainable)
         for name, module in parts.items():
             module.requires_grad_(name in chosen)
             for param_name, param in module.named_parameters():
@@ -114,28 +111,17 @@ class Regime:
 
         Reads ``requires_grad`` and changes nothing: call ``apply_requires_grad`` first.
         """
-        depth = _depths(list(parts))
         if self.layer_decay == 1.0:
-            body = [("body", [p for m in parts.values() for p in _trainable(m)], self.body_lr)]
-        else:
-            body = [
-                (f"body.{n}", _trainable(m), self.body_lr * self.layer_decay ** depth[n])
-                for n, m in parts.items()
-            ]
+            body = [("body", list(parts.values()), self.body_lr)]
+        else:  # depth counted from the top: the final norm and the last block 0, then 1, 2, ... downwards
+            below_norm = [n for n in parts if n != "norm"]
+            depth = {"norm": 0, **{n: i for i, n in enumerate(reversed(below_norm))}}
+            body = [(f"body.{n}", [m], self.body_lr * self.layer_decay ** depth[n]) for n, m in parts.items()]
         groups = [{"name": "head", "params": [p for p in head if p.requires_grad], "lr": self.head_lr}]
-        groups += [{"name": name, "params": params, "lr": lr} for name, params, lr in body]
+        for name, modules, lr in body:
+            params = [p for m in modules for p in m.parameters() if p.requires_grad]
+            groups.append({"name": name, "params": params, "lr": lr})
         return [g for g in groups if g["params"]]
-
-
-def _trainable(module: nn.Module) -> list[nn.Parameter]:
-    return [p for p in module.parameters() if p.requires_grad]
-
-
-def _depths(names: list[str]) -> dict[str, int]:
-    """Distance from the top of the body: the final norm and the last block 0, then 1, 2, ... downwards."""
-    below_norm = [n for n in names if n != "norm"]
-    depth = {n: len(below_norm) - 1 - i for i, n in enumerate(below_norm)}
-    return {**depth, "norm": 0} if "norm" in names else depth
 
 
 def resolve_parts(parts: Mapping[str, nn.Module], patterns: Sequence[str]) -> list[str]:
@@ -156,9 +142,7 @@ def _resolve_negative_index(pattern: str, names: list[str]) -> str:
     if not index.startswith("-") or not index[1:].isdigit():
         return pattern
     indexed = sorted(int(n.rpartition(".")[2]) for n in names if n.startswith(prefix + "."))
-    if int(index[1:]) > len(indexed):
-        return pattern
-    return f"{prefix}.{indexed[int(index)]}"
+    return f"{prefix}.{indexed[int(index)]}" if int(index[1:]) <= len(indexed) else pattern
 
 
 def trains(module: nn.Module) -> bool:
@@ -172,12 +156,8 @@ def frozen_prefix_blocks(parts: Mapping[str, nn.Module]) -> int:
     names = list(parts)
     if not names or trains(parts[names[0]]):
         return 0
-    frozen = 0
-    for name in names[1:]:
-        if not name.startswith("blocks.") or trains(parts[name]):
-            break
-        frozen += 1
-    return frozen
+    frozen = takewhile(lambda name: name.startswith("blocks.") and not trains(parts[name]), names[1:])
+    return len(list(frozen))
 
 
 def set_train_modes(body: nn.Module, parts: Mapping[str, nn.Module]) -> None:

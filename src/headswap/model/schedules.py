@@ -83,12 +83,8 @@ def _cosine(total_steps: int, warmup_fraction: float, min_factor: float) -> Fact
         raise ConfigError(f"schedule.warmup_fraction={warmup_fraction} must be in [0, 1)")
     if not 0.0 <= min_factor <= 1.0:
         raise ConfigError(f"schedule.min_factor={min_factor} must be in [0, 1]")
-    return partial(
-        cosine_factor,
-        total_steps=total_steps,
-        warmup_steps=int(warmup_fraction * total_steps),
-        min_factor=min_factor,
-    )
+    warmup_steps = int(warmup_fraction * total_steps)
+    return partial(cosine_factor, total_steps=total_steps, warmup_steps=warmup_steps, min_factor=min_factor)
 
 
 def cosine_head(

@@ -21,8 +21,7 @@ class ByteTokenizer:
 
     def encode(self, text: str, max_len: int) -> list[int]:
         first = self.CLS if self.add_cls else self.BOS
-        ids = [first, *text.encode("utf-8"), self.EOS]
-        return ids[:max_len]
+        return [first, *text.encode("utf-8"), self.EOS][:max_len]
 
     def is_truncated(self, text: str, max_len: int) -> bool:
         """True when ``encode(text, max_len)`` drops any of the text's bytes."""

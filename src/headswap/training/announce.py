@@ -17,11 +17,10 @@ def settings_line(cfg: DictConfig, datamodule: TextDataModule) -> str:
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     path = getattr(datamodule.source, "path", None)
     where = f"{Path(path).name}, " if path else ""
-    recipe = [f"recipe={cfg.recipe}"] if cfg.get("recipe") else []
     return " ".join(
         [
             f"data={choices.get('data', '?')} ({where}{datamodule.rows_read:,} rows)",
-            *recipe,
+            *([f"recipe={cfg.recipe}"] if cfg.get("recipe") else []),
             f"max_len={datamodule.config.max_len}",
             f"body={cfg.body.get('name') or choices.get('body', '?')}",
             f"regime={cfg.regime.name}",
@@ -42,8 +41,7 @@ def announce(cfg: DictConfig, datamodule: TextDataModule, title: str = "run") ->
     out = console()
     out.print(f"{title}: {settings_line(cfg, datamodule)}", markup=False, highlight=False, soft_wrap=True)
     out.print(render_split(datamodule.stats, datamodule.task))
-    warning = checkpoint_warning(cfg)
-    if warning:
+    if warning := checkpoint_warning(cfg):
         out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 

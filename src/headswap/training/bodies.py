@@ -97,20 +97,24 @@ def pretrained_body(
     meta = path.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{path}.lock"):
-        if force or not (path.exists() and meta.exists()):  # a lost .json: pre-train again
-            log.info("pre-training the body (%d epochs) -> %s", settings.epochs, path)
-            info = run_pretraining(cfg, settings, datamodule, body)
-            write_json(meta, info)
-            save_state_dict(body, path)
-            info["cached"] = False
-        else:
+        cached = not force and path.exists() and meta.exists()  # a lost .json: pre-train again
+        if cached:
             load_state_dict(body, path)
             info = json.loads(meta.read_text())
-            info["cached"] = True
-    info["path"] = str(path)
+        else:
+            log.info("pre-training the body (%d epochs) -> %s", settings.epochs, path)
+            trainer = body_step_trainer(cfg, settings.epochs)
+            started = time.perf_counter()
+            stats = pretrain_quick(body, datamodule, trainer, settings)
+            seconds = round(time.perf_counter() - started, 2)
+            info = {"epochs": settings.epochs, "texts": len(datamodule.parts["train"])}
+            info |= {"seconds": seconds, **stats}
+            write_json(meta, info)
+            save_state_dict(body, path)
+    info |= {"cached": cached, "path": str(path)}
     log.info(
         "%s body: validation perplexity %s before pre-training, %s after",
-        "cached" if info["cached"] else "pre-trained",
+        "cached" if cached else "pre-trained",
         *(figure(info[f"val_perplexity_{when}"], 2) for when in ("before", "after")),
     )
     return body, info
@@ -129,16 +133,6 @@ def body_step_trainer(cfg: DictConfig, epochs: int) -> L.Trainer:
         enable_checkpointing=False,  # its progress bar follows trainer.enable_progress_bar, as fine-tuning's
         callbacks=None,
     )
-
-
-def run_pretraining(
-    cfg: DictConfig, settings: PretrainConfig, datamodule: TextDataModule, body: TransformerBody
-) -> dict[str, Any]:
-    trainer = body_step_trainer(cfg, settings.epochs)
-    started = time.perf_counter()
-    stats = pretrain_quick(body, datamodule, trainer, settings)
-    seconds = round(time.perf_counter() - started, 2)
-    return {"epochs": settings.epochs, "texts": len(datamodule.parts["train"]), "seconds": seconds, **stats}
 
 
 def figure(value: float | None, digits: int) -> str:

@@ -45,9 +45,8 @@ def write_bundle(run_dir: str | Path, out: str | Path) -> Path:
         checkpoint = folder / run.checkpoint.relative_to(run.dir)
         checkpoint.parent.mkdir(parents=True)
         atomic_write(checkpoint, lambda f: torch.save({"state_dict": weights}, f))
-        body_path = resolved(run.cfg, "body.path") if run.cfg.body.get("path") else None
-        if body_path is not None:
-            shutil.copytree(model_dir(body_path), folder / BODY_IN_BUNDLE)
+        if run.cfg.body.get("path"):
+            shutil.copytree(model_dir(resolved(run.cfg, "body.path")), folder / BODY_IN_BUNDLE)
         if (run.dir / "export").is_dir():
             shutil.copytree(run.dir / "export", folder / "export")
         if out.name.endswith(BUNDLE_SUFFIXES):

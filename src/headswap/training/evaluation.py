@@ -70,15 +70,7 @@ class Evaluation:
 
     @property
     def temperature(self) -> float | None:
-        """The temperature applied: the fitted one, or 1.0 when the fit ended at a bound of its search (a
-        validation split too small or too easy to fit it; a bound is no estimate)."""
-        if self.fitted is None:
-            return None
-        return 1.0 if at_bound(self.fitted) else self.fitted
-
-    def calibrated_probabilities(self) -> Tensor:
-        """n x N test probabilities as the run reports them: at its temperature, when it has one."""
-        return (self.test_predictions.logits / (self.temperature or 1.0)).softmax(dim=-1)
+        return applied_temperature(self.fitted)
 
 
 def evaluate(trainer: L.Trainer, model: HeadSwapClassifier, dm: TextDataModule, settings: dict) -> Evaluation:
@@ -91,13 +83,13 @@ def evaluate(trainer: L.Trainer, model: HeadSwapClassifier, dm: TextDataModule, 
     with trainer.precision_plugin.forward_context():  # the logits validation scored during training
         logits = {part: split_logits(net, dm.loader(part), device) for part in parts}
     val, test = logits.get("val"), logits["test"]
-    task, weights = model.task, model.class_weights
-    weights = None if weights is None else weights.cpu()
+    task = model.task
+    weights = None if model.class_weights is None else model.class_weights.cpu()
     threshold = None
     if val is not None and settings["tune_threshold"] and task.binary:  # a threshold is a two-class notion
         threshold = choose_threshold(val.logits.softmax(dim=-1)[:, 1], val.labels)
     fitted = fitted_temperature(val) if val is not None and settings["calibrate"] else None
-    applied = None if fitted is None else 1.0 if at_bound(fitted) else fitted
+    applied = applied_temperature(fitted)
     return Evaluation(
         task=task,
         epoch=epoch,
@@ -126,6 +118,12 @@ def at_bound(temperature: float) -> bool:
     return temperature in (round(bound, 6) for bound in TEMPERATURE_BOUNDS)
 
 
+def applied_temperature(fitted: float | None) -> float | None:
+    """The fitted temperature, or 1.0 when the fit ended at a bound of its search (a validation split too
+    small or too easy to fit it; a bound is no estimate)."""
+    return None if fitted is None else 1.0 if at_bound(fitted) else fitted
+
+
 def fitted_temperature(validation: Predictions) -> float:
     """The temperature fitted on the validation split's logits, said when it sits at a bound."""
     temperature = fit_temperature(validation.logits, validation.labels)
@@ -142,11 +140,12 @@ def fitted_temperature(validation: Predictions) -> float:
 def write_test_outputs(output_dir: str | Path, evaluation: Evaluation, texts: list[str]) -> None:
     """``errors.jsonl`` (with the probabilities the run reports: calibrated when it was) and
     ``reliability.png`` (before and after the temperature)."""
-    task, labels = evaluation.task, evaluation.test_predictions.labels
-    calibrated = evaluation.calibrated_probabilities()
+    task, temperature = evaluation.task, evaluation.temperature
+    logits, labels = evaluation.test_predictions.logits, evaluation.test_predictions.labels
+    calibrated = (logits / (temperature or 1.0)).softmax(dim=-1)
     write_mistakes(output_dir, find_mistakes(texts, calibrated.tolist(), labels.tolist(), task))
-    raw = evaluation.test_predictions.logits.softmax(dim=-1)
+    raw = logits.softmax(dim=-1)
     curves = {"test": raw}
-    if evaluation.temperature is not None:
-        curves = {"before": raw, f"after, T={evaluation.temperature:.3g}": calibrated}
+    if temperature is not None:
+        curves = {"before": raw, f"after, T={temperature:.3g}": calibrated}
     reliability.reliability_diagram(curves, labels, task, Path(output_dir) / reliability.FILE_NAME)

@@ -141,15 +141,9 @@ class FinishedRun(LoadedRun):
     precision_note: str | None = None  # why the saved precision was not used, when it was not
 
     def batch_probabilities(self, batch: dict[str, Tensor]) -> Tensor:
-        with self.autocast():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == BF16):
             logits = self.classifier(batch["input_ids"], batch["attention_mask"])  # B x N
         return (logits.float() / self.temperature).softmax(dim=-1)
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 autocast on the CPU for a bf16 run; nothing for a 32-bit one."""
-        if self.precision == BF16:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
 
 @dataclass

@@ -28,9 +28,9 @@ from headswap.lit.callbacks import SettingsInCheckpoint, reset_peak_rss
 from headswap.mistakes import read_mistakes
 from headswap.model.regime import trains
 from headswap.report import MISTAKES_SHOWN, print_report
-from headswap.run_record import FORMAT_VERSION, RunRecord, monitor_mode, read_run_record, write_run_record
+from headswap.run_record import FORMAT_VERSION, RunRecord, read_run_record, write_run_record
 from headswap.scoring import rounded
-from headswap.task import Task
+from headswap.task import Task, minimised
 from headswap.training.announce import announce
 from headswap.training.bodies import pretrained_body, tuned_body
 from headswap.training.build import build_datamodule, instantiate_all
@@ -88,8 +88,8 @@ def select_by(cfg: DictConfig, task: Task) -> str | None:
         for callback in (cfg.get("callbacks") or {}).values():
             if isinstance(callback, DictConfig) and "monitor" in callback:
                 callback.monitor = monitor
-                if "mode" in callback:
-                    callback.mode = monitor_mode(monitor)
+                if "mode" in callback:  # null (the default monitor, an F1) is a score
+                    callback.mode = "min" if minimised(monitor) else "max"
         if not validated:
             cfg.trainer.limit_val_batches = 0
             cfg.trainer.num_sanity_val_steps = 0
@@ -153,11 +153,8 @@ def early_stopping_record(trainer: L.Trainer) -> dict[str, Any] | None:
     if stopper is None:
         return None
     stopped = stopper.stopping_reason != EarlyStoppingReason.NOT_STOPPED
-    return {
-        "monitor": stopper.monitor,
-        "patience": stopper.patience,
-        "stopped_epoch": stopper.stopped_epoch if stopped else None,
-    }
+    epoch = stopper.stopped_epoch if stopped else None
+    return {"monitor": stopper.monitor, "patience": stopper.patience, "stopped_epoch": epoch}
 
 
 def log_best(trainer: L.Trainer, evaluation: Evaluation) -> None:
@@ -181,6 +178,8 @@ def run_record(
     """What the run did and scored, as ``metrics.json`` holds it (``headswap.run_record.RunRecord``)."""
     trainable, total = model.parameter_counts()
     trainable += pretrain_info.get("pair_tuning", {}).get("params", 0)  # the body, trained on pairs first
+    # at the end of training: gradual unfreezing may have added parts
+    parts = [name for name, part in model.body.parts().items() if trains(part)]
     test, val = evaluation.test, evaluation.val
     return {
         "format_version": FORMAT_VERSION,
@@ -196,13 +195,7 @@ def run_record(
         "confusion_matrix": test.confusion_matrix,
         "per_class": rounded(test.per_class),
         "macro_average": rounded(test.macro_average),
-        "params": {
-            "trainable": trainable,
-            "total": total,
-            "body_trainable_parts": [  # at the end of training: gradual unfreezing may have added parts
-                name for name, part in model.body.parts().items() if trains(part)
-            ],
-        },
+        "params": {"trainable": trainable, "total": total, "body_trainable_parts": parts},
         "cost": cost(trainer, model, pretrain_info),
         "data": datamodule.stats,
         "pretrained_body": pretrain_info,

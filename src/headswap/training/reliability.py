@@ -27,18 +27,14 @@ def reliability_diagram(curves: dict[str, Tensor], labels: Tensor, task: Task, p
     for name, probs in curves.items():
         confidence, frequency, count = reliability_bins(probs, labels, task)
         filled = count > 0
-        ece = expected_calibration_error(probs, labels, task)
-        label = f"{name} (ECE {ece:.3f})"
+        label = f"{name} (ECE {expected_calibration_error(probs, labels, task):.3f})"
         ax.plot(confidence[filled].tolist(), frequency[filled].tolist(), marker="o", label=label)
     positive = task.positive
     if positive is None:
-        ax.set_xlabel(f"top class probability ({N_BINS} bins)")
-        ax.set_ylabel("fraction right")
+        x, y = "top class probability", "fraction right"
     else:
-        ax.set_xlabel(f"predicted P({positive}) ({N_BINS} bins)")
-        ax.set_ylabel(f"fraction {positive}")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+        x, y = f"predicted P({positive})", f"fraction {positive}"
+    ax.set(xlabel=f"{x} ({N_BINS} bins)", ylabel=y, xlim=(0, 1), ylim=(0, 1))
     ax.set_title(f"test reliability ({len(labels)} examples)")
     ax.legend(loc="upper left", fontsize="small")
     return write_png(figure, path)
