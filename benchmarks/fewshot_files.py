@@ -26,6 +26,7 @@ FILE_SETTINGS = {"sms": ["data.positive_label=spam"], "hwu": []}
 
 def write_rows(path: Path, rows: list[tuple[str, str]]) -> None:
     """A CSV with a ``text,label`` header: data=csv's default columns, and what SetFit's runner reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["text", "label"])
