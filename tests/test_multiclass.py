@@ -83,9 +83,10 @@ BEFORE_N_CLASSES = {
 
 
 # What a four-class run wrote for ``test_a_four_class_run_gives_its_pinned_figures``: first at commit d7f8ce3
-# (before every split was scored once by one function), on an AVX-512 CPU, where a test example of class
-# "shopping" went to "weather"; on an AVX2 CPU it did not. Re-pinned at commit 30f37fe under PORTABLE_MATH,
-# the same arithmetic on every x86-64 CPU (one thread, as the tests run). Format 3 keeps the keys marked.
+# (before every split was scored once by one function) on an AVX-512 CPU, where a test example of class
+# "music" went to "weather"; on an AVX2 CPU it went to "music". Re-pinned at commit 30f37fe under
+# PORTABLE_MATH, meant to be the same arithmetic on every x86-64 CPU (one thread, as the tests run).
+# Format 3 keeps the keys marked.
 FOUR_CLASSES = {
     "labels": ["alarm", "music", "weather", "shopping"],
     "test": {
