@@ -39,7 +39,7 @@ def _scores(result: RunRecord, task: Task) -> Table:
         columns[f"test @ {tuned['threshold']:.3f} (val-tuned)"] = tuned
     if result["best_val"]:
         columns["best val"] = result["best_val"]
-    table = _table(escape(title), ["metric", *columns])
+    table = titled_table(escape(title), ["metric", *columns])
     for name in task.score_names:
         table.add_row(name, *(f"{scores[name]:.4f}" for scores in columns.values()))
     return table
@@ -47,7 +47,8 @@ def _scores(result: RunRecord, task: Task) -> Table:
 
 def _per_class(result: RunRecord, task: Task) -> Table:
     decided = f"threshold {task.default_threshold}" if task.binary else "argmax"
-    table = _table(f"test, per class ({decided})", ["class", "precision", "recall", "f1", "support"], "right")
+    columns = ["class", "precision", "recall", "f1", "support"]
+    table = titled_table(f"test, per class ({decided})", columns, "right")
     rows = [
         *((escape(name), result["per_class"][name]) for name in task.labels),
         ("(macro average)", result["macro_average"]),
@@ -62,7 +63,7 @@ def _confusion(result: RunRecord, task: Task) -> Table | str:
     """The test confusion matrix; past ``PRINTED_CLASSES`` classes, where to read it instead."""
     if task.num_classes > PRINTED_CLASSES:
         return f"test confusion matrix: {task.num_classes} classes, in {CSV_NAME} (not printed)"
-    table = _table("test confusion matrix", ["", *(escape(f"pred {name}") for name in task.labels)])
+    table = titled_table("test confusion matrix", ["", *(escape(f"pred {name}") for name in task.labels)])
     for name, row in zip(task.labels, result["confusion_matrix"]):
         table.add_row(escape(f"true {name}"), *map(str, row))
     return table
@@ -107,7 +108,7 @@ def _calibration(result: RunRecord) -> Table:
     title = "test calibration (ECE: 15 equal bins)"
     fitted = result["calibration"]
     if fitted is None:
-        table = _table(title, ["", "test"])
+        table = titled_table(title, ["", "test"])
         for name in ("ece", "brier"):
             value = result["test"][name]
             table.add_row(name, "not measured" if value is None else f"{value:.4f}")
@@ -116,7 +117,7 @@ def _calibration(result: RunRecord) -> Table:
         after = f"after T={fitted['temperature']:.3f} (val-fitted)"
     else:  # a fit at a bound of its search is no estimate: none was applied
         after = f"T={fitted['fitted']:.3f} fitted at its bound: not applied"
-    table = _table(title, ["", "before", after])
+    table = titled_table(title, ["", "before", after])
     for name in ("ece", "brier"):
         table.add_row(name, f"{fitted[f'{name}_before']:.4f}", f"{fitted[f'{name}_after']:.4f}")
     return table
@@ -183,7 +184,7 @@ def _truncated(data: DataStats) -> str:
 def _split_by_part(data: DataStats, task: Task) -> Table:
     rate = [f"{task.positive} rate"] if task.binary else []
     columns = [escape(column) for column in ("part", *task.labels, "rows", *rate)]
-    table = _table("split (exact duplicates kept in one part)", columns)
+    table = titled_table("split (exact duplicates kept in one part)", columns)
     for part, counts in data["sizes"].items():
         n = [counts.get(label, 0) for label in task.labels]
         share = [f"{n[1] / max(1, sum(n)):.1%}"] if rate else []
@@ -193,7 +194,7 @@ def _split_by_part(data: DataStats, task: Task) -> Table:
 
 def _split_by_class(data: DataStats, task: Task) -> Table:
     parts = list(data["sizes"])
-    table = _table(
+    table = titled_table(
         f"split of {task.num_classes} classes (exact duplicates kept in one part)", ["class", *parts, "all"]
     )
     for label in (*task.labels, "rows"):
@@ -205,7 +206,7 @@ def _split_by_class(data: DataStats, task: Task) -> Table:
     return table
 
 
-def _table(title: str, columns: Sequence[str], first: JustifyMethod = "left") -> Table:
+def titled_table(title: str, columns: Sequence[str], first: JustifyMethod = "left") -> Table:
     """A table titled on the left: its first column justified ``first``, the figures after it right."""
     table = Table(title=title, title_justify="left")
     for i, column in enumerate(columns):

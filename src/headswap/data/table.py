@@ -257,7 +257,8 @@ class TableSource:
                 + (", or set header=False if line 1 is data" if header else ""),
             )
         names = self._class_names(seen, len(rows))
-        return [Example(text_field, names.index(label)) for text_field, label in rows], names
+        index = {name: i for i, name in enumerate(names)}
+        return [Example(text_field, index[label]) for text_field, label in rows], names
 
     @property
     def _negative(self) -> str | None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig
-from rich.table import Table
 
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
@@ -17,7 +16,7 @@ from headswap.errors import MissingExtra
 from headswap.io import write_json
 from headswap.lit.datamodule import PARTS
 from headswap.report import console as make_console
-from headswap.report import render_split
+from headswap.report import render_split, titled_table
 from headswap.scoring import score
 from headswap.task import Task
 from headswap.training.build import build_datamodule
@@ -116,9 +115,8 @@ def print_table(result: dict[str, Any], max_len: int) -> None:
         f"full texts, not truncated to data.max_len={max_len})"
     )
     names = task.score_names
-    table = Table(title=title, title_justify="left")
-    for column in ("model", "C", f"val {key.replace('_', ' ')}", *(f"test {m}" for m in names), "fit time"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    columns = ("model", "C", f"val {key.replace('_', ' ')}", *(f"test {m}" for m in names), "fit time")
+    table = titled_table(title, columns)
     for name, row in result["models"].items():
         test = [f"{row['test'][m]:.4f}" for m in names]
         val = row[f"val_{key}"]

@@ -13,6 +13,7 @@ from rich.table import Table
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
 from headswap.report import console as make_console
+from headswap.report import titled_table
 from headswap.run_record import RunRecord
 from headswap.task import Task
 from headswap.training.bodies import pretrained_body
@@ -50,9 +51,8 @@ def comparison_table(results: Mapping[str, RunRecord], wall_seconds: float) -> T
     and weighted F1 for more."""
     binary = all(Task(r["labels"]).binary for r in results.values())
     scores = ("f1", "precision", "recall") if binary else ("macro_f1", "accuracy", "weighted_f1")
-    table = Table(title=f"regimes side by side (demo wall time {wall_seconds:.1f} s)", title_justify="left")
-    for column in ("regime", *(f"test {s}" for s in scores), "trainable params", "train time"):
-        table.add_column(column, justify="right")
+    columns = ("regime", *(f"test {s}" for s in scores), "trainable params", "train time")
+    table = titled_table(f"regimes side by side (demo wall time {wall_seconds:.1f} s)", columns, "right")
     for name, r in results.items():
         table.add_row(
             name,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from omegaconf import DictConfig
-from rich.table import Table
 
 from headswap.app.checks import check_config
 from headswap.app.runtime import configure_runtime
 from headswap.errors import ConfigError
 from headswap.report import console as make_console
+from headswap.report import titled_table
 from headswap.training.bodies import figure, pretrained_body
 from headswap.training.build import build_datamodule
 
@@ -26,9 +26,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)  # a bad setting ends in one line before any work
     datamodule = build_datamodule(cfg)
     _, info = pretrained_body(cfg, datamodule, force=bool(cfg.get("force", False)))
-    table = Table(title="LM pre-training (next-token loss on the validation texts)", title_justify="left")
-    for column in ("", "loss", "perplexity"):
-        table.add_column(column, justify="right")
+    title = "LM pre-training (next-token loss on the validation texts)"
+    table = titled_table(title, ["", "loss", "perplexity"], "right")
     for when in ("before", "after"):
         loss, perplexity = info[f"val_loss_{when}"], info[f"val_perplexity_{when}"]
         table.add_row(when, figure(loss, 4), figure(perplexity, 2))

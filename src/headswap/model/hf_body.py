@@ -64,15 +64,17 @@ def hub_snapshot(spec: str) -> Path:
         if not (folder / "model.safetensors").is_file():  # an older repository: PyTorch's own format
             hub.hf_hub_download(repo_id, "pytorch_model.bin", revision=folder.name)
     except hub.errors.LocalEntryNotFoundError:
-        why = "not in the Hugging Face cache (offline)"
         fix = f"download it where there is a network (hf download {repo_id}) or pass a local directory"
+        raise ModelPathError(
+            spec, "no such local directory, and not in the Hugging Face cache (offline)", fix
+        ) from None
     except (hub.errors.RepositoryNotFoundError, hub.errors.RevisionNotFoundError) as e:
         what = "revision" if isinstance(e, hub.errors.RevisionNotFoundError) else "model"
-        why = f"no such {what} on the Hugging Face hub"
         fix = "check the id (https://huggingface.co/models) or pass a local directory"
-    else:
-        return folder
-    raise ModelPathError(spec, f"no such local directory, and {why}", fix) from None
+        raise ModelPathError(
+            spec, f"no such local directory, and no such {what} on the Hugging Face hub", fix
+        ) from None
+    return folder
 
 
 def hub_revision(path: str | Path) -> str | None:
